@@ -1,0 +1,1 @@
+"""comradarr-analytics."""
