@@ -1,1 +1,28 @@
-"""comradarr-db."""
+"""PostgreSQL access: the pool, versioned migrations, exactly-once message work."""
+
+from ._idempotency import AlreadyProcessed, once
+from ._migrations import (
+    ENTRY_POINT_GROUP,
+    Migration,
+    MigrationError,
+    apply_migrations,
+    discover,
+    load_from_directory,
+    migrate,
+)
+from ._pool import PoolConfig, create_pool, ping
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AlreadyProcessed",
+    "Migration",
+    "MigrationError",
+    "PoolConfig",
+    "apply_migrations",
+    "create_pool",
+    "discover",
+    "load_from_directory",
+    "migrate",
+    "once",
+    "ping",
+]

@@ -1,1 +1,24 @@
-"""comradarr-runtime."""
+"""Service runtime: definitions, the runner (one service or all-in-one) and the CLI."""
+
+from ._embedded import Servers, attach_to_running, start_missing
+from ._runner import Runner, run_until_signalled
+from ._service import (
+    ServiceContext,
+    ServiceDefinition,
+    UnknownServiceError,
+    available_services,
+    load_service,
+)
+
+__all__ = [
+    "Runner",
+    "Servers",
+    "ServiceContext",
+    "ServiceDefinition",
+    "UnknownServiceError",
+    "attach_to_running",
+    "available_services",
+    "load_service",
+    "run_until_signalled",
+    "start_missing",
+]

@@ -1,0 +1,73 @@
+"""The asyncpg connection pool every service shares."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    """Pool sizing and connection recycling."""
+
+    min_size: int = 10
+    max_size: int = 25
+    max_inactive_connection_lifetime: float = 300.0
+    # asyncpg recycles by query count; it bounds a connection's lifetime under load.
+    max_queries: int = 50_000
+    command_timeout: float = 60.0
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # JSON columns come back as Python objects, not strings.
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    config: PoolConfig | None = None,
+    connect_timeout: float = 10.0,
+    retry_for: float = 0.0,
+) -> asyncpg.Pool:
+    """Open a pool, retrying for up to retry_for seconds while the server is unreachable."""
+    cfg = config or PoolConfig()
+    min_size = min(cfg.min_size, cfg.max_size)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + retry_for
+    delay = 0.2
+    while True:
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=cfg.max_size,
+                max_inactive_connection_lifetime=cfg.max_inactive_connection_lifetime,
+                max_queries=cfg.max_queries,
+                command_timeout=cfg.command_timeout,
+                timeout=connect_timeout,
+                init=_init_connection,
+            )
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError):
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        assert pool is not None
+        return pool
+
+
+async def ping(pool: asyncpg.Pool, *, timeout: float = 2.0) -> bool:
+    """True when the database answers a trivial query within timeout."""
+    try:
+        async with asyncio.timeout(timeout):
+            value: Any = await pool.fetchval("SELECT 1")
+            return bool(value == 1)
+    except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
+        return False

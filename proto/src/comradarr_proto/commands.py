@@ -1,0 +1,49 @@
+"""Commands: requests for work, on the work-queue stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import Command
+
+SweepType = Literal["gaps", "upgrades", "both"]
+SyncMode = Literal["incremental", "full"]
+
+
+class RequestSweep(Command):
+    """Sync a connector's library, then discover and queue what it lacks."""
+
+    subject_template = "cmd.sweep.{connector_id}"
+
+    connector_id: int = Field(ge=1)
+    sweep_type: SweepType = "both"
+    sync_mode: SyncMode = "incremental"
+    schedule_id: int | None = Field(default=None, description="None for a manual sweep.")
+    fire_time: datetime | None = Field(default=None, description="When the schedule fired.")
+    requested_by: str = Field(default="scheduler", max_length=100)
+
+    @classmethod
+    def from_schedule(
+        cls, *, schedule_id: int, fire_time: datetime, connector_id: int, **kw: object
+    ) -> RequestSweep:
+        """A scheduled sweep whose id two scheduler replicas compute identically."""
+        return cls(
+            message_id=f"sweep:{schedule_id}:{fire_time.isoformat()}",
+            schedule_id=schedule_id,
+            fire_time=fire_time,
+            connector_id=connector_id,
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+class ControlQueue(Command):
+    """Pause, resume or clear the search queue (all connectors when connector_id is None)."""
+
+    subject_template = "cmd.queue.{action}"
+
+    action: Literal["pause", "resume", "clear"]
+    connector_id: int | None = Field(default=None, ge=1)
+    requested_by: str = Field(default="gateway", max_length=100)

@@ -1,0 +1,153 @@
+"""Events: facts, fanned out on the events stream to every interested service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import Event
+from .commands import SweepType, SyncMode
+
+HealthStatus = Literal["healthy", "degraded", "unhealthy", "offline"]
+
+
+class SyncProgressed(Event):
+    """A running sync fetched another page."""
+
+    subject_template = "evt.sync.progress"
+
+    connector_id: int
+    sync_run_id: int
+    fetched: int = Field(ge=0)
+    total: int | None = Field(default=None, ge=0)
+
+
+class SyncCompleted(Event):
+    """A connector's library mirror is up to date (or the sync failed)."""
+
+    subject_template = "evt.sync.completed"
+
+    connector_id: int
+    sync_run_id: int
+    sync_mode: SyncMode
+    sweep_type: SweepType
+    outcome: Literal["success", "failed", "skipped"]
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    error: str | None = None
+
+
+class DiscoveryCompleted(Event):
+    """Gaps and upgrade candidates were recomputed for a connector."""
+
+    subject_template = "evt.discovery.completed"
+
+    connector_id: int
+    gaps_found: int = Field(default=0, ge=0)
+    upgrades_found: int = Field(default=0, ge=0)
+    entries_created: int = Field(default=0, ge=0)
+    entries_removed: int = Field(default=0, ge=0)
+
+
+class ItemsQueued(Event):
+    """New search registry entries wait for the dispatcher."""
+
+    subject_template = "evt.items.queued"
+
+    connector_id: int
+    count: int = Field(ge=0)
+
+
+class SearchDispatched(Event):
+    """A search command was sent to an *arr app."""
+
+    subject_template = "evt.search.dispatched"
+
+    connector_id: int
+    command_id: int
+    command_name: Literal["EpisodeSearch", "SeasonSearch", "MoviesSearch"]
+    registry_ids: list[int]
+
+
+class SearchCompleted(Event):
+    """An *arr search command finished."""
+
+    subject_template = "evt.search.completed"
+
+    connector_id: int
+    command_id: int
+    registry_ids: list[int]
+    found: int = Field(default=0, ge=0)
+
+
+class SearchFailed(Event):
+    """An *arr search command failed; the items go to cooldown."""
+
+    subject_template = "evt.search.failed"
+
+    connector_id: int
+    registry_ids: list[int]
+    error: str
+
+
+class SearchExhausted(Event):
+    """Items reached their maximum attempts and will not be searched again on their own."""
+
+    subject_template = "evt.search.exhausted"
+
+    connector_id: int
+    registry_ids: list[int]
+
+
+class ConnectorHealthChanged(Event):
+    """A connector's health moved between healthy, degraded, unhealthy and offline."""
+
+    subject_template = "evt.connector.health"
+
+    connector_id: int
+    previous: HealthStatus | None
+    current: HealthStatus
+    messages: list[str] = Field(default_factory=list)
+
+
+class RateLimited(Event):
+    """An *arr app (or a proxy before it) answered 429; the connector pauses."""
+
+    subject_template = "evt.connector.ratelimited"
+
+    connector_id: int
+    retry_after_seconds: float = Field(ge=0)
+    paused_until: datetime
+
+
+class SettingsChanged(Event):
+    """A setting changed in the gateway; services re-read what they cache."""
+
+    subject_template = "evt.settings.changed"
+
+    keys: list[str]
+
+
+class LogLevelChanged(Event):
+    """Change the log level of every running service (or of one) without a restart."""
+
+    subject_template = "evt.log.level"
+
+    level: Literal["trace", "debug", "info", "warning", "error"]
+    service: str | None = Field(default=None, description="None means every service.")
+
+
+class MessageDeadLettered(Event):
+    """A message failed on every allowed delivery and was set aside."""
+
+    subject_template = "evt.deadletter"
+
+    consumer: str
+    failed_subject: str
+    failed_message_id: str | None
+    deliveries: int
+    error: str

@@ -1,0 +1,132 @@
+"""Shared fixtures: real PostgreSQL and NATS, from TEST_* variables or embedded servers.
+
+With TEST_DATABASE_URL / TEST_NATS_URL unset (a fresh machine, and CI) the session starts
+an embedded PostgreSQL and nats-server itself. Each test gets its own database (a copy of a
+migrated template) and its own subject/stream prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from comradarr_bus import Bus, delete_streams
+from comradarr_db import discover, migrate
+from comradarr_embedded import EmbeddedNats, EmbeddedPostgres
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by folder, so `-m unit` and `-m integration` select what they say."""
+    for item in items:
+        path = Path(str(item.fspath)).relative_to(REPO).parts
+        if len(path) > 1 and path[1] in {"unit", "integration", "e2e", "benchmarks"}:
+            marker = "benchmark" if path[1] == "benchmarks" else path[1]
+            item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server where tests may create databases."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pgdata")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a NATS server with JetStream."""
+    url = os.environ.get("TEST_NATS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedNats(tmp_path_factory.mktemp("embedded") / "nats")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+async def _admin(pg_admin_url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(pg_admin_url)
+
+
+@pytest.fixture(scope="session")
+async def migrated_template(pg_admin_url: str) -> AsyncIterator[str]:
+    """A database with every migration applied, copied for each test."""
+    name = f"comradarr_tmpl_{uuid.uuid4().hex[:10]}"
+    conn = await _admin(pg_admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await migrate(with_database(pg_admin_url, name), migrations=discover())
+        yield name
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def _fresh_database(pg_admin_url: str, template: str | None) -> AsyncIterator[str]:
+    name = f"comradarr_t_{uuid.uuid4().hex[:12]}"
+    conn = await _admin(pg_admin_url)
+    try:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{clause}')
+        yield with_database(pg_admin_url, name)
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """A fresh database of this test's own, with every migration applied."""
+    async for url in _fresh_database(pg_admin_url, migrated_template):
+        yield url
+
+
+@pytest.fixture
+async def empty_database_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """A fresh database of this test's own, with nothing in it."""
+    async for url in _fresh_database(pg_admin_url, None):
+        yield url
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the test's database."""
+    from comradarr_db import PoolConfig, create_pool
+
+    p = await create_pool(database_url, config=PoolConfig(min_size=1, max_size=5))
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture
+async def bus_prefix(nats_url: str) -> AsyncIterator[str]:
+    """A subject/stream prefix of this test's own, its streams deleted afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    yield prefix
+    cleaner = Bus(url=nats_url, prefix=prefix, client_name="test-cleanup")
+    await cleaner.connect(retry_for=5)
+    await delete_streams(cleaner.js, prefix=prefix)
+    await cleaner.stop(timeout=1)
