@@ -30,7 +30,11 @@ def errors_of(env: dict[str, str]) -> list[str]:
 def test_minimal_config_gets_defaults() -> None:
     config = load_config(BASE)
     movies, tv = config.targets
-    assert (movies.name, movies.type, movies.url) == ("movies", TargetType.RADARR, "http://radarr:7878")
+    assert (movies.name, movies.type, movies.url) == (
+        "movies",
+        TargetType.RADARR,
+        "http://radarr:7878",
+    )
     assert (tv.type, tv.url) == (TargetType.SONARR, "https://sonarr.example/base")
     assert config.interval_seconds == 3600.0
     assert config.state_file == Path("/data/state.json")

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from gatherarr._state import ItemState, State, StateStore, StateWriteError, TargetState, atomic_write
+from gatherarr._state import (
+    ItemState,
+    State,
+    StateStore,
+    StateWriteError,
+    TargetState,
+    atomic_write,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -124,9 +132,16 @@ def test_write_failure_raises_state_write_error(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_directory_raises_state_write_error(tmp_path: Path) -> None:
+def test_read_only_directory_raises_state_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tmp_path.chmod(0o500)
+    if os.geteuid() == 0:
+        # root ignores mode bits, so fail temp-file creation as a read-only mount would.
+        def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
         with pytest.raises(StateWriteError):
             StateStore(path=tmp_path / "state.json").save(sample_state())
