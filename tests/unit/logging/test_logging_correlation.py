@@ -67,7 +67,7 @@ def test_correlation_id_in_output(out: Captured) -> None:
     log.info("before")
     with correlation_scope("abc123"):
         log.info("inside")
-        logging.getLogger("nats").info("stdlib inside")
+        logging.getLogger("ext.nats").info("stdlib inside")
     log.info("after")
     assert [line["correlation_id"] for line in out.lines()] == [None, "abc123", "abc123", None]
 

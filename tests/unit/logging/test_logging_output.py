@@ -62,7 +62,7 @@ def test_configure_twice_is_idempotent(configure: Callable[..., Captured]) -> No
     first = configure(service="a")
     second = configure(service="b")
     get_logger("m").info("once")
-    logging.getLogger("lib").warning("stdlib once")
+    logging.getLogger("ext.lib").warning("stdlib once")
     assert first.text == ""
     assert [(line["service"], line["event"]) for line in second.lines()] == [
         ("b", "once"),
@@ -94,8 +94,8 @@ def test_level_filtering(configure: Callable[..., Captured]) -> None:
     log.info("i")
     log.warning("w")
     log.error("e")
-    logging.getLogger("lib").info("stdlib info")
-    logging.getLogger("lib").error("stdlib error")
+    logging.getLogger("ext.lib").info("stdlib info")
+    logging.getLogger("ext.lib").error("stdlib error")
     assert [line["event"] for line in out.lines()] == ["w", "e", "stdlib error"]
     assert get_level() == "warning"
 
@@ -107,7 +107,7 @@ def test_level_changes_at_run_time(configure: Callable[..., Captured]) -> None:
     set_level("debug")
     assert get_level() == "debug"
     log.debug("shown")
-    logging.getLogger("asyncpg").debug("stdlib shown")
+    logging.getLogger("ext.asyncpg").debug("stdlib shown")
     set_level("ERROR")  # case-insensitive
     assert get_level() == "error"
     log.warning("hidden again")
@@ -132,7 +132,7 @@ def test_trace_is_really_filtered(configure: Callable[..., Captured]) -> None:
     log = get_logger("m")
     # If the event were processed at all, redaction would str() the body.
     log.trace("response", body=_Exploding())
-    logging.getLogger("lib").log(TRACE, "stdlib trace")
+    logging.getLogger("ext.lib").log(TRACE, "stdlib trace")
     assert out.text == ""
 
 
@@ -142,7 +142,7 @@ def test_trace_level(configure: Callable[..., Captured]) -> None:
     log = get_logger("m")
     log.trace("response body %s", "x", body='{"ok": true}')
     log.debug("debug too")
-    logging.getLogger("lib").log(TRACE, "stdlib trace")
+    logging.getLogger("ext.lib").log(TRACE, "stdlib trace")
     lines = out.lines()
     assert [(line["level"], line["event"]) for line in lines] == [
         ("trace", "response body x"),
@@ -154,11 +154,13 @@ def test_trace_level(configure: Callable[..., Captured]) -> None:
 
 
 def test_stdlib_records_rendered_as_json(out: Captured) -> None:
-    logging.getLogger("uvicorn.access").info(
+    # "ext." names: other tests in the session may have set levels on the real
+    # uvicorn/asyncpg loggers, and those levels (by design) win over set_level.
+    logging.getLogger("ext.uvicorn.access").info(
         '%s - "%s %s" %d', "10.0.0.1", "GET", "/health", 200, extra={"duration_ms": 3}
     )
     [line] = out.lines()
-    assert line["module"] == "uvicorn.access"
+    assert line["module"] == "ext.uvicorn.access"
     assert line["level"] == "info"
     assert line["service"] == "testsvc"
     assert line["event"] == '10.0.0.1 - "GET /health" 200'
@@ -170,7 +172,7 @@ def test_stdlib_exception_rendered(out: Captured) -> None:
     try:
         raise KeyError("missing")
     except KeyError:
-        logging.getLogger("nats").exception("callback failed")
+        logging.getLogger("ext.nats").exception("callback failed")
     [line] = out.lines()
     assert line["level"] == "error"
     assert "KeyError: 'missing'" in line["exception"]
@@ -191,7 +193,7 @@ def test_contextvars_bound_fields_are_merged(out: Captured) -> None:
     structlog.contextvars.bind_contextvars(job="sweep")
     try:
         get_logger("m").info("structlog")
-        logging.getLogger("lib").info("stdlib")
+        logging.getLogger("ext.lib").info("stdlib")
     finally:
         structlog.contextvars.clear_contextvars()
     assert [line["job"] for line in out.lines()] == ["sweep", "sweep"]

@@ -125,7 +125,7 @@ def test_free_text(out: Captured, text: str) -> None:
     redacted = redact_text(text)
     assert SECRET not in redacted
     get_logger("m").info(text, detail=text)
-    logging.getLogger("lib").info("stdlib %s", text)
+    logging.getLogger("ext.lib").info("stdlib %s", text)
     assert SECRET not in out.text
 
 
@@ -155,7 +155,7 @@ def test_exception_messages(out: Captured) -> None:
     try:
         raise ValueError(f"bad dsn postgresql://u:{SECRET}@db/x")
     except ValueError:
-        logging.getLogger("asyncpg").exception("stdlib path")
+        logging.getLogger("ext.asyncpg").exception("stdlib path")
     try:
         raise RuntimeError(f"401 with Authorization: Bearer {SECRET}")
     except RuntimeError as exc:
@@ -180,7 +180,7 @@ def test_exception_chain_is_redacted(out: Captured) -> None:
 
 
 def test_stdlib_args_and_extra(out: Captured) -> None:
-    logging.getLogger("uvicorn.error").warning(
+    logging.getLogger("ext.uvicorn.error").warning(
         "request to %s", f"http://x/?api_key={SECRET}", extra={"headers": {"X-Api-Key": SECRET}}
     )
     _assert_clean(out)
