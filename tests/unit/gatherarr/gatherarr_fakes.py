@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,9 +35,13 @@ class FakeClient:
     failures: dict[str, list[BaseException]] = field(default_factory=dict)
     calls: list[tuple[str, object]] = field(default_factory=list)
     closed: bool = False
+    observe: Callable[[float, bool], None] | None = None
 
     def _maybe_fail(self, op: str) -> None:
         queue = self.failures.get(op)
+        failing = bool(queue)
+        if self.observe is not None:
+            self.observe(0.001, not failing)  # one simulated HTTP request per operation
         if queue:
             raise queue.pop(0)
 

@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from gatherarr_fakes import FakeClient, FakeClock, make_config
-from prometheus_client.parser import text_string_to_metric_families
-
 from gatherarr import App, Config, TargetConfig, WantedItem
 from gatherarr._http import StatusServer
 from gatherarr._metrics import Metrics
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.unit.gatherarr.gatherarr_fakes import FakeClient, FakeClock, make_config
 
 pytestmark = pytest.mark.unit
 
@@ -78,7 +78,7 @@ async def test_app_lifecycle_health_and_clean_stop(tmp_path: Path) -> None:
     config = make_config(tmp_path, interval=3600)
     client = FakeClient(items=[WantedItem.movie(1)])
 
-    def factory(target: TargetConfig, cfg: Config) -> FakeClient:
+    def factory(target: TargetConfig, cfg: Config, observe: object) -> FakeClient:
         return client
 
     app = App(config=config, client_factory=factory, clock=FakeClock())
@@ -109,7 +109,7 @@ async def test_app_stop_times_out_a_stuck_request(tmp_path: Path) -> None:
             await asyncio.sleep(3600)
             return []
 
-    app = App(config=config, client_factory=lambda t, c: Stuck(), clock=FakeClock())
+    app = App(config=config, client_factory=lambda t, c, o: Stuck(), clock=FakeClock())
     task = asyncio.create_task(app.run())
     await asyncio.wait_for(started.wait(), timeout=5)
     app.request_stop()

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import structlog
-from gatherarr_fakes import FakeClient, FakeClock, make_config
-
 from gatherarr import TargetType, WantedItem
 from gatherarr._logging import REDACTED, Redactor, configure_logging
 from gatherarr._metrics import Metrics
 from gatherarr._port import PermanentError
 from gatherarr._runner import Target, Worker
 from gatherarr._state import StateStore
+
+from tests.unit.gatherarr.gatherarr_fakes import FakeClient, FakeClock, make_config
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from gatherarr._config import RetryPolicy
 from gatherarr._port import AuthError, PermanentError, TargetError, TransientError
 from gatherarr._retry import backoff_delay, call_with_retry

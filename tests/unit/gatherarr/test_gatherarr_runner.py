@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from gatherarr_fakes import T0, FakeClient, FakeClock, make_config
-
 from gatherarr import GrabEvent, TargetType, WantedItem
 from gatherarr._config import RetryPolicy
 from gatherarr._metrics import Metrics
@@ -17,6 +15,8 @@ from gatherarr._port import AuthError, PermanentError, TransientError
 from gatherarr._runner import Target, Worker
 from gatherarr._selection import dedupe, select_items
 from gatherarr._state import ItemState, StateStore
+
+from tests.unit.gatherarr.gatherarr_fakes import T0, FakeClient, FakeClock, make_config
 
 pytestmark = pytest.mark.unit
 
@@ -42,6 +42,8 @@ def build(
     metrics = Metrics()
     store = StateStore(path=config.state_file)
     clock = clock or FakeClock()
+    for t in config.targets:
+        clients[t.name].observe = metrics.request_observer(target=t.name, type_=t.type.value)
     worker = Worker(
         config=config,
         targets=[Target(config=t, client=clients[t.name]) for t in config.targets],
@@ -122,7 +124,7 @@ async def test_per_target_and_global_limits(tmp_path: Path) -> None:
 
 async def test_sonarr_seasons_are_searched_per_season(tmp_path: Path) -> None:
     client = FakeClient(items=[S(7, 1), S(7, 2, reason="cutoff"), S(7, 1, reason="cutoff")])
-    worker, metrics, store = build(tmp_path, {"tv": client}, types={"tv": TargetType.SONARR})
+    worker, _metrics, store = build(tmp_path, {"tv": client}, types={"tv": TargetType.SONARR})
     await worker.run_once()
     assert client.searched() == [S(7, 1), S(7, 2, reason="cutoff")]
     assert set(store.load(now=T0).targets["tv"].items) == {"season:7:1", "season:7:2"}
@@ -147,7 +149,7 @@ async def test_transient_errors_retry_then_succeed(tmp_path: Path) -> None:
 async def test_failed_search_is_partial_and_not_held_back(tmp_path: Path) -> None:
     clock = FakeClock()
     client = FakeClient(items=[M(1), M(2)], failures={"search": [PermanentError("400 bad")]})
-    worker, metrics, store = build(tmp_path, {"movies": client}, clock=clock)
+    worker, _metrics, store = build(tmp_path, {"movies": client}, clock=clock)
     outcomes = await worker.run_once()
     assert outcomes["movies"].status == "partial"
     ts = store.load(now=T0).targets["movies"]
@@ -266,7 +268,7 @@ async def test_stop_between_items_finishes_cleanly(tmp_path: Path) -> None:
 
 async def test_stop_during_backoff_interrupts_the_run(tmp_path: Path) -> None:
     client = FakeClient(items=[M(1)], failures={"wanted": [TransientError("503")] * 3})
-    worker, _, store = build(
+    worker, _, _store = build(
         tmp_path,
         {"movies": client},
         retry=RetryPolicy(max_attempts=3, base_delay=30.0, max_delay=30.0),

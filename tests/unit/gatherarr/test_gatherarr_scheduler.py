@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
-
 from gatherarr._scheduler import Scheduler, next_run_at
 
 pytestmark = pytest.mark.unit
@@ -40,7 +40,7 @@ async def test_runs_immediately_then_every_interval_and_stops() -> None:
     await asyncio.wait_for(scheduler.run_forever(), timeout=5)
     assert scheduler.initialised
     assert scheduler.runs == 3
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert all(0.04 <= gap < 0.5 for gap in gaps), gaps
 
 

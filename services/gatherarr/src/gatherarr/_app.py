@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import structlog
 
+from gatherarr._arr_adapter import ArrTargetClient
 from gatherarr._config import Config, TargetConfig
 from gatherarr._http import StatusServer
 from gatherarr._metrics import Metrics
@@ -17,19 +18,22 @@ from gatherarr._runner import Clock, Target, Worker, utc_now
 from gatherarr._scheduler import Scheduler
 from gatherarr._state import StateStore
 
-ClientFactory = Callable[[TargetConfig, Config], TargetClient]
+RequestObserver = Callable[[float, bool], None]
+ClientFactory = Callable[[TargetConfig, Config, RequestObserver], TargetClient]
 _log = structlog.get_logger("gatherarr.app")
 
 
-def default_client_factory(target: TargetConfig, config: Config) -> TargetClient:
+def default_client_factory(
+    target: TargetConfig, config: Config, observe: RequestObserver
+) -> TargetClient:
     """Build the comradarr_arr-backed client for one target."""
-    from gatherarr._arr_adapter import ArrTargetClient
-
     return ArrTargetClient(
+        name=target.name,
         type_=target.type,
         url=target.url,
         api_key=target.api_key,
         timeout_seconds=config.http_timeout_seconds,
+        observe=observe,
     )
 
 
@@ -49,7 +53,17 @@ class App:
         self.stop = asyncio.Event()
         self.store = StateStore(path=config.state_file)
         self.state = self.store.load(now=clock())
-        self.targets = [Target(config=t, client=client_factory(t, config)) for t in config.targets]
+        self.targets = [
+            Target(
+                config=t,
+                client=client_factory(
+                    t,
+                    config,
+                    self.metrics.request_observer(target=t.name, type_=t.type.value),
+                ),
+            )
+            for t in config.targets
+        ]
         self.worker = Worker(
             config=config,
             targets=self.targets,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -20,10 +22,16 @@ class Metrics:
             "gatherarr_run", "Runs per target by outcome.", (*_LABELS, "status"), registry=r
         )
         self.requests = Counter(
-            "gatherarr_requests", "Requests sent to a target (each attempt).", _LABELS, registry=r
+            "gatherarr_requests",
+            "HTTP requests sent to a target, retries included.",
+            _LABELS,
+            registry=r,
         )
         self.request_errors = Counter(
-            "gatherarr_request_errors", "Requests to a target that failed.", _LABELS, registry=r
+            "gatherarr_request_errors",
+            "HTTP requests to a target that failed (transport error or status >= 400).",
+            _LABELS,
+            registry=r,
         )
         self.request_duration = Histogram(
             "gatherarr_request_duration_seconds",
@@ -70,6 +78,20 @@ class Metrics:
         self.request_duration.labels(target=target, type=type_)
         for status in ("success", "partial", "failure"):
             self.runs.labels(target=target, type=type_, status=status)
+
+    def request_observer(self, *, target: str, type_: str) -> Callable[[float, bool], None]:
+        """Callback recording one HTTP request's duration and whether it failed."""
+        requests = self.requests.labels(target=target, type=type_)
+        errors = self.request_errors.labels(target=target, type=type_)
+        duration = self.request_duration.labels(target=target, type=type_)
+
+        def observe(seconds: float, ok: bool) -> None:
+            requests.inc()
+            duration.observe(seconds)
+            if not ok:
+                errors.inc()
+
+        return observe
 
     def render(self) -> bytes:
         """Text exposition format of the registry."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -121,27 +120,12 @@ class Worker:
             _log.debug("run_finished", total_runs=self.state.total_runs)
         return outcomes
 
-    async def _call(self, target: Target, operation: Callable[[], Awaitable[T]]) -> T:
-        labels = {"target": target.config.name, "type": target.config.type.value}
-
-        async def attempt() -> T:
-            self.metrics.requests.labels(**labels).inc()
-            started = time.perf_counter()
-            try:
-                return await operation()
-            except TargetError:
-                self.metrics.request_errors.labels(**labels).inc()
-                raise
-            finally:
-                self.metrics.request_duration.labels(**labels).observe(
-                    time.perf_counter() - started
-                )
-
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
         def on_retry(attempt_no: int, delay: float, exc: TargetError) -> None:
             _log.warning("request_retry", attempt=attempt_no, delay_seconds=delay, error=str(exc))
 
         return await call_with_retry(
-            attempt, policy=self.config.retry, sleep=self._sleep, on_retry=on_retry
+            operation, policy=self.config.retry, sleep=self._sleep, on_retry=on_retry
         )
 
     async def _run_target(self, target: Target, *, budget: int) -> TargetOutcome:
@@ -152,9 +136,9 @@ class Worker:
         ts.last_run = started
         outcome = TargetOutcome()
         try:
-            await self._call(target, target.client.check_auth)
+            await self._call(target.client.check_auth)
             outcome.grabs = await self._detect_grabs(target, ts, started)
-            wanted = await self._call(target, target.client.wanted)
+            wanted = await self._call(target.client.wanted)
             selection = select_items(
                 wanted=wanted,
                 items=ts.items,
@@ -196,9 +180,7 @@ class Worker:
             return 0
         since = min(pending)
         try:
-            events: list[GrabEvent] = await self._call(
-                target, lambda: target.client.grabbed_since(since)
-            )
+            events: list[GrabEvent] = await self._call(lambda: target.client.grabbed_since(since))
         except AuthError:
             raise
         except TargetError as exc:
@@ -233,7 +215,7 @@ class Worker:
             outcome.searched.append(item.key)
             return
         try:
-            command_id = await self._call(target, lambda: target.client.search(item))
+            command_id = await self._call(lambda: target.client.search(item))
         except AuthError:
             raise
         except TargetError as exc:
