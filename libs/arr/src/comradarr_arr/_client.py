@@ -1,0 +1,735 @@
+"""The async *arr client: one instance per connector."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.metadata
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+import structlog
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from comradarr_arr._config import ApiInfo, AppKind, ConnectorConfig, Shape, resolve_api
+from comradarr_arr._errors import (
+    ArrConnectionRefusedError,
+    ArrError,
+    ArrNetworkError,
+    ArrNotFoundError,
+    ArrProtocolError,
+    ArrRateLimitedError,
+    ArrServerError,
+    ArrUnsupportedError,
+)
+from comradarr_arr._http import map_status, map_transport_error
+from comradarr_arr._models import (
+    ArrModel,
+    Command,
+    Episode,
+    HealthCheck,
+    HealthStatus,
+    HistoryRecord,
+    Indexer,
+    IndexerStatus,
+    Movie,
+    QualityProfile,
+    Series,
+    SystemStatus,
+)
+from comradarr_arr._stream import JSONStreamError, iter_json_array
+
+log = structlog.get_logger(__name__)
+
+try:
+    __version__ = importlib.metadata.version("comradarr-arr")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+    __version__ = "0.0.0"
+
+USER_AGENT = f"Comradarr/{__version__}"
+
+REQUESTS = Counter(
+    "comradarr_arr_requests_total",
+    "HTTP requests sent to *arr apps, by outcome (status code or error category).",
+    ["connector", "endpoint", "outcome"],
+)
+REQUEST_SECONDS = Histogram(
+    "comradarr_arr_request_duration_seconds",
+    "Duration of HTTP requests to *arr apps, body included.",
+    ["connector", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+RETRIES = Counter(
+    "comradarr_arr_retries_total",
+    "Requests to *arr apps retried, by the error that caused the retry.",
+    ["connector", "endpoint", "reason"],
+)
+MALFORMED_RECORDS = Counter(
+    "comradarr_arr_malformed_records_total",
+    "Records from *arr apps that failed validation and were skipped.",
+    ["connector", "endpoint"],
+)
+RECORDS = Counter(
+    "comradarr_arr_records_total",
+    "Records parsed from *arr apps.",
+    ["connector", "endpoint"],
+)
+
+M = TypeVar("M", bound=ArrModel)
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+Now = Callable[[], datetime]
+
+# Re-reads of a paged list from page 1 after its total changed, before we accept a
+# possibly inconsistent walk rather than loop forever on a library that keeps changing.
+MAX_PAGE_RESTARTS = 3
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _record_ids(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {}
+    keys = ("id", "seriesId", "episodeId", "movieId", "indexerId")
+    return {k: raw[k] for k in keys if isinstance(raw.get(k), int | str)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HealthReport:
+    """A connector's health: the overall status and the app's own messages."""
+
+    status: HealthStatus
+    checks: list[HealthCheck]
+    message: str | None = None
+
+
+class ArrClient:
+    """Async client for one *arr instance (Sonarr, Radarr, Whisparr or Prowlarr)."""
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        now: Now = _utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._sleep = sleep
+        self._clock = clock
+        self._now = now
+        self._rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(max(1, config.max_concurrency))
+        self._info: ApiInfo | None = None
+        self._http = httpx.AsyncClient(
+            base_url=config.url.rstrip("/") + "/",
+            # The key goes in a header only: query strings end up in proxy and access logs.
+            headers={
+                "X-Api-Key": config.api_key,
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            verify=config.verify_tls,
+            timeout=httpx.Timeout(config.timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> ArrClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._http.aclose()
+
+    @property
+    def base_url(self) -> str:
+        """The configured base URL, URL base path included."""
+        return str(self._http.base_url).rstrip("/")
+
+    # --- transport -----------------------------------------------------------------
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Any,
+        body: Any,
+        stream: bool,
+    ) -> tuple[httpx.Response, float]:
+        request = self._http.build_request(
+            method,
+            path.lstrip("/"),
+            params=params,
+            content=orjson.dumps(body) if body is not None else None,
+            headers={"Content-Type": "application/json"} if body is not None else None,
+        )
+        name = self.config.name
+        # The semaphore bounds requests waiting for an answer; a streamed body is read
+        # after it is released, so nested reads (episodes inside a series walk) cannot
+        # deadlock a connector limited to one request at a time.
+        async with self._semaphore:
+            start = self._clock()
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                elapsed = self._clock() - start
+                error = map_transport_error(
+                    exc,
+                    url=self._display_url(path),
+                    elapsed=elapsed,
+                    timeout=self.config.timeout,
+                    connector=name,
+                    endpoint=endpoint,
+                )
+                REQUESTS.labels(name, endpoint, error.category).inc()
+                REQUEST_SECONDS.labels(name, endpoint).observe(elapsed)
+                raise error from exc
+            if response.is_success:
+                if stream:
+                    return response, start
+                try:
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    raise self._body_error(exc, path, endpoint, start) from exc
+                finally:
+                    await response.aclose()
+                self._observe(endpoint, str(response.status_code), start)
+                return response, start
+            try:
+                content = await response.aread()
+            except httpx.TransportError:
+                content = b""
+            finally:
+                await response.aclose()
+            self._observe(endpoint, str(response.status_code), start)
+            raise map_status(
+                response, body=content, now=self._now(), connector=name, endpoint=endpoint
+            )
+
+    def _observe(self, endpoint: str, outcome: str, start: float) -> None:
+        REQUESTS.labels(self.config.name, endpoint, outcome).inc()
+        REQUEST_SECONDS.labels(self.config.name, endpoint).observe(self._clock() - start)
+
+    def _display_url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _body_error(
+        self, exc: httpx.TransportError, path: str, endpoint: str, start: float
+    ) -> ArrNetworkError:
+        return map_transport_error(
+            exc,
+            url=self._display_url(path),
+            elapsed=self._clock() - start,
+            timeout=self.config.timeout,
+            connector=self.config.name,
+            endpoint=endpoint,
+        )
+
+    def _retry_delay(self, error: ArrError, attempt: int) -> float:
+        policy = self.config.retry
+        if isinstance(error, ArrRateLimitedError) and error.retry_after is not None:
+            return min(error.retry_after, policy.max_retry_after)
+        return policy.backoff(attempt=attempt, rng=self._rng)
+
+    @staticmethod
+    def _may_retry(error: ArrError, *, idempotent: bool) -> bool:
+        if not error.retryable:
+            return False
+        if idempotent:
+            return True
+        # A POST may have taken effect before a 500 or a dropped connection, and a
+        # duplicate search costs indexer hits: retry only when it surely was not processed.
+        return isinstance(error, ArrRateLimitedError | ArrConnectionRefusedError) or (
+            isinstance(error, ArrServerError) and error.status_code == 503
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Any = None,
+        body: Any = None,
+        stream: bool = False,
+        retries: int | None = None,
+    ) -> tuple[httpx.Response, float]:
+        max_retries = self.config.retry.max_retries if retries is None else retries
+        idempotent = method in ("GET", "HEAD")
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(
+                    method, path, endpoint=endpoint, params=params, body=body, stream=stream
+                )
+            except ArrError as error:
+                if attempt >= max_retries or not self._may_retry(error, idempotent=idempotent):
+                    raise
+                delay = self._retry_delay(error, attempt)
+                attempt += 1
+                RETRIES.labels(self.config.name, endpoint, error.category).inc()
+                log.warning(
+                    "arr.request.retry",
+                    connector=self.config.name,
+                    endpoint=endpoint,
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    error=error.category,
+                    detail=error.message,
+                )
+                await self._sleep(delay)
+
+    async def _get_json(
+        self, path: str, *, endpoint: str, params: Any = None, retries: int | None = None
+    ) -> Any:
+        response, _ = await self._send(
+            "GET", path, endpoint=endpoint, params=params, retries=retries
+        )
+        return self._decode(response, endpoint)
+
+    def _decode(self, response: httpx.Response, endpoint: str) -> Any:
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise ArrProtocolError(
+                f"{endpoint}: answer is not JSON (HTTP {response.status_code})",
+                connector=self.config.name,
+                endpoint=endpoint,
+            ) from exc
+
+    def _parse(self, raw: Any, model: type[M], endpoint: str) -> M | None:
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError(f"expected an object, got {type(raw).__name__}")
+            item = model.model_validate(raw)
+        except (ValidationError, TypeError) as exc:
+            MALFORMED_RECORDS.labels(self.config.name, endpoint).inc()
+            # Field locations and error types only: input values could hold anything.
+            problems = (
+                [f"{'.'.join(map(str, e['loc']))}:{e['type']}" for e in exc.errors()[:5]]
+                if isinstance(exc, ValidationError)
+                else [str(exc)]
+            )
+            log.warning(
+                "arr.record.malformed",
+                connector=self.config.name,
+                endpoint=endpoint,
+                model=model.__name__,
+                problems=problems,
+                **_record_ids(raw),
+            )
+            return None
+        RECORDS.labels(self.config.name, endpoint).inc()
+        return item
+
+    async def _stream_array(
+        self, path: str, *, endpoint: str, model: type[M], params: Any = None
+    ) -> AsyncIterator[M]:
+        response, start = await self._send(
+            "GET", path, endpoint=endpoint, params=params, stream=True
+        )
+        try:
+            async for raw in iter_json_array(response.aiter_bytes()):
+                item = self._parse(raw, model, endpoint)
+                if item is not None:
+                    yield item
+        except httpx.TransportError as exc:
+            raise self._body_error(exc, path, endpoint, start) from exc
+        except JSONStreamError as exc:
+            raise ArrProtocolError(
+                f"{endpoint}: {exc}", connector=self.config.name, endpoint=endpoint
+            ) from exc
+        finally:
+            await response.aclose()
+            self._observe(endpoint, str(response.status_code), start)
+
+    async def _paged(
+        self, path: str, *, endpoint: str, model: type[M], params: dict[str, Any]
+    ) -> AsyncIterator[M]:
+        size = self.config.page_size
+        page = 1
+        expected_total: int | None = None
+        restarts = 0
+        # Ids already yielded: the walk restarts from page 1 when the library changes
+        # under us, and items shifting across page boundaries must not repeat.
+        seen: set[Any] = set()
+        while True:
+            data = await self._get_json(
+                path, endpoint=endpoint, params={**params, "page": page, "pageSize": size}
+            )
+            if not isinstance(data, dict) or not isinstance(data.get("records", []), list):
+                raise ArrProtocolError(
+                    f"{endpoint}: expected a paging resource",
+                    connector=self.config.name,
+                    endpoint=endpoint,
+                )
+            total = int(data.get("totalRecords") or 0)
+            records: list[Any] = data.get("records") or []
+            if expected_total is not None and total != expected_total:
+                if restarts < MAX_PAGE_RESTARTS:
+                    restarts += 1
+                    log.info(
+                        "arr.paging.restart",
+                        connector=self.config.name,
+                        endpoint=endpoint,
+                        page=page,
+                        total_before=expected_total,
+                        total_now=total,
+                    )
+                    # Items may have moved across the pages already read: re-read them all.
+                    expected_total = total
+                    page = 1
+                    continue
+                expected_total = total
+            expected_total = total
+            for raw in records:
+                item = self._parse(raw, model, endpoint)
+                if item is None:
+                    continue
+                key = getattr(item, "id", None)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield item
+            if not records or page * size >= total:
+                return
+            page += 1
+
+    # --- detection and status --------------------------------------------------------
+
+    async def ping(self) -> None:
+        """``GET /ping`` (no key needed): raises if the app is not reachable."""
+        response, _ = await self._send("GET", "ping", endpoint="ping", retries=0)
+        data = self._decode(response, "ping")
+        if not isinstance(data, dict) or str(data.get("status", "")).upper() != "OK":
+            raise ArrProtocolError(
+                "ping: unexpected answer (is this an *arr app?)",
+                connector=self.config.name,
+                endpoint="ping",
+            )
+
+    async def system_status(self, *, api_base: str | None = None) -> SystemStatus:
+        """``GET system/status`` under the given (or detected) API base."""
+        base = api_base or (await self.api_info()).api_base
+        data = await self._get_json(f"{base}/system/status", endpoint="system/status")
+        try:
+            return SystemStatus.model_validate(data)
+        except ValidationError as exc:
+            raise ArrProtocolError(
+                "system/status: unexpected answer (is this an *arr app?)",
+                connector=self.config.name,
+                endpoint="system/status",
+            ) from exc
+
+    async def api_info(self) -> ApiInfo:
+        """Detect (once) the app, its version and the API base and shape to use."""
+        if self._info is None:
+            self._info = await self._detect()
+        return self._info
+
+    async def _detect(self) -> ApiInfo:
+        bases = ["/api/v3", "/api/v1"]
+        if self.config.app is AppKind.PROWLARR:
+            bases.reverse()
+        status: SystemStatus | None = None
+        for base in bases:
+            try:
+                status = await self.system_status(api_base=base)
+                break
+            except ArrNotFoundError:
+                continue
+        if status is None:
+            raise ArrUnsupportedError(
+                f"no system/status under /api/v3 or /api/v1 at {self.base_url}",
+                connector=self.config.name,
+                endpoint="system/status",
+            )
+        info = resolve_api(
+            app_name=status.app_name, version=status.version, instance_name=status.instance_name
+        )
+        if self.config.app is not None and info.app is not self.config.app:
+            raise ArrUnsupportedError(
+                f"expected {self.config.app.value} but found {info.app_name} {info.version}"
+                f" at {self.base_url}",
+                connector=self.config.name,
+                endpoint="system/status",
+            )
+        log.info(
+            "arr.detected",
+            connector=self.config.name,
+            app=info.app.value,
+            version=info.version,
+            api_base=info.api_base,
+        )
+        return info
+
+    async def _require(self, shape: Shape) -> ApiInfo:
+        info = await self.api_info()
+        if info.shape is not shape:
+            raise ArrUnsupportedError(
+                f"{shape.value} endpoints are not served by {info.app_name} {info.version}",
+                connector=self.config.name,
+            )
+        return info
+
+    async def health(self) -> HealthReport:
+        """The app's health checks folded into healthy / degraded / unhealthy / offline."""
+        try:
+            info = await self.api_info()
+            data = await self._get_json(f"{info.api_base}/health", endpoint="health")
+        except ArrNetworkError as exc:
+            return HealthReport(status=HealthStatus.OFFLINE, checks=[], message=exc.message)
+        except ArrError as exc:
+            return HealthReport(status=HealthStatus.UNHEALTHY, checks=[], message=exc.message)
+        checks = [c for raw in (data or []) if (c := self._parse(raw, HealthCheck, "health"))]
+        kinds = {c.type for c in checks}
+        if "error" in kinds:
+            status = HealthStatus.UNHEALTHY
+        elif "warning" in kinds:
+            status = HealthStatus.DEGRADED
+        else:
+            status = HealthStatus.HEALTHY
+        messages = "; ".join(c.message for c in checks if c.message and c.type != "ok")
+        return HealthReport(status=status, checks=checks, message=messages or None)
+
+    # --- library reads -------------------------------------------------------------
+
+    async def series(self) -> AsyncIterator[Series]:
+        """Every series, with statistics, streamed item by item."""
+        info = await self._require(Shape.SERIES)
+        async for item in self._stream_array(
+            f"{info.api_base}/series", endpoint="series", model=Series
+        ):
+            yield item
+
+    async def episodes(self, *, series_id: int) -> AsyncIterator[Episode]:
+        """A series' episodes with their files (for ``qualityCutoffNotMet``)."""
+        info = await self._require(Shape.SERIES)
+        params: dict[str, Any] = {"seriesId": series_id}
+        if info.uses_subresources:
+            params["includeSubresources"] = "episodeFile"
+        else:
+            params["includeEpisodeFile"] = "true"
+        async for item in self._stream_array(
+            f"{info.api_base}/episode", endpoint="episode", model=Episode, params=params
+        ):
+            yield item
+
+    async def movies(self) -> AsyncIterator[Movie]:
+        """Every movie with its file, streamed item by item."""
+        info = await self._require(Shape.MOVIE)
+        async for item in self._stream_array(
+            f"{info.api_base}/movie", endpoint="movie", model=Movie
+        ):
+            yield item
+
+    def _wanted_params(
+        self, info: ApiInfo, *, monitored: bool, sort_key: str, sort_direction: str, files: bool
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "sortKey": sort_key,
+            "sortDirection": sort_direction,
+            "monitored": "true" if monitored else "false",
+        }
+        if info.shape is Shape.SERIES:
+            if info.uses_subresources:
+                if files:
+                    params["includeSubresources"] = "episodeFile"
+            else:
+                params["includeSeries"] = "false"
+                if files:
+                    params["includeEpisodeFile"] = "true"
+        return params
+
+    async def missing_episodes(
+        self,
+        *,
+        monitored: bool = True,
+        sort_key: str = "episodes.airDateUtc",
+        sort_direction: str = "ascending",
+    ) -> AsyncIterator[Episode]:
+        """``wanted/missing`` episodes, page by page."""
+        info = await self._require(Shape.SERIES)
+        params = self._wanted_params(
+            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=False
+        )
+        async for item in self._paged(
+            f"{info.api_base}/wanted/missing",
+            endpoint="wanted/missing",
+            model=Episode,
+            params=params,
+        ):
+            yield item
+
+    async def cutoff_unmet_episodes(
+        self,
+        *,
+        monitored: bool = True,
+        sort_key: str = "episodes.airDateUtc",
+        sort_direction: str = "ascending",
+    ) -> AsyncIterator[Episode]:
+        """``wanted/cutoff`` episodes with their files, page by page."""
+        info = await self._require(Shape.SERIES)
+        params = self._wanted_params(
+            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=True
+        )
+        async for item in self._paged(
+            f"{info.api_base}/wanted/cutoff", endpoint="wanted/cutoff", model=Episode, params=params
+        ):
+            yield item
+
+    async def missing_movies(
+        self,
+        *,
+        monitored: bool = True,
+        sort_key: str = "movieMetadata.sortTitle",
+        sort_direction: str = "ascending",
+    ) -> AsyncIterator[Movie]:
+        """``wanted/missing`` movies, page by page."""
+        info = await self._require(Shape.MOVIE)
+        params = self._wanted_params(
+            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=False
+        )
+        async for item in self._paged(
+            f"{info.api_base}/wanted/missing", endpoint="wanted/missing", model=Movie, params=params
+        ):
+            yield item
+
+    async def cutoff_unmet_movies(
+        self,
+        *,
+        monitored: bool = True,
+        sort_key: str = "movieMetadata.sortTitle",
+        sort_direction: str = "ascending",
+    ) -> AsyncIterator[Movie]:
+        """``wanted/cutoff`` movies with their files, page by page."""
+        info = await self._require(Shape.MOVIE)
+        params = self._wanted_params(
+            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=True
+        )
+        async for item in self._paged(
+            f"{info.api_base}/wanted/cutoff", endpoint="wanted/cutoff", model=Movie, params=params
+        ):
+            yield item
+
+    async def quality_profiles(self) -> AsyncIterator[QualityProfile]:
+        """The app's quality profiles."""
+        info = await self.api_info()
+        async for item in self._stream_array(
+            f"{info.api_base}/qualityprofile", endpoint="qualityprofile", model=QualityProfile
+        ):
+            yield item
+
+    async def history_since(
+        self, *, since: datetime, event_type: str | None = None
+    ) -> AsyncIterator[HistoryRecord]:
+        """History records newer than ``since`` (grabbed, imported, failed, ...)."""
+        info = await self.api_info()
+        when = since if since.tzinfo else since.replace(tzinfo=UTC)
+        params: dict[str, Any] = {
+            "date": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if event_type:
+            params["eventType"] = event_type
+        async for item in self._stream_array(
+            f"{info.api_base}/history/since",
+            endpoint="history/since",
+            model=HistoryRecord,
+            params=params,
+        ):
+            yield item
+
+    async def indexers(self) -> AsyncIterator[Indexer]:
+        """Prowlarr's indexers."""
+        info = await self._require(Shape.INDEXER)
+        async for item in self._stream_array(
+            f"{info.api_base}/indexer", endpoint="indexer", model=Indexer
+        ):
+            yield item
+
+    async def indexer_statuses(self) -> AsyncIterator[IndexerStatus]:
+        """Prowlarr's indexer statuses (only disabled indexers are listed)."""
+        info = await self._require(Shape.INDEXER)
+        async for item in self._stream_array(
+            f"{info.api_base}/indexerstatus", endpoint="indexerstatus", model=IndexerStatus
+        ):
+            yield item
+
+    # --- commands --------------------------------------------------------------------
+
+    async def _command(self, body: dict[str, Any]) -> Command:
+        info = await self.api_info()
+        response, _ = await self._send(
+            "POST", f"{info.api_base}/command", endpoint="command", body=body
+        )
+        return self._command_from(self._decode(response, "command"))
+
+    def _command_from(self, data: Any) -> Command:
+        try:
+            return Command.model_validate(data)
+        except ValidationError as exc:
+            raise ArrProtocolError(
+                "command: unexpected answer", connector=self.config.name, endpoint="command"
+            ) from exc
+
+    async def search_episodes(self, *, episode_ids: Sequence[int]) -> Command:
+        """Queue an ``EpisodeSearch`` for the given episodes."""
+        await self._require(Shape.SERIES)
+        return await self._command({"name": "EpisodeSearch", "episodeIds": list(episode_ids)})
+
+    async def search_season(self, *, series_id: int, season_number: int) -> Command:
+        """Queue a ``SeasonSearch`` (season pack) for one season."""
+        await self._require(Shape.SERIES)
+        return await self._command(
+            {"name": "SeasonSearch", "seriesId": series_id, "seasonNumber": season_number}
+        )
+
+    async def search_movies(self, *, movie_ids: Sequence[int]) -> Command:
+        """Queue a ``MoviesSearch`` for the given movies."""
+        await self._require(Shape.MOVIE)
+        return await self._command({"name": "MoviesSearch", "movieIds": list(movie_ids)})
+
+    async def command(self, *, command_id: int) -> Command:
+        """``GET command/{id}``."""
+        info = await self.api_info()
+        data = await self._get_json(
+            f"{info.api_base}/command/{command_id}", endpoint="command/{id}"
+        )
+        return self._command_from(data)
+
+    async def wait_for_command(
+        self, *, command_id: int, max_wait: float = 600.0, poll_interval: float = 2.0
+    ) -> Command:
+        """Poll a command until it ends or ``max_wait`` seconds pass; return the last state."""
+        deadline = self._clock() + max_wait
+        while True:
+            command = await self.command(command_id=command_id)
+            if command.is_terminal:
+                return command
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                log.info(
+                    "arr.command.deadline",
+                    connector=self.config.name,
+                    command_id=command_id,
+                    status=command.status,
+                )
+                return command
+            await self._sleep(min(poll_interval, remaining))
