@@ -37,7 +37,7 @@ def test_minimal_config_gets_defaults() -> None:
     assert (tv.type, tv.url) == (TargetType.SONARR, "https://sonarr.example/base")
     assert config.interval_seconds == 3600.0
     assert config.state_file == Path("/data/state.json")
-    assert (config.listen_host, config.listen_port) == ("0.0.0.0", 9797)  # noqa: S104
+    assert (config.listen_host, config.listen_port) == ("0.0.0.0", 9797)
     assert config.log_level == "INFO"
     assert config.dry_run is False
     assert config.max_searches_per_run == 20

@@ -88,6 +88,6 @@ def configure_logging(*, level: str, secrets: Iterable[str], stream: TextIO | No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs every request URL at INFO; those are not actions on a target.
-    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error"):
+    # These libraries log routine requests and detection at INFO; none is an action on a target.
+    for noisy in ("httpx", "httpcore", "comradarr_arr", "uvicorn"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
