@@ -43,7 +43,7 @@ def lines(stream: io.StringIO) -> list[dict[str, object]]:
 
 
 def test_redactor_masks_by_key_value_and_inline() -> None:
-    redact = Redactor([KEY, ""])
+    redact = Redactor(secrets=[KEY, ""])
     event = redact(
         None,
         "info",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,16 @@ async def test_last_success_gauge_is_restored_from_state(tmp_path: Path) -> None
         value(metrics, "gatherarr_last_success_timestamp_seconds", target="movies", type="radarr")
         == T0.timestamp()
     )
+
+
+async def test_history_reads_start_at_the_last_check_minus_overlap(tmp_path: Path) -> None:
+    clock = FakeClock()
+    client = FakeClient(items=[M(1)])
+    worker, _, _ = build(tmp_path, {"movies": client}, clock=clock, research=86400)
+    await worker.run_once()  # searches movie 1 at T0; nothing pending before, no history read
+    clock.advance(3600)
+    await worker.run_once()  # first history read: since the search
+    clock.advance(3600)
+    await worker.run_once()  # later reads: since the previous check, minus 5 minutes
+    reads = [arg for op, arg in client.calls if op == "grabbed_since"]
+    assert reads == [T0, T0 + timedelta(seconds=3600 - 300)]

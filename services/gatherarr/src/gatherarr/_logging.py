@@ -19,7 +19,7 @@ _INLINE = re.compile(r"(?i)(apikey=|api_key=|x-api-key[\"']?\s*[:=]\s*[\"']?)([^
 class Redactor:
     """structlog processor that masks secrets by key name, by known value and inline."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, *, secrets: Iterable[str] = ()) -> None:
         self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
     def _clean(self, value: Any) -> Any:
@@ -52,7 +52,7 @@ class Redactor:
 
 def configure_logging(*, level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:
     """Send structlog and stdlib records as JSON lines to ``stream`` (stdout by default)."""
-    redactor = Redactor(secrets)
+    redactor = Redactor(secrets=secrets)
     out = stream if stream is not None else sys.stdout
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

@@ -21,6 +21,7 @@ from gatherarr._state import ItemState, State, StateStore, StateWriteError, Targ
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 _log = structlog.get_logger("gatherarr.runner")
+_HISTORY_OVERLAP = timedelta(minutes=5)
 
 
 def utc_now() -> datetime:
@@ -179,6 +180,9 @@ class Worker:
         if not pending:
             return 0
         since = min(pending)
+        if ts.history_checked is not None:
+            # Older events were examined by earlier runs; the overlap absorbs clock skew.
+            since = max(since, ts.history_checked - _HISTORY_OVERLAP)
         try:
             events: list[GrabEvent] = await self._call(lambda: target.client.grabbed_since(since))
         except AuthError:
