@@ -11,9 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gatherarr import App, TargetType
-from prometheus_client.parser import text_string_to_metric_families
-
-from tests.integration.gatherarr.sim_support import (
+from gatherarr_sim_support import (
     API_KEY,
     Fault,
     Flavor,
@@ -26,6 +24,7 @@ from tests.integration.gatherarr.sim_support import (
     sim_config,
     with_key,
 )
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.integration
 

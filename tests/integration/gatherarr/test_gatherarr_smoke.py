@@ -14,9 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from gatherarr_sim_support import API_KEY, Flavor, ServedApp, make_sim
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.integration.gatherarr.sim_support import API_KEY, Flavor, ServedApp, make_sim
 
 pytestmark = pytest.mark.integration
 

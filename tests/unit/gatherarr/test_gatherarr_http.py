@@ -9,9 +9,8 @@ import pytest
 from gatherarr import App, Config, TargetConfig, WantedItem
 from gatherarr._http import StatusServer
 from gatherarr._metrics import Metrics
+from gatherarr_fakes import FakeClient, FakeClock, make_config
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.unit.gatherarr.gatherarr_fakes import FakeClient, FakeClock, make_config
 
 pytestmark = pytest.mark.unit
 

@@ -18,8 +18,7 @@ from gatherarr._metrics import Metrics
 from gatherarr._port import PermanentError
 from gatherarr._runner import Target, Worker
 from gatherarr._state import StateStore
-
-from tests.unit.gatherarr.gatherarr_fakes import FakeClient, FakeClock, make_config
+from gatherarr_fakes import FakeClient, FakeClock, make_config
 
 pytestmark = pytest.mark.unit
 

@@ -16,8 +16,7 @@ from gatherarr._port import AuthError, PermanentError, TransientError
 from gatherarr._runner import Target, Worker
 from gatherarr._selection import dedupe, select_items
 from gatherarr._state import ItemState, StateStore
-
-from tests.unit.gatherarr.gatherarr_fakes import T0, FakeClient, FakeClock, make_config
+from gatherarr_fakes import T0, FakeClient, FakeClock, make_config
 
 pytestmark = pytest.mark.unit
 
