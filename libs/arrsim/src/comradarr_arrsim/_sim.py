@@ -366,8 +366,8 @@ class Simulator:
             return 0
         return max(1, round(1 / fault.share))
 
-    def _join(self, path: str, ids: list[int], render_one: Callable[[int], bytes]) -> bytes:
-        every = self._malformed_every(path)
+    def _join(self, route: str, ids: list[int], render_one: Callable[[int], bytes]) -> bytes:
+        every = self._malformed_every(f"{self.info.api_base}/{route}")
         parts: list[bytes] = []
         for index, item_id in enumerate(ids):
             if every and (index + 1) % every == 0:
@@ -471,6 +471,8 @@ class Simulator:
                 movies.sort(key=lambda m: (m.sort_title, m.id), reverse=descending)
             elif field == "lastsearchtime":
                 movies.sort(key=lambda m: (m.last_search_time or 0.0, m.id), reverse=descending)
+            elif field == "id":
+                movies.sort(key=lambda m: m.id, reverse=descending)
             else:
                 movies.sort(key=lambda m: (m.release_date, m.id), reverse=descending)
             ids = [m.id for m in movies]
@@ -549,7 +551,7 @@ class Simulator:
                 "totalRecords": len(ids),
             }
         )
-        change = self.faults.take(route, ("library_change",))
+        change = self.faults.take(f"{self.info.api_base}/{route}", ("library_change",))
         if change is not None:
             self._change_wanted(kind=kind, delta=change.change)
         return _json(head[:-1] + b',"records":' + records + b"}")
