@@ -13,17 +13,10 @@ from typing import Any
 
 import httpx
 import uvicorn
+from comradarr_arrsim import Behaviour, Fault, Flavor, LibrarySpec, ManualClock, Simulator
 from gatherarr import App, Config, TargetConfig, TargetType
 from gatherarr._arr_adapter import ArrTargetClient
 from gatherarr._config import RetryPolicy
-
-try:
-    from comradarr_arrsim import Behaviour, Fault, Flavor, LibrarySpec, ManualClock, Simulator
-except ImportError:  # arrsim's __init__ did not re-export these yet when this was written
-    from comradarr_arrsim._faults import Fault
-    from comradarr_arrsim._flavors import Flavor
-    from comradarr_arrsim._library import LibrarySpec
-    from comradarr_arrsim._sim import Behaviour, ManualClock, Simulator
 
 __all__ = [
     "Behaviour",
