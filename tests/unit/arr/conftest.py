@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,31 @@ import pytest
 from comradarr_arr import ArrClient, ConnectorConfig, RetryPolicy
 from comradarr_arrsim import DEFAULT_REFERENCE, Flavor, LibrarySpec, ManualClock, Simulator
 
-from tests.unit.arr.arr_testkit import API_KEY, FakeTime, unique_name
+API_KEY = "s3cr3t-api-key-0123456789abcdef"
+_names = itertools.count()
+
+
+class FakeTime:
+    """A monotonic clock and a sleep that only moves it (and records the delays)."""
+
+    def __init__(self, *, also: ManualClock | None = None) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._also = also
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self._also is not None:
+            self._also.advance(seconds)
+
+
+def unique_name(prefix: str = "t") -> str:
+    """A connector name of its own, so metric samples are per test."""
+    return f"{prefix}-{next(_names)}"
 
 
 @pytest.fixture
@@ -66,3 +91,9 @@ def make_client() -> Callable[..., tuple[ArrClient, FakeTime]]:
         return client, fake
 
     return build
+
+
+@pytest.fixture
+def api_key() -> str:
+    """The key every simulator in these tests expects."""
+    return API_KEY

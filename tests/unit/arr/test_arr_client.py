@@ -36,12 +36,10 @@ from comradarr_arr import (
 from comradarr_arrsim import Behaviour, Fault, Flavor, Simulator
 from prometheus_client import REGISTRY
 
-from tests.unit.arr.arr_testkit import API_KEY, FakeTime
-
 pytestmark = pytest.mark.unit
 
 SimFactory = Callable[..., Simulator]
-ClientFactory = Callable[..., tuple[ArrClient, FakeTime]]
+ClientFactory = Callable[..., tuple[ArrClient, Any]]
 
 
 def sample(name: str, **labels: str) -> float:
@@ -52,7 +50,7 @@ def sample(name: str, **labels: str) -> float:
 
 
 async def test_key_in_header_only_with_user_agent_and_url_base(
-    make_sim: SimFactory, make_client: ClientFactory
+    make_sim: SimFactory, make_client: ClientFactory, api_key: str
 ) -> None:
     sim = make_sim(Flavor.SONARR_V3, url_base="/sonarr")
     client, _ = make_client(sim, url="http://sim/sonarr/")
@@ -61,7 +59,7 @@ async def test_key_in_header_only_with_user_agent_and_url_base(
     assert sim.requests
     for record in sim.requests:
         assert record.api_key_header
-        assert API_KEY not in record.query and "apikey" not in record.query.lower()
+        assert api_key not in record.query and "apikey" not in record.query.lower()
         assert record.user_agent is not None and record.user_agent.startswith("Comradarr/")
     assert {r.path for r in sim.requests} >= {"/api/v3/system/status", "/api/v3/series"}
 
@@ -150,9 +148,14 @@ async def test_exact_multiple_of_page_size_stops_without_an_extra_page(
 ) -> None:
     # 3 series x 2 seasons x 5 episodes, all aired, all missing, all monitored: 30 records.
     sim = make_sim(
-        series=3, seasons=2, episodes_per_season=5, missing_share=1.0, airing_seasons=0,
-        unmonitored_share=0.0, specials=0,
-    )  # fmt: skip
+        series=3,
+        seasons=2,
+        episodes_per_season=5,
+        missing_share=1.0,
+        airing_seasons=0,
+        unmonitored_share=0.0,
+        specials=0,
+    )
     assert len(sim.wanted_ids(kind="missing")) == 30
     client, _ = make_client(sim, page_size=10)
     async with client:
@@ -198,7 +201,7 @@ async def test_paging_parameters_are_sent(make_sim: SimFactory, make_client: Cli
 
 
 async def test_malformed_records_are_skipped_logged_and_counted(
-    make_sim: SimFactory, make_client: ClientFactory
+    make_sim: SimFactory, make_client: ClientFactory, api_key: str
 ) -> None:
     sim = make_sim(series=2, seasons=2, episodes_per_season=10, specials=0)
     sim.add_fault(Fault(kind="malformed", share=0.25, path="/episode"))
@@ -215,7 +218,7 @@ async def test_malformed_records_are_skipped_logged_and_counted(
         for entry in skipped
     )
     assert sample("comradarr_arr_malformed_records_total", connector=name, endpoint="episode") == 5
-    assert API_KEY not in repr(logs)
+    assert api_key not in repr(logs)
 
 
 # --- errors and retries ------------------------------------------------------------------
@@ -499,10 +502,12 @@ async def test_health_offline_when_unreachable(make_client: ClientFactory) -> No
 async def test_search_lifecycle_and_consequences(
     make_sim: SimFactory, make_client: ClientFactory
 ) -> None:
+    behaviour = Behaviour(
+        find_probability=1.0, command_queue_delay=1, command_duration=2, import_delay=5
+    )
     sim = make_sim(
-        series=3, seasons=2, episodes_per_season=6, missing_share=0.5,
-        behaviour=Behaviour(find_probability=1.0, command_queue_delay=1, command_duration=2, import_delay=5),
-    )  # fmt: skip
+        series=3, seasons=2, episodes_per_season=6, missing_share=0.5, behaviour=behaviour
+    )
     start = datetime.fromtimestamp(sim.clock.now(), UTC)
     client, fake = make_client(sim)
     async with client:
@@ -614,7 +619,7 @@ async def test_request_metrics_are_labelled(
 
 
 async def test_the_api_key_never_reaches_the_logs(
-    make_sim: SimFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+    make_sim: SimFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture, api_key: str
 ) -> None:
     sim = make_sim()
     sim.add_fault(Fault(kind="status", status=503, times=1))
@@ -625,14 +630,14 @@ async def test_the_api_key_never_reaches_the_logs(
         async with client:
             await client.health()
             [s async for s in client.series()]
-            client._http.headers["X-Api-Key"] = API_KEY + "-wrong"
+            client._http.headers["X-Api-Key"] = api_key + "-wrong"
             client._info = None
             with pytest.raises(ArrAuthenticationError):
                 await client.api_info()
     assert logs, "expected retry, detection and malformed-record logs"
     text = repr(logs) + caplog.text
-    assert API_KEY not in text
-    assert repr(client.config).count(API_KEY) == 0
+    assert api_key not in text
+    assert repr(client.config).count(api_key) == 0
 
 
 # --- models ------------------------------------------------------------------------------

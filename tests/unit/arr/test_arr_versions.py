@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from comradarr_arr import AppKind, ArrClient, ArrUnsupportedError, Shape, resolve_api
 from comradarr_arrsim import Flavor, Simulator
-
-from tests.unit.arr.arr_testkit import FakeTime
 
 pytestmark = pytest.mark.unit
 
@@ -63,7 +62,7 @@ def test_unknown_app_or_version_names_what_was_found(
 )
 async def test_detection_against_each_simulator(
     make_sim: Callable[..., Simulator],
-    make_client: Callable[..., tuple[ArrClient, FakeTime]],
+    make_client: Callable[..., tuple[ArrClient, Any]],
     flavor: Flavor,
     app: AppKind,
     base: str,
@@ -80,7 +79,7 @@ async def test_detection_against_each_simulator(
 
 
 async def test_sonarr_v3_app_version_is_served_on_api_v3(
-    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, FakeTime]]
+    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, Any]]
 ) -> None:
     sim = make_sim(Flavor.SONARR_V3, version="3.0.10.1567")
     client, _ = make_client(sim)
@@ -89,7 +88,7 @@ async def test_sonarr_v3_app_version_is_served_on_api_v3(
 
 
 async def test_wrong_app_type_is_a_clear_error(
-    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, FakeTime]]
+    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, Any]]
 ) -> None:
     client, _ = make_client(make_sim(Flavor.RADARR_V3), app=AppKind.SONARR)
     async with client:
@@ -98,7 +97,7 @@ async def test_wrong_app_type_is_a_clear_error(
 
 
 async def test_unsupported_version_from_a_simulator(
-    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, FakeTime]]
+    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, Any]]
 ) -> None:
     client, _ = make_client(make_sim(Flavor.SONARR_V5, version="6.0.0.1"))
     async with client:
@@ -107,7 +106,7 @@ async def test_unsupported_version_from_a_simulator(
 
 
 async def test_shape_mismatch_is_refused(
-    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, FakeTime]]
+    make_sim: Callable[..., Simulator], make_client: Callable[..., tuple[ArrClient, Any]]
 ) -> None:
     client, _ = make_client(make_sim(Flavor.RADARR_V3))
     async with client:

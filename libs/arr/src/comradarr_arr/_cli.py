@@ -8,6 +8,7 @@ import os
 import sys
 
 import orjson
+from comradarr_logging import configure_logging
 
 from comradarr_arr._config import AppKind, ConnectorConfig
 from comradarr_arr._connection import test_connection
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run ``comradarr arr`` with ``argv`` (without the program name); return the exit code."""
     args = _parser().parse_args(argv)
+    # stdout carries exactly one JSON object: logs go to stderr, and only problems.
+    configure_logging(service="comradarr-arr-cli", level="warning", stream=sys.stderr)
     api_key = args.api_key or os.environ.get(API_KEY_ENV, "")
     if not api_key:
         sys.stdout.write(

@@ -193,6 +193,7 @@ class ArrClient:
                 error = map_transport_error(
                     exc,
                     url=self._display_url(path),
+                    base_url=self.base_url,
                     elapsed=elapsed,
                     timeout=self.config.timeout,
                     connector=name,
@@ -236,6 +237,7 @@ class ArrClient:
         return map_transport_error(
             exc,
             url=self._display_url(path),
+            base_url=self.base_url,
             elapsed=self._clock() - start,
             timeout=self.config.timeout,
             connector=self.config.name,

@@ -60,6 +60,7 @@ def map_transport_error(
     exc: httpx.TransportError,
     *,
     url: str,
+    base_url: str,
     elapsed: float,
     timeout: float,
     connector: str,
@@ -78,11 +79,11 @@ def map_transport_error(
     if any(isinstance(c, ssl.SSLCertVerificationError) for c in chain) or (
         "certificate verify failed" in text
     ):
-        return ArrTLSError(f"TLS certificate not trusted at {url}", **where)
+        return ArrTLSError(f"TLS certificate not trusted at {base_url}", **where)
     if any(isinstance(c, ssl.SSLError) for c in chain):
-        return ArrTLSError(f"TLS handshake failed at {url}", **where)
+        return ArrTLSError(f"TLS handshake failed at {base_url}", **where)
     if any(isinstance(c, ConnectionRefusedError) for c in chain) or "connection refused" in text:
-        return ArrConnectionRefusedError(f"connection refused at {url}", **where)
+        return ArrConnectionRefusedError(f"connection refused at {base_url}", **where)
     if any(isinstance(c, socket.gaierror) for c in chain) or (
         "name or service not known" in text
         or "nodename nor servname" in text

@@ -7,6 +7,7 @@ import os
 import sys
 
 import uvicorn
+from comradarr_logging import configure_logging
 
 from comradarr_arrsim._flavors import Flavor
 from comradarr_arrsim._library import LibrarySpec
@@ -88,6 +89,7 @@ def build(argv: list[str]) -> tuple[Simulator, argparse.Namespace]:
 def main(argv: list[str]) -> int:
     """Run ``comradarr arrsim`` with ``argv`` (without the program name); return the exit code."""
     sim, args = build(argv)
+    configure_logging(service="comradarr-arrsim", level="info", stream=sys.stderr)
     sys.stderr.write(
         f"arrsim: {sim.info.app_name} {sim.info.version} ({sim.flavor.value}) on "
         f"http://{args.host}:{args.port}{sim.url_base}\n"
