@@ -8,6 +8,8 @@ migrated template) and its own subject/stream prefix.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +22,12 @@ from comradarr_db import discover, migrate
 from comradarr_embedded import EmbeddedNats, EmbeddedPostgres
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def private_dir(tag: str) -> Path:
+    """A directory outside pytest's basetemp, which a concurrent pytest run may rotate away
+    while our embedded servers still live in it."""
+    return Path(tempfile.mkdtemp(prefix=f"comradarr-test-{tag}-"))
 
 
 def with_database(url: str, name: str) -> str:
@@ -38,31 +46,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """URL of a PostgreSQL server where tests may create databases."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pgdata")
+    root = private_dir("pg")
+    server = EmbeddedPostgres(root / "pgdata")
     try:
         yield server.start()
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def nats_url() -> Iterator[str]:
     """URL of a NATS server with JetStream."""
     url = os.environ.get("TEST_NATS_URL")
     if url:
         yield url
         return
-    server = EmbeddedNats(tmp_path_factory.mktemp("embedded") / "nats")
+    root = private_dir("nats")
+    server = EmbeddedNats(root / "nats")
     try:
         yield server.start()
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _admin(pg_admin_url: str) -> asyncpg.Connection:
@@ -76,11 +88,18 @@ async def migrated_template(pg_admin_url: str) -> AsyncIterator[str]:
     conn = await _admin(pg_admin_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
         await migrate(with_database(pg_admin_url, name), migrations=discover())
         yield name
     finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        # A new connection: one held for the whole session may have been dropped.
+        conn = await _admin(pg_admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 async def _fresh_database(pg_admin_url: str, template: str | None) -> AsyncIterator[str]:
@@ -93,6 +112,14 @@ async def _fresh_database(pg_admin_url: str, template: str | None) -> AsyncItera
     finally:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
+
+
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    """Like tmp_path, but safe for servers that outlive a concurrent pytest's cleanup."""
+    root = private_dir("tmp")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -44,9 +44,7 @@ class Message(BaseModel):
     @classmethod
     def subject_filter(cls, prefix: str) -> str:
         """A subject filter matching every message of this type."""
-        parts = [
-            "*" if part.startswith("{") else part for part in cls.subject_template.split(".")
-        ]
+        parts = ["*" if part.startswith("{") else part for part in cls.subject_template.split(".")]
         return f"{prefix}.{'.'.join(parts)}"
 
 

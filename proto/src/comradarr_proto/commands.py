@@ -35,7 +35,7 @@ class RequestSweep(Command):
             schedule_id=schedule_id,
             fire_time=fire_time,
             connector_id=connector_id,
-            **kw,  # type: ignore[arg-type]
+            **kw,
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 import nats
 import structlog
-from comradarr_db import AlreadyProcessed, once
+from comradarr_db import AlreadyProcessed, Connection, once
 from comradarr_proto import (
     COMMANDS_STREAM,
     EVENTS_STREAM,
@@ -55,7 +55,7 @@ class Delivery:
     pool: asyncpg.Pool | None
 
     @contextlib.asynccontextmanager
-    async def once(self) -> AsyncIterator[asyncpg.Connection]:
+    async def once(self) -> AsyncIterator[Connection]:
         """A transaction that commits the work together with the 'done' marker."""
         if self.pool is None:
             raise RuntimeError("this bus has no database pool; exactly-once needs one")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import nats
 import structlog
+from comradarr_proto import COMMANDS_STREAM, EVENTS_STREAM, StreamSpec, stream_name
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
-from comradarr_proto import COMMANDS_STREAM, EVENTS_STREAM, StreamSpec, stream_name
 
 log = structlog.get_logger(__name__)
 
@@ -88,10 +89,8 @@ async def ensure_streams(js: JetStreamContext, *, prefix: str) -> None:
 async def delete_streams(js: JetStreamContext, *, prefix: str) -> None:
     """Remove both streams (tests clean up their own prefix with it)."""
     for spec in (COMMANDS_STREAM, EVENTS_STREAM):
-        try:
+        with contextlib.suppress(NotFoundError):
             await js.delete_stream(stream_name(prefix, spec))
-        except NotFoundError:
-            pass
 
 
 def headers_for(msg: Any) -> dict[str, str]:

@@ -11,10 +11,12 @@ from ._migrations import (
     migrate,
 )
 from ._pool import PoolConfig, create_pool, ping
+from ._types import Connection
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AlreadyProcessed",
+    "Connection",
     "Migration",
     "MigrationError",
     "PoolConfig",

@@ -7,15 +7,15 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from ._types import Connection
 
-class AlreadyProcessed(Exception):  # noqa: N818 - it is a signal, not an error
+
+class AlreadyProcessed(Exception):
     """This consumer committed this message's work before; the redelivery is a no-op."""
 
 
 @asynccontextmanager
-async def once(
-    pool: asyncpg.Pool, *, consumer: str, message_id: str
-) -> AsyncIterator[asyncpg.Connection]:
+async def once(pool: asyncpg.Pool, *, consumer: str, message_id: str) -> AsyncIterator[Connection]:
     """Open a transaction that marks message_id done for consumer; raise if it already was.
 
     The marker commits with the handler's writes, so a crash before commit leaves neither,

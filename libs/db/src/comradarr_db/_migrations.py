@@ -12,6 +12,8 @@ from importlib.resources.abc import Traversable
 import asyncpg
 import structlog
 
+from ._types import Connection
+
 log = structlog.get_logger(__name__)
 
 # Any constant works; it only has to be the same in every replica.
@@ -82,7 +84,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 
-async def apply_migrations(conn: asyncpg.Connection, migrations: Iterable[Migration]) -> int:
+async def apply_migrations(conn: Connection, migrations: Iterable[Migration]) -> int:
     """Apply pending migrations, each in its own transaction; returns how many ran.
 
     A session advisory lock serialises replicas starting together: the second waits,

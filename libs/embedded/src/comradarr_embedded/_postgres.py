@@ -24,7 +24,8 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             import pgserver
 
-            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            get_server: Any = pgserver.get_server  # type: ignore[attr-defined]
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         return self.url()
 
     def url(self, database: str = "postgres") -> str:

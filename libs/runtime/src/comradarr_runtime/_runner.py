@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -32,6 +32,14 @@ def pool_config(settings: CoreSettings) -> PoolConfig:
         max_inactive_connection_lifetime=settings.db_pool_max_idle_seconds,
         max_queries=settings.db_pool_max_lifetime_queries,
     )
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: SIGTERM belongs to the runner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class Runner:
@@ -76,10 +84,14 @@ class Runner:
         """Open resources in order: database, migrations, bus, services, HTTP."""
         started = time.perf_counter()
         s = self.settings
+        # Resolved first: a missing key is generated and persisted before any secret is stored.
+        secret_key = s.resolved_secret_key()
         pool = await create_pool(self.database_url, config=pool_config(s), retry_for=60.0)
         async with pool.acquire() as conn:
             await apply_migrations(conn, discover())
-        self.bus = Bus(url=self.nats_url, prefix=s.bus_prefix, client_name=self.client_name, pool=pool)
+        self.bus = Bus(
+            url=self.nats_url, prefix=s.bus_prefix, client_name=self.client_name, pool=pool
+        )
         await self.bus.connect(retry_for=60.0)
 
         async def on_level(msg: LogLevelChanged) -> None:
@@ -91,7 +103,12 @@ class Runner:
         await self.bus.listen(LogLevelChanged, on_level)
         for definition in self.definitions:
             ctx = ServiceContext(
-                name=definition.name, settings=s, pool=pool, bus=self.bus, stopping=self.stopping
+                name=definition.name,
+                settings=s,
+                pool=pool,
+                bus=self.bus,
+                secret_key=secret_key,
+                stopping=self.stopping,
             )
             self.contexts.append(ctx)
             for sub in definition.subscriptions(ctx):
@@ -137,9 +154,7 @@ class Runner:
             lifespan="off",
             server_header=False,
         )
-        self._http = uvicorn.Server(config)
-        # Signals belong to the runner, not uvicorn.
-        self._http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._http = _QuietServer(config)
         self._http_task = asyncio.create_task(self._http.serve())
         while not self._http.started:
             if self._http_task.done():

@@ -24,6 +24,7 @@ class ServiceContext:
     settings: CoreSettings
     pool: asyncpg.Pool
     bus: Bus
+    secret_key: str = field(repr=False)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def sleep(self, seconds: float) -> bool:

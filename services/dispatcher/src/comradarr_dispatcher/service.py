@@ -43,10 +43,14 @@ async def handle_queue_control(msg: ControlQueue, delivery: Delivery) -> None:
     log.info("queue state changed", action=msg.action, connector_id=msg.connector_id)
 
 
-def _subscriptions(ctx: ServiceContext) -> list[Subscription[ItemsQueued] | Subscription[ControlQueue]]:
+def _subscriptions(
+    ctx: ServiceContext,
+) -> list[Subscription[ItemsQueued] | Subscription[ControlQueue]]:
     return [
         Subscription(ItemsQueued, durable="dispatcher-items-queued", handler=handle_items_queued),
-        Subscription(ControlQueue, durable="dispatcher-queue-control", handler=handle_queue_control),
+        Subscription(
+            ControlQueue, durable="dispatcher-queue-control", handler=handle_queue_control
+        ),
     ]
 
 
