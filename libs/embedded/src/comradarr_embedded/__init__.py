@@ -3,4 +3,10 @@
 from ._nats import EmbeddedNats, EmbeddedServerError, find_nats_server, free_port
 from ._postgres import EmbeddedPostgres
 
-__all__ = ["EmbeddedNats", "EmbeddedPostgres", "EmbeddedServerError", "find_nats_server", "free_port"]
+__all__ = [
+    "EmbeddedNats",
+    "EmbeddedPostgres",
+    "EmbeddedServerError",
+    "find_nats_server",
+    "free_port",
+]

@@ -49,9 +49,7 @@ def _stable_nats_port(data_dir: Path) -> int:
     return port
 
 
-def start_missing(
-    *, data_dir: Path, database_url: str | None, nats_url: str | None
-) -> Servers:
+def start_missing(*, data_dir: Path, database_url: str | None, nats_url: str | None) -> Servers:
     """Embedded PostgreSQL when database_url is None, embedded NATS when nats_url is None."""
     root = data_dir / "embedded"
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -83,7 +81,9 @@ def _ensure_database(pg: EmbeddedPostgres, admin_url: str) -> str:
     async def create() -> None:
         conn = await asyncpg.connect(admin_url)
         try:
-            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE_NAME)
+            exists = await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", DATABASE_NAME
+            )
             if not exists:
                 await conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
         finally:

@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("services", help="list installed services")
     for ep in sorted(metadata.entry_points(group=TOOLS_GROUP), key=lambda e: e.name):
-        sub.add_parser(ep.name, help=f"{ep.name} tools (see: comradarr {ep.name} --help)", add_help=False)
+        sub.add_parser(
+            ep.name, help=f"{ep.name} tools (comradarr {ep.name} --help)", add_help=False
+        )
     return parser
 
 
@@ -69,7 +71,8 @@ def _service(settings: CoreSettings, name: str) -> int:
         nats_url = nats_url or embedded_nats
     missing = [n for n, v in (("DATABASE_URL", database_url), ("NATS_URL", nats_url)) if not v]
     if missing:
-        raise SettingsError([(n, "required by `comradarr service` (or run `comradarr up`)") for n in missing])
+        why = "required by `comradarr service` (or run `comradarr up`)"
+        raise SettingsError([(n, why) for n in missing])
     assert database_url is not None and nats_url is not None
     definition = load_service(name)
     port = settings.gateway_port if definition.http_app is not None else settings.service_port

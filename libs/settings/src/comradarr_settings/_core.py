@@ -90,7 +90,8 @@ class CoreSettings(BaseSettings):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name like Europe/Berlin)") from exc
+            hint = "use an IANA name like Europe/Berlin"
+            raise ValueError(f"unknown time zone {v!r} ({hint})") from exc
         return v
 
     @field_validator("log_level", mode="before")
