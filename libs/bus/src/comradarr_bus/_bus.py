@@ -13,6 +13,7 @@ import asyncpg
 import nats
 import structlog
 from comradarr_db import AlreadyProcessed, Connection, once
+from comradarr_logging import correlation_scope
 from comradarr_proto import (
     COMMANDS_STREAM,
     EVENTS_STREAM,
@@ -227,14 +228,19 @@ class Bus:
         attempt = meta.num_delivered
         headers = raw.headers or {}
         message_id = headers.get("Nats-Msg-Id") or f"seq:{meta.sequence.stream}"
-        bound = log.bind(consumer=sub.durable, message_id=message_id, attempt=attempt)
         try:
             msg = sub.model.model_validate_json(raw.data)
         except ValidationError as exc:
             # It will never parse: retrying is pointless, set it aside at once.
             await self._dead_letter(sub, raw, message_id, attempt, f"invalid message: {exc}")
             return
-        structlog.contextvars.bind_contextvars(correlation_id=msg.correlation_id)
+        with correlation_scope(msg.correlation_id):
+            await self._run_handler(sub, raw, msg, message_id, attempt)
+
+    async def _run_handler(
+        self, sub: Subscription[Any], raw: Msg, msg: Message, message_id: str, attempt: int
+    ) -> None:
+        bound = log.bind(consumer=sub.durable, message_id=message_id, attempt=attempt)
         if attempt > sub.max_attempts:
             await self._dead_letter(
                 sub, raw, message_id, attempt - 1, "no outcome on the final attempt (crash?)"
@@ -270,7 +276,6 @@ class Bus:
         finally:
             heartbeat.cancel()
             HANDLE_SECONDS.labels(sub.durable).observe(time.perf_counter() - started)
-            structlog.contextvars.unbind_contextvars("correlation_id")
 
     async def _keep_alive(self, raw: Msg, ack_wait: float) -> None:
         # Long work must not look dead to the server and be handed to another replica.
