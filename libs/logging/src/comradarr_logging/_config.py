@@ -65,6 +65,17 @@ def _add_fields(logger: WrappedLogger, method: str, event_dict: EventDict) -> Ev
     return event_dict
 
 
+def _redact_foreign(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    if event_dict.get("_from_structlog"):
+        return event_dict
+    event_dict = structlog.processors.format_exc_info(logger, method, event_dict)
+    record = event_dict.pop("_record")
+    event_dict = redact_event(logger, method, event_dict)
+    # remove_processors_meta expects it back; it is never redacted or rendered.
+    event_dict["_record"] = record
+    return event_dict
+
+
 def _order_keys(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     ordered = {key: event_dict.pop(key) for key in _LEADING if key in event_dict}
     ordered.update(event_dict)
@@ -126,10 +137,10 @@ def configure_logging(
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
         processors=[
+            # Always last before rendering: structlog events were redacted as
+            # the last step of their chain, stdlib records are redacted here.
+            _redact_foreign,
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            # Always last before rendering; the only redaction foreign records get.
-            redact_event,
             _order_keys,
             renderer,
         ],

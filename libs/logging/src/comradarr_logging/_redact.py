@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from structlog.typing import EventDict, WrappedLogger
@@ -39,37 +40,59 @@ _SEPARATORS = str.maketrans("", "", "-_ .")
 _MAX_DEPTH = 32
 
 
+@lru_cache(maxsize=4096)
 def is_sensitive_key(key: str) -> bool:
     """Return whether a mapping key or header name names a credential."""
     norm = key.lower().translate(_SEPARATORS)
     return norm in _SENSITIVE_EXACT or any(part in norm for part in _SENSITIVE_PARTS)
 
 
-_KEY_WORD = (
-    r"(?:[\w-]*?(?:api[-_]?key|password|passwd|passphrase|secret|token|authorization"
-    r"|cookie|session|credential|private[-_]?key)[\w-]*|auth|pwd|pass|jwt)"
-)
+# Every pattern below is linear in the length of the text: bodies logged at
+# trace can be megabytes. Matches start only at the beginning of a token
+# (negative lookbehind) and repeats are possessive, so nothing backtracks.
 
 # scheme://user:password@host -> scheme://user:***@host
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/?#@\s]*):([^/?#\s]+)@")
+_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*+://[^:/?#@\s]*+):([^/?#\s]+)@")
 # Services that put the credential in the URL path.
 _PATH_SECRETS = re.compile(
-    r"(?i)(api\.telegram\.org/(?:file/)?bot)[^/\s]+"
-    r"|(discord(?:app)?\.com/api/webhooks/\d+/)[^/?\s\"']+"
+    r"(?i)(api\.telegram\.org/(?:file/)?bot)[^/\s]++"
+    r"|(discord(?:app)?\.com/api/webhooks/\d++/)[^/?\s\"']++"
 )
 # Unquoted header lines: the value runs to the end of the line because
 # cookies and auth schemes contain spaces, commas and semicolons.
 _HEADER_LINE = re.compile(
-    r"(?im)(?<![\w\"'-])((?:set-|proxy-)?(?:cookie|authorization)[ \t]*:[ \t]*)(?![\"'\s])[^\r\n]+"
+    r"(?im)(?<![\w\"'-])((?:set-|proxy-)?(?:cookie|authorization)[ \t]*+:[ \t]*+)"
+    r"(?![\"'\s])[^\r\n]++"
 )
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[\w\-.~+/]+=*")
-_BASIC = re.compile(r"(?i)\b(basic)\s+([A-Za-z0-9+/]+=*)")
+_BEARER = re.compile(r"(?i)\b(bearer)\s++[\w\-.~+/]++=*+")
+_BASIC = re.compile(r"(?i)\b(basic)\s++([A-Za-z0-9+/]++=*+)")
+# Substrings at least one of which every pattern above (and every sensitive
+# key) needs; most log text has none, and plain substring tests are far
+# cheaper than running six regexes.
+_TRIGGERS = (
+    "://",
+    "key",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "auth",
+    "bearer",
+    "basic",
+    "cookie",
+    "session",
+    "credential",
+    "jwt",
+)
 # key=value, key: value, "key": "value", 'key': b'value' - in query strings,
-# JSON bodies, reprs and prose alike.
-_KEY_VALUE = re.compile(
-    rf"(?i)(?<![\w-])(?P<lead>(?:b?(?P<q>[\"']))?{_KEY_WORD}(?(q)(?P=q))[ \t]*[:=][ \t]*)"
-    r"(?P<val>b?\"(?:[^\"\\]|\\.)*\"|b?'(?:[^'\\]|\\.)*'|[^\s&;,'\"}\])#]+)"
+# JSON bodies, reprs and prose alike. Any word matches _KEY_LEAD; only when
+# is_sensitive_key says it names a credential is the value after it parsed
+# (and replaced), so every character is scanned a bounded number of times.
+_KEY_LEAD = re.compile(
+    r"(?<![\w-])(?:b?(?P<q>[\"']))?(?P<key>[\w-]++)(?(q)(?P=q))[ \t]*+[:=][ \t]*+"
 )
+# A quoted value may lack its closing quote: bodies are often truncated.
+_VALUE = re.compile(r"b?\"(?:[^\"\\]|\\.)*+\"?|b?'(?:[^'\\]|\\.)*+'?|[^\s&;,'\"}\])#]++")
 
 
 def _basic(match: re.Match[str]) -> str:
@@ -82,22 +105,38 @@ def _basic(match: re.Match[str]) -> str:
     return f"{match.group(1)} {REDACTED}" if b":" in decoded else match.group(0)
 
 
-def _key_value(match: re.Match[str]) -> str:
-    value = match.group("val")
-    if value[:1] in "\"'" or value[:2] in ("b'", 'b"'):
-        quote = value[-1]
-        return f"{match.group('lead')}{quote}{REDACTED}{quote}"
-    return f"{match.group('lead')}{REDACTED}"
+def _redact_pairs(text: str) -> str:
+    parts: list[str] = []
+    copied = 0  # text[:copied] is already in parts
+    pos = 0
+    while (lead := _KEY_LEAD.search(text, pos)) is not None:
+        pos = lead.end()
+        if not is_sensitive_key(lead.group("key")):
+            continue
+        value = _VALUE.match(text, pos)
+        if value is None:
+            continue
+        raw = value.group()
+        quote = raw[-1] if raw[-1] in "\"'" and len(raw) > 1 else ""
+        parts += [text[copied:pos], quote, REDACTED, quote]
+        copied = pos = value.end()
+    if not parts:
+        return text
+    parts.append(text[copied:])
+    return "".join(parts)
 
 
 def redact_text(text: str) -> str:
     """Return text with credentials in URLs, headers, auth schemes and key=value pairs masked."""
+    lowered = text.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return text
     text = _USERINFO.sub(rf"\1:{REDACTED}@", text)
     text = _PATH_SECRETS.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
     text = _HEADER_LINE.sub(rf"\1{REDACTED}", text)
     text = _BEARER.sub(rf"\1 {REDACTED}", text)
     text = _BASIC.sub(_basic, text)
-    return _KEY_VALUE.sub(_key_value, text)
+    return _redact_pairs(text)
 
 
 def _is_sensitive_name(key: object) -> bool:
