@@ -1,0 +1,32 @@
+"""Connectors: the stored *arr applications, their encrypted keys and their health."""
+
+from ._models import Connector, ConnectorType, HealthStatus, mask
+from ._repository import (
+    SECRET_COLUMN,
+    ConnectorNotFoundError,
+    create_connector,
+    delete_connector,
+    get_api_key,
+    get_connector,
+    list_connectors,
+    record_detected_version,
+    record_health,
+    update_connector,
+)
+
+__all__ = [
+    "SECRET_COLUMN",
+    "Connector",
+    "ConnectorNotFoundError",
+    "ConnectorType",
+    "HealthStatus",
+    "create_connector",
+    "delete_connector",
+    "get_api_key",
+    "get_connector",
+    "list_connectors",
+    "mask",
+    "record_detected_version",
+    "record_health",
+    "update_connector",
+]

@@ -1,0 +1,46 @@
+"""What a connector is, as the rest of Comradarr sees it (never with its key in clear)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ConnectorType = Literal["sonarr", "radarr", "whisparr", "prowlarr"]
+HealthStatus = Literal["unknown", "healthy", "degraded", "unhealthy", "offline"]
+
+
+def mask(api_key: str) -> str:
+    """Show only the last four characters of a key."""
+    return f"****{api_key[-4:]}" if len(api_key) > 4 else "****"
+
+
+class Connector(BaseModel):
+    """A stored connector; the API key appears only as its last four characters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    type: ConnectorType
+    name: str
+    url: str
+    api_key_last4: str
+    enabled: bool
+    verify_ssl: bool
+    timeout_seconds: float
+    app_name: str | None
+    app_version: str | None
+    api_version: str | None
+    health_status: HealthStatus
+    health_messages: list[Any]
+    health_checked_at: datetime | None
+    throttle_profile_id: int | None
+    paused_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def api_key_masked(self) -> str:
+        """The key as every response shows it."""
+        return f"****{self.api_key_last4}"
