@@ -22,7 +22,8 @@ ENGLISH = {"id": 1, "name": "English"}
 
 def iso(ts: float) -> str:
     """The apps' date format: ``yyyy-MM-ddTHH:mm:ssZ``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime, which matters for 200k episodes.
+    return datetime.fromtimestamp(int(ts), UTC).isoformat()[:-6] + "Z"
 
 
 def _slug(title: str) -> str:
