@@ -58,7 +58,7 @@ def load_from_directory(component: str, directory: Traversable) -> list[Migratio
     return found
 
 
-def discover(*, order: Sequence[str] = ("db", "connectors")) -> list[Migration]:
+def discover(*, order: Sequence[str] = ("db", "connectors", "mirror")) -> list[Migration]:
     """Collect migrations registered under the comradarr.migrations entry-point group.
 
     Each entry point names a package whose `migrations/` folder holds the SQL; components

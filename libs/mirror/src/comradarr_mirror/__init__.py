@@ -1,0 +1,50 @@
+"""Content mirror and search registry: schema (migrations, component "mirror") and readers.
+
+Tables (see migrations/):
+
+- ``series``, ``seasons``, ``episodes``, ``movies``: each *arr library as last synced,
+  unique by (connector_id, arr_id), cascading from ``connectors``; written by sync only.
+- ``search_registry``: one entry per wanting item (``content_type`` episode|movie with
+  ``episode_id``/``movie_id``), ``search_type`` gap|upgrade, a ``priority`` with its
+  ``priority_parts`` and an optional ``user_priority``; discovery creates and deletes
+  entries, the dispatcher moves their state.
+- ``search_history``: one row per search of an entry (command id, outcome, timestamps).
+
+Registry states:
+
+- ``pending``: eligible once ``next_eligible_at`` has passed.
+- ``queued``: picked for a batch; the command is not sent yet.
+- ``searching``: the command was sent; it is polled to its end.
+- ``cooldown``: searched without result; eligible again at ``next_eligible_at``.
+- ``exhausted``: reached the maximum attempts; left alone until a user resets it.
+
+Deleting a content row deletes its registry entry and history (foreign keys);
+``cleanup_orphans`` removes anything left without content all the same.
+"""
+
+from .content import ContentPage, search_content
+from .registry import (
+    CONTENT_TYPES,
+    SEARCH_TYPES,
+    STATES,
+    RegistryEntry,
+    cleanup_orphans,
+    count_by_state,
+    get_entry,
+    list_entries,
+    set_user_priority,
+)
+
+__all__ = [
+    "CONTENT_TYPES",
+    "SEARCH_TYPES",
+    "STATES",
+    "ContentPage",
+    "RegistryEntry",
+    "cleanup_orphans",
+    "count_by_state",
+    "get_entry",
+    "list_entries",
+    "search_content",
+    "set_user_priority",
+]
