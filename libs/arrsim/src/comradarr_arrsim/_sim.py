@@ -955,7 +955,7 @@ class Simulator:
                     "series": len(self.library.series),
                     "episodes": len(self.library.episodes),
                     "movies": len(self.library.movies),
-                    "commands": {c.id: c.status for c in self.commands.values()},
+                    "commands": {str(c.id): c.status for c in self.commands.values()},
                     "history": len(self.library.history),
                 }
             )
