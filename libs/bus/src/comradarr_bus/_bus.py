@@ -104,6 +104,7 @@ class Bus:
         self._js: JetStreamContext | None = None
         self._running: list[_Running] = []
         self._stopping = asyncio.Event()
+        self._closing = False
 
     @property
     def js(self) -> JetStreamContext:
@@ -126,7 +127,12 @@ class Bus:
 
     async def connect(self, *, retry_for: float = 30.0) -> None:
         """Connect and declare the streams."""
-        self._nc = await connect(self.url, name=self.client_name, retry_for=retry_for)
+        self._nc = await connect(
+            self.url,
+            name=self.client_name,
+            retry_for=retry_for,
+            closing=lambda: self._closing,
+        )
         self._js = self._nc.jetstream()
         await ensure_streams(self._js, prefix=self.prefix)
 
@@ -330,7 +336,10 @@ class Bus:
             task.cancel()
         self._running.clear()
         if self._nc is not None and not self._nc.is_closed:
+            # Our handlers are done and our subscriptions gone, so flush + close is enough;
+            # nats-py's drain() leaves an un-awaited gather behind when it times out.
+            self._closing = True
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._nc.drain(), timeout=5.0)
+                await asyncio.wait_for(self._nc.flush(), timeout=2.0)
             with contextlib.suppress(Exception):
                 await self._nc.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -21,12 +22,19 @@ DUPLICATE_WINDOW_SECONDS = 600.0
 
 
 async def connect(
-    url: str, *, name: str, retry_for: float = 30.0, connect_timeout: float = 2.0
+    url: str,
+    *,
+    name: str,
+    retry_for: float = 30.0,
+    connect_timeout: float = 2.0,
+    closing: Callable[[], bool] = lambda: False,
 ) -> NATS:
     """Connect, retrying while the server is down at start; reconnect forever afterwards."""
 
     async def on_disconnect() -> None:
-        log.warning("nats disconnected", client=name)
+        # Our own close is not news; losing the server is.
+        if not closing():
+            log.warning("nats disconnected", client=name)
 
     async def on_reconnect() -> None:
         log.info("nats reconnected", client=name)
