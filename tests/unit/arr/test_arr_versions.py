@@ -114,3 +114,11 @@ async def test_shape_mismatch_is_refused(
             [s async for s in client.series()]
         with pytest.raises(ArrUnsupportedError, match="series endpoints"):
             await client.search_episodes(episode_ids=[1])
+
+
+@pytest.mark.parametrize("url", ["sonarr:8989", "ftp://host", "http://", "not a url"])
+async def test_connection_test_rejects_urls_it_cannot_use(url: str) -> None:
+    from comradarr_arr import ConnectorConfig, test_connection
+
+    result = await test_connection(config=ConnectorConfig(name="u", url=url, api_key="k"))
+    assert not result.ok and result.error == "invalid_url"

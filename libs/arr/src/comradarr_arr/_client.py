@@ -387,22 +387,21 @@ class ArrClient:
                 )
             total = int(data.get("totalRecords") or 0)
             records: list[Any] = data.get("records") or []
-            if expected_total is not None and total != expected_total:
-                if restarts < MAX_PAGE_RESTARTS:
-                    restarts += 1
-                    log.info(
-                        "arr.paging.restart",
-                        connector=self.config.name,
-                        endpoint=endpoint,
-                        page=page,
-                        total_before=expected_total,
-                        total_now=total,
-                    )
-                    # Items may have moved across the pages already read: re-read them all.
-                    expected_total = total
-                    page = 1
-                    continue
+            changed = expected_total is not None and total != expected_total
+            if changed and restarts < MAX_PAGE_RESTARTS:
+                restarts += 1
+                log.info(
+                    "arr.paging.restart",
+                    connector=self.config.name,
+                    endpoint=endpoint,
+                    page=page,
+                    total_before=expected_total,
+                    total_now=total,
+                )
+                # Items may have moved across the pages already read: re-read them all.
                 expected_total = total
+                page = 1
+                continue
             expected_total = total
             parsed = [item for raw in records if (item := self._parse(raw, model, endpoint))]
             RECORDS.labels(self.config.name, endpoint).inc(len(parsed))

@@ -44,6 +44,18 @@ async def test_connection(
     # A test is interactive: fail fast rather than retry behind the user's back.
     quick = dataclasses.replace(config, retry=RetryPolicy(max_retries=0))
     start = clock()
+    try:
+        parsed = httpx.URL(config.url)
+    except httpx.InvalidURL:
+        parsed = httpx.URL("")
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return ConnectionTestResult(
+            ok=False,
+            url=config.url,
+            elapsed_ms=0.0,
+            error="invalid_url",
+            message="the URL must look like http://host:port or https://host/base",
+        )
     async with ArrClient(quick, transport=transport, clock=clock) as client:
         url = client.base_url
         try:

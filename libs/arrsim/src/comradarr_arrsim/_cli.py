@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--find-probability", type=float, default=0.5)
     p.add_argument("--command-duration", type=float, default=0.5)
     p.add_argument("--import-delay", type=float, default=1.0)
+    p.add_argument("--prewarm", action="store_true", help="serialize every record before serving")
     p.add_argument("--ssl-certfile", default=None)
     p.add_argument("--ssl-keyfile", default=None)
     return p
@@ -90,6 +91,8 @@ def main(argv: list[str]) -> int:
     """Run ``comradarr arrsim`` with ``argv`` (without the program name); return the exit code."""
     sim, args = build(argv)
     configure_logging(service="comradarr-arrsim", level="info", stream=sys.stderr)
+    if args.prewarm:
+        sim.prewarm()
     sys.stderr.write(
         f"arrsim: {sim.info.app_name} {sim.info.version} ({sim.flavor.value}) on "
         f"http://{args.host}:{args.port}{sim.url_base}\n"

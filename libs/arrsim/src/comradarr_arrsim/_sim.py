@@ -217,6 +217,19 @@ class Simulator:
             _, _, action = heapq.heappop(self._events)
             action()
 
+    def prewarm(self) -> None:
+        """Serialize every record now, so the first full read is as fast as the next ones."""
+        lib = self.library
+        if lib.movie_shape:
+            for movie_id in lib.movies:
+                self._movie_bytes(movie_id)
+            return
+        for series_id in lib.series:
+            self._series_bytes(series_id)
+        for episode_id in lib.episodes:
+            self._episode_bytes(episode_id, True)
+            self._episode_bytes(episode_id, False)
+
     def wanted_ids(self, *, kind: str, monitored: bool = True) -> list[int]:
         """Ids currently in wanted/missing (``kind="missing"``) or wanted/cutoff."""
         return list(self._wanted(kind=kind, sort_key="id", descending=False, monitored=monitored))
