@@ -2,44 +2,120 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
-from comradarr_logging import correlation_scope
+from comradarr_crypto import PasswordHasher
+from comradarr_logging import get_logger
 from comradarr_observability import Check, health_router
 from comradarr_runtime import ServiceContext, ServiceDefinition
-from fastapi import FastAPI, Request
+from comradarr_settings import load_settings
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-_CORRELATION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+from .config import GatewaySettings
+from .middleware import GatewayMiddleware
+from .routes_auth import PUBLIC_PATHS, auth_router, public_router
+from .routes_connectors import connectors_router
+from .routes_keys import keys_router
+from .routes_settings import settings_router
+from .routes_system import health_route, system_router
+from .security import ProtectedRoute, current_principal
+from .state import Gateway, utcnow
+
+log = get_logger(__name__)
+
+API_PREFIX = "/api/v1"
+
+__all__ = ["API_PREFIX", "PUBLIC_PATHS", "create_app", "definition"]
 
 
-def create_app(ctx: ServiceContext) -> FastAPI:
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Never echo the input back: a rejected body may hold a password or an API key.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        for e in exc.errors()
+    ]
+
+
+def create_app(
+    ctx: ServiceContext,
+    *,
+    settings: GatewaySettings | None = None,
+    hasher: PasswordHasher | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
     """The gateway's FastAPI app; /health aggregates every service in this process."""
-    app = FastAPI(title="Comradarr", version="0.1.0", docs_url=None, redoc_url=None)
+    cfg = settings if settings is not None else load_settings(GatewaySettings)
+    app = FastAPI(
+        title="Comradarr",
+        version="1",
+        description="Comradarr REST API. Everything under /api/v1 needs a session cookie "
+        "(plus X-CSRF-Token on writes) or an X-API-Key header, except "
+        + ", ".join(sorted(PUBLIC_PATHS))
+        + ".",
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
     app.state.ctx = ctx
+    app.state.gateway = Gateway(
+        ctx=ctx, settings=cfg, hasher=hasher or PasswordHasher(), clock=clock
+    )
     app.state.health_checks = lambda: {}
 
     def checks() -> Mapping[str, Check]:
         provider = app.state.health_checks
         return dict(provider())
 
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    app.include_router(health_route(checks))
     app.include_router(health_router(checks=checks))
+    app.include_router(public_router())
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        # A caller's correlation id is kept only when it is a plain token (no log injection).
-        supplied = request.headers.get("X-Correlation-Id", "")
-        cid = supplied if _CORRELATION_ID.fullmatch(supplied) else None
-        with correlation_scope(cid) as cid:
-            response = await call_next(request)
-        response.headers["X-Correlation-Id"] = cid
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
-        return response
+    # Default deny: every route below authenticates (ProtectedRoute) before anything else
+    # runs, and the router-level dependency refuses a request without a principal.
+    protected = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(current_principal)],
+        route_class=ProtectedRoute,
+        responses={
+            401: {"description": "Not authenticated"},
+            403: {"description": "CSRF token missing, read-only key, or not allowed"},
+            429: {"description": "API key rate limit; see Retry-After"},
+        },
+    )
+    protected.include_router(auth_router())
+    protected.include_router(keys_router())
+    protected.include_router(connectors_router())
+    protected.include_router(settings_router())
+    protected.include_router(system_router())
+    app.include_router(protected)
+    _assert_default_deny(app)
 
+    app.add_middleware(GatewayMiddleware, max_body_bytes=cfg.max_body_bytes)
     return app
+
+
+def _assert_default_deny(app: FastAPI) -> None:
+    """Refuse to start if any API route would answer without the authentication step."""
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        public = path in PUBLIC_PATHS or not path.startswith(API_PREFIX)
+        if not public and not isinstance(route, ProtectedRoute):
+            raise RuntimeError(f"route {path} is not protected")
 
 
 definition = ServiceDefinition(

@@ -1,0 +1,155 @@
+"""Application settings the user edits: the schema, defaults and the key/value mapping."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AuthMode = Literal["required", "local_bypass"]
+LogLevel = Literal["trace", "debug", "info", "warning", "error"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_tz(v: str) -> str:
+    if v not in available_timezones() and v != "UTC":
+        raise ValueError("unknown time zone (use an IANA name like Europe/Berlin)")
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("unknown time zone (use an IANA name like Europe/Berlin)") from exc
+    return v
+
+
+class PriorityWeights(_Strict):
+    """How the priority score weighs what is missing."""
+
+    gap: float = Field(default=1.0, ge=0, le=100)
+    upgrade: float = Field(default=0.5, ge=0, le=100)
+    age: float = Field(default=1.0, ge=0, le=100)
+    recently_aired: float = Field(default=2.0, ge=0, le=100)
+
+
+class GeneralSettings(_Strict):
+    """Name, time zone and log level."""
+
+    app_name: str = Field(default="Comradarr", min_length=1, max_length=64)
+    timezone: str = Field(default="UTC", max_length=64)
+    log_level: LogLevel = "info"
+
+    _tz = field_validator("timezone")(_check_tz)
+
+
+class SearchSettings(_Strict):
+    """Search behaviour."""
+
+    priority_weights: PriorityWeights = Field(default_factory=PriorityWeights)
+    season_pack_threshold: float = Field(default=0.5, ge=0, le=1)
+    cooldown_hours: float = Field(default=24, ge=0, le=24 * 365)
+    backoff_multiplier: float = Field(default=2.0, ge=1, le=10)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+
+
+class SecuritySettings(_Strict):
+    """Authentication mode and session lifetimes."""
+
+    auth_mode: AuthMode = "required"
+    session_idle_minutes: int = Field(default=60 * 24, ge=5, le=60 * 24 * 30)
+    session_absolute_hours: int = Field(default=24 * 7, ge=1, le=24 * 90)
+
+
+class AppSettings(_Strict):
+    """Every setting, by section."""
+
+    general: GeneralSettings = Field(default_factory=GeneralSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+
+class GeneralPatch(_Strict):
+    """Changes to general settings (absent fields stay as they are)."""
+
+    app_name: str | None = Field(default=None, min_length=1, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
+    log_level: LogLevel | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return None if v is None else _check_tz(v)
+
+
+class PriorityWeightsPatch(_Strict):
+    """Changes to the priority weights."""
+
+    gap: float | None = Field(default=None, ge=0, le=100)
+    upgrade: float | None = Field(default=None, ge=0, le=100)
+    age: float | None = Field(default=None, ge=0, le=100)
+    recently_aired: float | None = Field(default=None, ge=0, le=100)
+
+
+class SearchPatch(_Strict):
+    """Changes to search behaviour."""
+
+    priority_weights: PriorityWeightsPatch | None = None
+    season_pack_threshold: float | None = Field(default=None, ge=0, le=1)
+    cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 365)
+    backoff_multiplier: float | None = Field(default=None, ge=1, le=10)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+
+
+class SecurityPatch(_Strict):
+    """Changes to security settings (need the current password)."""
+
+    auth_mode: AuthMode | None = None
+    session_idle_minutes: int | None = Field(default=None, ge=5, le=60 * 24 * 30)
+    session_absolute_hours: int | None = Field(default=None, ge=1, le=24 * 90)
+
+
+class SettingsPatch(_Strict):
+    """PATCH /settings body: any subset of sections and fields."""
+
+    general: GeneralPatch | None = None
+    search: SearchPatch | None = None
+    security: SecurityPatch | None = None
+    current_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Required when any security setting changes.",
+    )
+
+
+def flatten(patch: BaseModel, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of the fields a patch sets, e.g. {'search.priority_weights.gap': 2.0}."""
+    out: dict[str, Any] = {}
+    for name in patch.model_fields_set:
+        value = getattr(patch, name)
+        if value is None:
+            continue
+        key = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            out.update(flatten(value, key + "."))
+        else:
+            out[key] = value
+    return out
+
+
+def build(stored: dict[str, Any]) -> AppSettings:
+    """Defaults overlaid with stored dotted keys (unknown stored keys are ignored)."""
+    tree: dict[str, Any] = AppSettings().model_dump()
+    for key, value in stored.items():
+        node = tree
+        parts = key.split(".")
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                break
+            node = nxt
+        else:
+            if parts[-1] in node:
+                node[parts[-1]] = value
+    return AppSettings.model_validate(tree)

@@ -1,0 +1,116 @@
+"""Outermost ASGI layer: correlation ids, security headers, body size limit, no 500 details."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from comradarr_logging import correlation_scope, get_logger
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = get_logger(__name__)
+
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    # Every answer may depend on who asks: never let a cache keep it.
+    (b"cache-control", b"no-store"),
+    (b"pragma", b"no-cache"),
+    (b"vary", b"Cookie, X-API-Key"),
+)
+_OWN = {name for name, _ in SECURITY_HEADERS} | {b"server", b"x-correlation-id"}
+
+
+class BodyTooLargeError(HTTPException):
+    """The request body exceeded the configured limit (FastAPI turns it into a 413)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="request body too large")
+
+
+class GatewayMiddleware:
+    """Pure ASGI (so streaming responses pass through untouched)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        supplied = ""
+        length: int | None = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-correlation-id":
+                supplied = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = -1
+        cid_in = supplied if _CORRELATION_ID.fullmatch(supplied) else None
+        with correlation_scope(cid_in) as cid:
+            started = False
+
+            async def send_wrapped(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                    headers = [(k, v) for k, v in message.get("headers", []) if k not in _OWN]
+                    headers.extend(SECURITY_HEADERS)
+                    headers.append((b"x-correlation-id", cid.encode()))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            received = 0
+
+            async def receive_limited() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise BodyTooLargeError
+                return message
+
+            if length is not None and (length < 0 or length > self.max_body_bytes):
+                status = 400 if length < 0 else 413
+                detail = "invalid Content-Length" if length < 0 else "request body too large"
+                await _plain(send_wrapped, status, detail)
+                return
+            try:
+                await self.app(scope, receive_limited, send_wrapped)
+            except BodyTooLargeError:
+                if not started:
+                    await _plain(send_wrapped, 413, "request body too large")
+            except Exception:
+                # Logged with the traceback; the client learns nothing about internals.
+                log.exception("unhandled error", path=scope.get("path", ""))
+                if not started:
+                    await _plain(send_wrapped, 500, "internal server error")
+
+
+async def _plain(send: Any, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

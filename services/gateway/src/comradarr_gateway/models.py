@@ -1,0 +1,317 @@
+"""Request and response bodies of the REST API (the UI's contract)."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .text import Line, Password, Secret, Username
+
+ConnectorType = Literal["sonarr", "radarr", "whisparr", "prowlarr"]
+MAX_URL = 2048
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    """Every error: a human-readable detail."""
+
+    detail: Any
+
+
+# --- setup and auth ----------------------------------------------------------------------
+
+
+class SetupStatus(BaseModel):
+    """Whether the first administrator still has to be created."""
+
+    setup_required: bool
+
+
+class Credentials(Strict):
+    """Setup: the first administrator's name and password."""
+
+    username: Username
+    password: Password
+
+
+class LoginRequest(Strict):
+    """Login form."""
+
+    username: Username
+    password: Secret
+
+
+class LoginResponse(BaseModel):
+    """A signed-in session; csrf_token goes in X-CSRF-Token on every write."""
+
+    username: str
+    csrf_token: str
+
+
+class MeResponse(BaseModel):
+    """Who the caller is."""
+
+    username: str
+    csrf_token: str | None
+    auth_mode: Literal["session", "api_key", "local_bypass"]
+
+
+class PasswordChange(Strict):
+    """Change the administrator's password."""
+
+    current_password: Secret
+    new_password: Password
+
+
+class Done(BaseModel):
+    """An action that returns nothing else."""
+
+    ok: bool = True
+
+
+class SessionsEnded(BaseModel):
+    """How many other sessions were signed out."""
+
+    ended: int
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+
+class ApiKeyCreate(Strict):
+    """A new API key."""
+
+    description: Line = Field(min_length=1, max_length=200)
+    scope: Literal["read", "full"] = "read"
+
+
+class ApiKeyInfo(BaseModel):
+    """An API key as listed (the token itself is never shown again)."""
+
+    id: int
+    description: str
+    scope: Literal["read", "full"]
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyInfo):
+    """The one response that carries the token: store it now."""
+
+    key: str
+
+
+# --- connectors --------------------------------------------------------------------------
+
+
+def check_url(value: str) -> str:
+    """http(s) only, a host, no userinfo, no query or fragment, bounded length."""
+    if len(value) > MAX_URL:
+        raise ValueError(f"must be at most {MAX_URL} characters")
+    if any(ord(c) < 33 or c in "\\\x7f" for c in value):
+        raise ValueError("must not contain spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if "@" in parts.netloc:
+        raise ValueError("must not contain a user name or password (put the API key in api_key)")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError("must not contain a query string or fragment")
+    if port == 0:
+        raise ValueError("port must be between 1 and 65535")
+    try:
+        addr = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        addr = None
+    if addr is not None and (addr.is_link_local or addr.is_unspecified or addr.is_multicast):
+        raise ValueError("must not point at a link-local, unspecified or multicast address")
+    return value.rstrip("/")
+
+
+class _ConnectorFields(Strict):
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else check_url(v)
+
+
+class ConnectorCreate(_ConnectorFields):
+    """A new connector."""
+
+    type: ConnectorType
+    name: Line = Field(min_length=1, max_length=100)
+    url: str = Field(max_length=MAX_URL, examples=["http://sonarr:8989"])
+    api_key: Secret = Field(max_length=256)
+    enabled: bool = True
+    verify_ssl: bool = True
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+
+class ConnectorUpdate(_ConnectorFields):
+    """Changes to a connector (api_key replaces the stored key when given)."""
+
+    type: ConnectorType | None = None
+    name: Line | None = Field(default=None, min_length=1, max_length=100)
+    url: str | None = Field(default=None, max_length=MAX_URL)
+    api_key: Secret | None = Field(default=None, max_length=256)
+    enabled: bool | None = None
+    verify_ssl: bool | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+
+
+class ConnectorTest(_ConnectorFields):
+    """An unsaved connector to try."""
+
+    type: ConnectorType
+    url: str = Field(max_length=MAX_URL)
+    api_key: Secret = Field(max_length=256)
+    verify_ssl: bool = True
+    timeout: float = Field(default=10.0, gt=0, le=60)
+
+
+class ConnectorOut(BaseModel):
+    """A connector as every response shows it: the key only as its last four characters."""
+
+    id: int
+    type: ConnectorType
+    name: str
+    url: str
+    api_key_masked: str
+    enabled: bool
+    verify_ssl: bool
+    timeout_seconds: float
+    app_name: str | None
+    app_version: str | None
+    api_version: str | None
+    health_status: str
+    health_messages: list[Any]
+    health_checked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TestResult(BaseModel):
+    """A connection test: what answered, or the precise categorized failure."""
+
+    ok: bool
+    url: str
+    elapsed_ms: float
+    app: str | None = None
+    app_name: str | None = None
+    version: str | None = None
+    api_version: str | None = None
+    instance_name: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="Category: timeout, connection_refused, dns, tls, authentication, "
+        "not_found, rate_limited, server, application, protocol, unsupported, network.",
+    )
+    message: str | None = None
+    status_code: int | None = None
+
+
+class HealthPoint(BaseModel):
+    """One recorded health reading."""
+
+    status: str
+    messages: list[Any]
+    checked_at: datetime
+
+
+class ConnectorHealth(BaseModel):
+    """Current health and recent history."""
+
+    connector_id: int
+    status: str
+    messages: list[Any]
+    checked_at: datetime | None
+    history: list[HealthPoint]
+
+
+class SyncRun(BaseModel):
+    """One sync run (written by the sync service)."""
+
+    id: int
+    mode: str
+    sweep_type: str
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str
+    fetched: int
+    inserted: int
+    updated: int
+    deleted: int
+    error: str | None
+
+
+class SyncRuns(BaseModel):
+    """A page of sync runs; available is false until the sync service created its table."""
+
+    available: bool
+    items: list[SyncRun]
+
+
+class ConnectorStats(BaseModel):
+    """Counts about one connector."""
+
+    connector_id: int
+    health_checks: int
+    sync_runs: int
+    last_sync_at: datetime | None
+    items: dict[str, int] = Field(description="Rows per mirror table, where those tables exist.")
+
+
+# --- system ------------------------------------------------------------------------------
+
+
+class RotateSecretKey(Strict):
+    """Re-encrypt every stored secret under a freshly generated SECRET_KEY."""
+
+    current_password: Secret
+
+
+class RotateResult(BaseModel):
+    """What rotation did."""
+
+    rotated: int
+    key_file: str
+    restart_required: bool
+    message: str
+
+
+class ConfigExport(BaseModel):
+    """Configuration without a single secret."""
+
+    format_version: int
+    exported_at: datetime
+    settings: dict[str, Any]
+    connectors: list[dict[str, Any]]
+    api_keys: list[dict[str, Any]]
+
+
+class HealthReport(BaseModel):
+    """Public health: no secrets, nothing a stranger could use."""
+
+    status: Literal["healthy", "degraded"]
+    database: Literal["ok", "fail"]
+    nats: Literal["ok", "fail"]
+    memory_rss_bytes: int | None
+    connectors: dict[str, int] = Field(description="Connector count per health status.")
+    queue_paused: bool | None
+    checks: dict[str, str]

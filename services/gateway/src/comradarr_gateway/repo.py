@@ -1,0 +1,369 @@
+"""SQL of the gateway's own tables. Every function is keyword-only; values are parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from comradarr_db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """The administrator."""
+
+    id: int
+    username: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live session row."""
+
+    id: int
+    user_id: int
+    username: str
+    csrf_token: str
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key's metadata (never the token)."""
+
+    id: int
+    description: str
+    scope: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+async def user_exists(conn: Connection) -> bool:
+    """Whether setup has been completed."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)"))
+
+
+async def create_first_user(conn: Connection, *, username: str, password_hash: str) -> int | None:
+    """Insert the administrator; None when one already exists (the singleton wins once)."""
+    value = await conn.fetchval(
+        """
+        INSERT INTO users (username, password_hash) VALUES ($1, $2)
+        ON CONFLICT (singleton) DO NOTHING
+        RETURNING id
+        """,
+        username,
+        password_hash,
+    )
+    return None if value is None else int(value)
+
+
+async def get_user_by_name(conn: Connection, *, username: str) -> User | None:
+    """The administrator when the name matches (case-insensitive)."""
+    row = await conn.fetchrow(
+        "SELECT id, username, password_hash FROM users WHERE lower(username) = lower($1)",
+        username,
+    )
+    return None if row is None else User(row["id"], row["username"], row["password_hash"])
+
+
+async def get_user(conn: Connection, *, user_id: int) -> User | None:
+    """The user by id."""
+    row = await conn.fetchrow(
+        "SELECT id, username, password_hash FROM users WHERE id = $1", user_id
+    )
+    return None if row is None else User(row["id"], row["username"], row["password_hash"])
+
+
+async def first_user(conn: Connection) -> User | None:
+    """The administrator, if setup is done."""
+    row = await conn.fetchrow("SELECT id, username, password_hash FROM users ORDER BY id LIMIT 1")
+    return None if row is None else User(row["id"], row["username"], row["password_hash"])
+
+
+async def set_password_hash(conn: Connection, *, user_id: int, password_hash: str) -> None:
+    """Store a new password hash."""
+    await conn.execute(
+        "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1",
+        user_id,
+        password_hash,
+    )
+
+
+# --- sessions ----------------------------------------------------------------------------
+
+
+async def create_session(
+    conn: Connection,
+    *,
+    token_hash: bytes,
+    user_id: int,
+    csrf_token: str,
+    now: datetime,
+    expires_at: datetime,
+    client_ip: str,
+    user_agent: str,
+) -> int:
+    """Insert a session; returns its id."""
+    value = await conn.fetchval(
+        """
+        INSERT INTO sessions
+            (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at,
+             client_ip, user_agent)
+        VALUES ($1, $2, $3, $4, $4, $5, $6, $7)
+        RETURNING id
+        """,
+        token_hash,
+        user_id,
+        csrf_token,
+        now,
+        expires_at,
+        client_ip,
+        user_agent[:256],
+    )
+    return int(value)
+
+
+async def get_live_session(
+    conn: Connection, *, token_hash: bytes, now: datetime, idle: timedelta
+) -> Session | None:
+    """The session for a token hash, unless it is past its idle or absolute expiry."""
+    row = await conn.fetchrow(
+        """
+        SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at, s.expires_at
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at + $3 > $2
+        """,
+        token_hash,
+        now,
+        idle,
+    )
+    if row is None:
+        return None
+    return Session(
+        row["id"],
+        row["user_id"],
+        row["username"],
+        row["csrf_token"],
+        row["last_seen_at"],
+        row["expires_at"],
+    )
+
+
+async def touch_session(conn: Connection, *, session_id: int, now: datetime) -> None:
+    """Record activity (idle expiry counts from here)."""
+    await conn.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", session_id, now)
+
+
+async def delete_session(conn: Connection, *, session_id: int) -> None:
+    """End one session."""
+    await conn.execute("DELETE FROM sessions WHERE id = $1", session_id)
+
+
+async def delete_other_sessions(conn: Connection, *, user_id: int, keep_id: int | None) -> int:
+    """End every session of a user except keep_id; returns how many ended."""
+    status = await conn.execute(
+        "DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2", user_id, keep_id
+    )
+    return int(status.split()[-1])
+
+
+async def purge_expired_sessions(conn: Connection, *, now: datetime) -> None:
+    """Drop sessions past their absolute expiry."""
+    await conn.execute("DELETE FROM sessions WHERE expires_at <= $1", now)
+
+
+# --- login throttling --------------------------------------------------------------------
+
+
+async def locked_for(conn: Connection, *, kind: str, subject: str, now: datetime) -> float:
+    """Seconds a username or address stays locked (0 when it is not)."""
+    until = await conn.fetchval(
+        "SELECT locked_until FROM login_failures WHERE kind = $1 AND subject = $2",
+        kind,
+        subject,
+    )
+    if until is None or until <= now:
+        return 0.0
+    return float((until - now).total_seconds())
+
+
+async def record_failure(
+    conn: Connection,
+    *,
+    kind: str,
+    subject: str,
+    now: datetime,
+    window: timedelta,
+    threshold: int,
+    lockout: timedelta,
+) -> float:
+    """Count one failed login; returns the lock in seconds it triggered (0 if none)."""
+    row = await conn.fetchrow(
+        """
+        INSERT INTO login_failures AS f (kind, subject, failures, first_failed_at)
+        VALUES ($1, $2, 1, $3)
+        ON CONFLICT (kind, subject) DO UPDATE SET
+            failures = CASE
+                WHEN f.first_failed_at + $4 < $3 OR f.locked_until <= $3 THEN 1
+                ELSE f.failures + 1 END,
+            first_failed_at = CASE
+                WHEN f.first_failed_at + $4 < $3 OR f.locked_until <= $3 THEN $3
+                ELSE f.first_failed_at END,
+            locked_until = CASE WHEN f.locked_until <= $3 THEN NULL ELSE f.locked_until END
+        RETURNING failures
+        """,
+        kind,
+        subject,
+        now,
+        window,
+    )
+    assert row is not None
+    if row["failures"] >= threshold:
+        await conn.execute(
+            "UPDATE login_failures SET locked_until = $3 WHERE kind = $1 AND subject = $2",
+            kind,
+            subject,
+            now + lockout,
+        )
+        return lockout.total_seconds()
+    return 0.0
+
+
+async def clear_failures(conn: Connection, *, kind: str, subject: str) -> None:
+    """Forget failures after a successful login."""
+    await conn.execute("DELETE FROM login_failures WHERE kind = $1 AND subject = $2", kind, subject)
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+_KEY_COLUMNS = "id, description, scope, prefix, created_at, last_used_at"
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(
+        row["id"],
+        row["description"],
+        row["scope"],
+        row["prefix"],
+        row["created_at"],
+        row["last_used_at"],
+    )
+
+
+async def create_api_key(
+    conn: Connection, *, description: str, scope: str, token_hash: bytes, prefix: str
+) -> ApiKey:
+    """Store a new key's hash and metadata."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO api_keys (description, scope, token_hash, prefix)
+        VALUES ($1, $2, $3, $4)
+        RETURNING {_KEY_COLUMNS}
+        """,  # noqa: S608 - constant column list
+        description,
+        scope,
+        token_hash,
+        prefix,
+    )
+    return _key(row)
+
+
+async def list_api_keys(conn: Connection) -> list[ApiKey]:
+    """Every key's metadata, newest first."""
+    rows = await conn.fetch(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY id DESC")  # noqa: S608
+    return [_key(r) for r in rows]
+
+
+async def find_api_key(conn: Connection, *, token_hash: bytes) -> tuple[ApiKey, bytes] | None:
+    """The key whose stored hash equals token_hash, with the stored hash to compare."""
+    row = await conn.fetchrow(
+        f"SELECT {_KEY_COLUMNS}, token_hash FROM api_keys WHERE token_hash = $1",  # noqa: S608
+        token_hash,
+    )
+    return None if row is None else (_key(row), bytes(row["token_hash"]))
+
+
+async def delete_api_key(conn: Connection, *, key_id: int) -> bool:
+    """Revoke a key; False when none has that id."""
+    status = await conn.execute("DELETE FROM api_keys WHERE id = $1", key_id)
+    return status != "DELETE 0"
+
+
+async def key_uses_since(conn: Connection, *, key_id: int, since: datetime) -> tuple[int, Any]:
+    """How often a key was used since a time, and the oldest such use."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS n, min(used_at) AS oldest FROM api_key_usage"
+        " WHERE api_key_id = $1 AND used_at > $2",
+        key_id,
+        since,
+    )
+    assert row is not None
+    return int(row["n"]), row["oldest"]
+
+
+async def record_key_use(
+    conn: Connection, *, key_id: int, method: str, endpoint: str, now: datetime
+) -> None:
+    """Log one use of a key."""
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO api_key_usage (api_key_id, method, endpoint, used_at)"
+            " VALUES ($1, $2, $3, $4)",
+            key_id,
+            method,
+            endpoint[:512],
+            now,
+        )
+        await conn.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+async def load_settings_rows(conn: Connection) -> dict[str, Any]:
+    """Stored setting values by dotted key."""
+    rows = await conn.fetch("SELECT key, value FROM settings")
+    return {r["key"]: r["value"] for r in rows}
+
+
+async def save_settings(conn: Connection, *, values: dict[str, Any]) -> None:
+    """Upsert setting values in one transaction."""
+    async with conn.transaction():
+        for key, value in values.items():
+            await conn.execute(
+                """
+                INSERT INTO settings (key, value) VALUES ($1, $2)
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+                """,
+                key,
+                value,
+            )
+
+
+# --- tables other services own (read only when they exist) ------------------------------
+
+
+async def table_exists(conn: Connection, *, name: str) -> bool:
+    """Whether a table of that name exists in the search path."""
+    return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", name))
+
+
+async def tables_with_connector_id(conn: Connection, *, names: list[str]) -> list[str]:
+    """Which of the named tables exist and have a connector_id column."""
+    rows = await conn.fetch(
+        """
+        SELECT table_name FROM information_schema.columns
+        WHERE table_schema = current_schema() AND column_name = 'connector_id'
+          AND table_name = ANY($1::text[])
+        ORDER BY table_name
+        """,
+        names,
+    )
+    return [r["table_name"] for r in rows]

@@ -1,0 +1,345 @@
+"""Connectors: CRUD, enable/disable, connection tests, health, sync runs, stats."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import asyncpg
+from comradarr_arr import AppKind, ConnectorConfig, test_connection
+from comradarr_connectors import (
+    Connector,
+    ConnectorNotFoundError,
+    create_connector,
+    delete_connector,
+    get_api_key,
+    get_connector,
+    list_connectors,
+    record_detected_version,
+    record_health,
+    update_connector,
+)
+from comradarr_connectors import HealthStatus as ConnHealth
+from comradarr_logging import get_logger
+from comradarr_proto import ConnectorHealthChanged
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+
+from . import repo
+from .models import (
+    ConnectorCreate,
+    ConnectorHealth,
+    ConnectorOut,
+    ConnectorStats,
+    ConnectorTest,
+    ConnectorUpdate,
+    ErrorBody,
+    HealthPoint,
+    SyncRun,
+    SyncRuns,
+    TestResult,
+)
+from .security import ProtectedRoute
+from .state import Gateway, gateway_of
+
+log = get_logger(__name__)
+
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No connector has that id"}
+}
+# Tables of the content mirror counted in stats, where they exist.
+MIRROR_TABLES = ["series", "seasons", "episodes", "movies", "search_registry"]
+
+
+def out(c: Connector) -> ConnectorOut:
+    """The public view of a connector (masked key)."""
+    return ConnectorOut(
+        id=c.id,
+        type=c.type,
+        name=c.name,
+        url=c.url,
+        api_key_masked=c.api_key_masked,
+        enabled=c.enabled,
+        verify_ssl=c.verify_ssl,
+        timeout_seconds=c.timeout_seconds,
+        app_name=c.app_name,
+        app_version=c.app_version,
+        api_version=c.api_version,
+        health_status=c.health_status,
+        health_messages=c.health_messages,
+        health_checked_at=c.health_checked_at,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+def _scrub(text: str | None, secret: str) -> str | None:
+    if text is None or not secret:
+        return text
+    return text.replace(secret, "****")
+
+
+def _status_for(result: TestResult) -> ConnHealth:
+    if result.ok:
+        return "healthy"
+    if result.error in {"timeout", "connection_refused", "dns", "network", "tls"}:
+        return "offline"
+    if result.error in {"authentication", "unsupported", "not_found"}:
+        return "unhealthy"
+    return "degraded"
+
+
+async def run_test(
+    gw: Gateway, *, kind: str, url: str, api_key: str, verify_ssl: bool, timeout: float
+) -> TestResult:
+    """Try a connection, bounded in time, with the key scrubbed from every message."""
+    timeout = min(timeout, gw.settings.connector_test_max_timeout)
+    config = ConnectorConfig(
+        name="connection-test",
+        url=url,
+        api_key=api_key,
+        app=AppKind(kind),
+        verify_tls=verify_ssl,
+        timeout=timeout,
+    )
+    try:
+        # The client has its own per-request timeout; this bounds the whole test.
+        async with asyncio.timeout(timeout * 2 + 1):
+            result = await test_connection(config=config)
+    except TimeoutError:
+        return TestResult(
+            ok=False,
+            url=url,
+            elapsed_ms=timeout * 2000,
+            error="timeout",
+            message=f"no answer from {url} within {timeout:g} s",
+        )
+    data: dict[str, Any] = result.to_dict()
+    for field in ("message", "url", "instance_name"):
+        if isinstance(data.get(field), str):
+            data[field] = _scrub(data[field], api_key)
+    return TestResult.model_validate(data)
+
+
+def connectors_router() -> APIRouter:
+    """Routes under /connectors."""
+    router = APIRouter(prefix="/connectors", tags=["connectors"], route_class=ProtectedRoute)
+
+    @router.get("", response_model=list[ConnectorOut])
+    async def list_all(request: Request) -> list[ConnectorOut]:
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            return [out(c) for c in await list_connectors(conn)]
+
+    @router.post(
+        "",
+        status_code=201,
+        response_model=ConnectorOut,
+        responses={409: {"model": ErrorBody, "description": "Name already used"}},
+    )
+    async def create(body: ConnectorCreate, request: Request) -> ConnectorOut:
+        gw = gateway_of(request)
+        try:
+            async with gw.ctx.pool.acquire() as conn:
+                c = await create_connector(
+                    conn,
+                    box=gw.box,
+                    type=body.type,
+                    name=body.name,
+                    url=body.url,
+                    api_key=body.api_key,
+                    enabled=body.enabled,
+                    verify_ssl=body.verify_ssl,
+                    timeout_seconds=body.timeout_seconds,
+                )
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(409, "a connector with that name already exists") from None
+        log.info("connector created", connector_id=c.id, type=c.type)
+        return out(c)
+
+    @router.post("/test", response_model=TestResult)
+    async def test_unsaved(body: ConnectorTest, request: Request) -> TestResult:
+        return await run_test(
+            gateway_of(request),
+            kind=body.type,
+            url=body.url,
+            api_key=body.api_key,
+            verify_ssl=body.verify_ssl,
+            timeout=body.timeout,
+        )
+
+    @router.get("/{connector_id}", response_model=ConnectorOut, responses=_NOT_FOUND)
+    async def get_one(connector_id: IdPath, request: Request) -> ConnectorOut:
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            return out(await _get(conn, connector_id))
+
+    @router.patch(
+        "/{connector_id}",
+        response_model=ConnectorOut,
+        responses={**_NOT_FOUND, 409: {"model": ErrorBody}},
+    )
+    async def update(connector_id: IdPath, body: ConnectorUpdate, request: Request) -> ConnectorOut:
+        gw = gateway_of(request)
+        changes = body.model_dump(exclude_unset=True, exclude={"api_key"})
+        changes = {k: v for k, v in changes.items() if v is not None}
+        try:
+            async with gw.ctx.pool.acquire() as conn:
+                await _get(conn, connector_id)
+                c = await update_connector(
+                    conn,
+                    box=gw.box,
+                    connector_id=connector_id,
+                    changes=changes,
+                    api_key=body.api_key,
+                )
+        except ConnectorNotFoundError:
+            raise HTTPException(404, "no connector has that id") from None
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(409, "a connector with that name already exists") from None
+        return out(c)
+
+    @router.delete(
+        "/{connector_id}", status_code=204, response_class=Response, responses=_NOT_FOUND
+    )
+    async def delete(connector_id: IdPath, request: Request) -> Response:
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            try:
+                await delete_connector(conn, connector_id=connector_id)
+            except ConnectorNotFoundError:
+                raise HTTPException(404, "no connector has that id") from None
+        log.info("connector deleted", connector_id=connector_id)
+        return Response(status_code=204)
+
+    async def _set_enabled(request: Request, connector_id: int, enabled: bool) -> ConnectorOut:
+        gw = gateway_of(request)
+        async with gw.ctx.pool.acquire() as conn:
+            await _get(conn, connector_id)
+            c = await update_connector(
+                conn, box=gw.box, connector_id=connector_id, changes={"enabled": enabled}
+            )
+        return out(c)
+
+    @router.post("/{connector_id}/enable", response_model=ConnectorOut, responses=_NOT_FOUND)
+    async def enable(connector_id: IdPath, request: Request) -> ConnectorOut:
+        return await _set_enabled(request, connector_id, True)
+
+    @router.post("/{connector_id}/disable", response_model=ConnectorOut, responses=_NOT_FOUND)
+    async def disable(connector_id: IdPath, request: Request) -> ConnectorOut:
+        return await _set_enabled(request, connector_id, False)
+
+    @router.post("/{connector_id}/test", response_model=TestResult, responses=_NOT_FOUND)
+    async def test_saved(connector_id: IdPath, request: Request) -> TestResult:
+        gw = gateway_of(request)
+        async with gw.ctx.pool.acquire() as conn:
+            c = await _get(conn, connector_id)
+            api_key = await get_api_key(conn, box=gw.box, connector_id=connector_id)
+        result = await run_test(
+            gw,
+            kind=c.type,
+            url=c.url,
+            api_key=api_key,
+            verify_ssl=c.verify_ssl,
+            timeout=c.timeout_seconds,
+        )
+        status = _status_for(result)
+        messages = [result.message] if result.message else []
+        async with gw.ctx.pool.acquire() as conn:
+            previous = await record_health(
+                conn, connector_id=connector_id, status=status, messages=messages
+            )
+            if result.ok and result.app_name and result.version and result.api_version:
+                await record_detected_version(
+                    conn,
+                    connector_id=connector_id,
+                    app_name=result.app_name,
+                    app_version=result.version,
+                    api_version=result.api_version,
+                )
+        if previous != status:
+            try:
+                await gw.ctx.bus.publish(
+                    ConnectorHealthChanged(
+                        connector_id=connector_id,
+                        previous=None if previous == "unknown" else previous,
+                        current=status,
+                        messages=messages,
+                    )
+                )
+            except Exception:
+                log.warning("could not publish connector health change", connector_id=connector_id)
+        return result
+
+    @router.get("/{connector_id}/health", response_model=ConnectorHealth, responses=_NOT_FOUND)
+    async def health(connector_id: IdPath, request: Request, limit: Limit = 20) -> ConnectorHealth:
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            c = await _get(conn, connector_id)
+            rows = await conn.fetch(
+                "SELECT status, messages, checked_at FROM connector_health_history"
+                " WHERE connector_id = $1 ORDER BY checked_at DESC, id DESC LIMIT $2",
+                connector_id,
+                limit,
+            )
+        return ConnectorHealth(
+            connector_id=c.id,
+            status=c.health_status,
+            messages=c.health_messages,
+            checked_at=c.health_checked_at,
+            history=[HealthPoint(**dict(r)) for r in rows],
+        )
+
+    @router.get("/{connector_id}/sync-runs", response_model=SyncRuns, responses=_NOT_FOUND)
+    async def sync_runs(connector_id: IdPath, request: Request, limit: Limit = 50) -> SyncRuns:
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            await _get(conn, connector_id)
+            if not await repo.table_exists(conn, name="sync_runs"):
+                return SyncRuns(available=False, items=[])
+            rows = await conn.fetch(
+                """
+                SELECT id, mode, sweep_type, started_at, ended_at, outcome,
+                       fetched, inserted, updated, deleted, error
+                FROM sync_runs WHERE connector_id = $1
+                ORDER BY started_at DESC, id DESC LIMIT $2
+                """,
+                connector_id,
+                limit,
+            )
+        return SyncRuns(available=True, items=[SyncRun(**dict(r)) for r in rows])
+
+    @router.get("/{connector_id}/stats", response_model=ConnectorStats, responses=_NOT_FOUND)
+    async def stats(connector_id: IdPath, request: Request) -> ConnectorStats:
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            await _get(conn, connector_id)
+            checks = await conn.fetchval(
+                "SELECT count(*) FROM connector_health_history WHERE connector_id = $1",
+                connector_id,
+            )
+            runs, last = 0, None
+            if await repo.table_exists(conn, name="sync_runs"):
+                row = await conn.fetchrow(
+                    "SELECT count(*) AS n, max(started_at) AS last FROM sync_runs"
+                    " WHERE connector_id = $1",
+                    connector_id,
+                )
+                assert row is not None
+                runs, last = int(row["n"]), row["last"]
+            items: dict[str, int] = {}
+            for table in await repo.tables_with_connector_id(conn, names=MIRROR_TABLES):
+                # The table name comes from information_schema, filtered by MIRROR_TABLES.
+                query = f'SELECT count(*) FROM "{table}" WHERE connector_id = $1'  # noqa: S608
+                items[table] = int(await conn.fetchval(query, connector_id))
+        return ConnectorStats(
+            connector_id=connector_id,
+            health_checks=int(checks),
+            sync_runs=runs,
+            last_sync_at=last,
+            items=items,
+        )
+
+    return router
+
+
+async def _get(conn: Any, connector_id: int) -> Connector:
+    try:
+        return await get_connector(conn, connector_id=connector_id)
+    except ConnectorNotFoundError:
+        raise HTTPException(404, "no connector has that id") from None

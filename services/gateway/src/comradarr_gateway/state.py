@@ -1,0 +1,79 @@
+"""What the gateway's handlers share: context, settings, hasher, clock, cached settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from comradarr_crypto import PasswordHasher, SecretBox
+from comradarr_runtime import ServiceContext
+from fastapi import Request
+
+from . import repo
+from .appsettings import AppSettings, build
+from .config import GatewaySettings
+
+SETTINGS_TTL_SECONDS = 2.0
+
+
+def utcnow() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Gateway:
+    """Shared state of one gateway app."""
+
+    ctx: ServiceContext
+    settings: GatewaySettings
+    hasher: PasswordHasher
+    clock: Callable[[], datetime] = utcnow
+    box: SecretBox = field(init=False)
+    dummy_hash: str = field(init=False)
+    event_subscribers: int = field(default=0, init=False)
+    _cached: AppSettings | None = field(default=None, init=False)
+    _cached_at: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.box = SecretBox(self.ctx.secret_key)
+        # Verified when the username is unknown, so both paths cost one Argon2 verify.
+        self.dummy_hash = self.hasher.hash("comradarr-dummy-password-for-timing")
+
+    def now(self) -> datetime:
+        """The current time (injectable for tests)."""
+        return self.clock()
+
+    async def app_settings(self) -> AppSettings:
+        """The application settings, cached for a couple of seconds."""
+        if self._cached is not None and time.monotonic() - self._cached_at < SETTINGS_TTL_SECONDS:
+            return self._cached
+        async with self.ctx.pool.acquire() as conn:
+            stored = await repo.load_settings_rows(conn)
+        self._cached = build(stored)
+        self._cached_at = time.monotonic()
+        return self._cached
+
+    def forget_settings(self) -> None:
+        """Drop the cache after a change."""
+        self._cached = None
+
+    def bypass_csrf_token(self) -> str:
+        """The CSRF token of local-bypass requests (no session to hold one)."""
+        key = self.ctx.secret_key.encode()
+        return hmac.new(key, b"comradarr local-bypass csrf v1", hashlib.sha256).hexdigest()
+
+    def replace_secret_key(self, new_key: str) -> None:
+        """Use a new SECRET_KEY from now on (after rotation)."""
+        self.ctx.secret_key = new_key
+        self.box = SecretBox(new_key)
+
+
+def gateway_of(request: Request) -> Gateway:
+    """The Gateway of the app serving request."""
+    gw: Gateway = request.app.state.gateway
+    return gw
