@@ -1,1 +1,1 @@
-"""comradarr-sync."""
+"""comradarr-sync: mirrors *arr libraries into PostgreSQL on sweep commands."""

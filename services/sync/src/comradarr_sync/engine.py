@@ -1,0 +1,410 @@
+"""One connector's library pull: stream from the *arr app, write to the mirror in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from comradarr_arr import ArrClient, Episode, Movie, Series, Shape
+from prometheus_client import REGISTRY
+
+from .writer import MirrorWriter
+
+Progress = Callable[[int, int | None], Awaitable[None]]
+
+
+class RequestCounter(httpx.AsyncBaseTransport):
+    """Wraps a transport to count requests, in total and to the episode endpoint."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.total = 0
+        self.episode = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Count, then pass the request on."""
+        self.total += 1
+        if request.url.path.endswith("/episode"):
+            self.episode += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self.inner.aclose()
+
+
+class _MirrorMovie(Movie):
+    """Movie plus the release dates the mirror keeps (the shared model leaves them out)."""
+
+    in_cinemas: str | None = None
+    physical_release: str | None = None
+    digital_release: str | None = None
+    release_date: str | None = None
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What one sync did."""
+
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped_malformed: int = 0
+    series_refetched: int = 0
+    requests_made: int = 0
+    episode_requests: int = 0
+    deletions_skipped: list[str] = field(default_factory=list)
+
+
+def series_fingerprint(s: Series) -> str:
+    """Digest of the statistics that change whenever any of a series' episodes change."""
+    st = s.statistics
+    parts: list[Any] = [
+        None
+        if st is None
+        else (
+            st.episode_file_count,
+            st.episode_count,
+            st.total_episode_count,
+            st.size_on_disk,
+        ),
+        s.previous_airing.isoformat() if s.previous_airing else None,
+        s.next_airing.isoformat() if s.next_airing else None,
+    ]
+    for season in sorted(s.seasons, key=lambda x: x.season_number):
+        ss = season.statistics
+        parts.append(
+            (
+                season.season_number,
+                season.monitored,
+                None
+                if ss is None
+                else (
+                    ss.episode_file_count,
+                    ss.episode_count,
+                    ss.total_episode_count,
+                    ss.size_on_disk,
+                    ss.previous_airing.isoformat() if ss.previous_airing else None,
+                    ss.next_airing.isoformat() if ss.next_airing else None,
+                ),
+            )
+        )
+    return hashlib.sha1(orjson.dumps(parts), usedforsecurity=False).hexdigest()
+
+
+def expected_episodes(s: Series) -> int:
+    """Episodes the app says the series has (every season, specials included)."""
+    return sum(season.statistics.total_episode_count for season in s.seasons if season.statistics)
+
+
+def _series_row(s: Series, imdb: str | None) -> tuple[Any, ...]:
+    st = s.statistics
+    return (
+        s.id, None if s.tvdb_id is None else s.tvdb_id, imdb, s.title or "", s.sort_title,
+        s.status, s.series_type, s.year, s.monitored, s.quality_profile_id, s.added,
+        s.first_aired, s.previous_airing, s.next_airing,
+        st.season_count if st else 0, st.episode_count if st else 0,
+        st.episode_file_count if st else 0, st.total_episode_count if st else 0,
+        st.size_on_disk if st else 0,
+    )  # fmt: skip
+
+
+def _season_rows(s: Series) -> list[tuple[Any, ...]]:
+    rows = []
+    for season in s.seasons:
+        st = season.statistics
+        total = st.total_episode_count if st else 0
+        nxt = st.next_airing if st else None
+        prev = st.previous_airing if st else None
+        rows.append(
+            (
+                s.id,
+                season.season_number,
+                season.monitored,
+                st.episode_count if st else 0,
+                st.episode_file_count if st else 0,
+                total,
+                st.size_on_disk if st else 0,
+                prev,
+                nxt,
+                total > 0 and nxt is None,
+                prev is not None and nxt is not None,
+            )
+        )
+    return rows
+
+
+def _episode_row(e: Episode) -> tuple[Any, ...]:
+    f = e.episode_file
+    has_file = e.has_file or (f is not None)
+    quality = orjson.dumps(f.quality.to_wire()).decode() if f and f.quality else None
+    return (
+        e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
+        e.title, e.air_date_utc, e.monitored, has_file,
+        (e.episode_file_id or None) if has_file else None, quality,
+        bool(f and f.quality_cutoff_not_met), f.size if f else None, e.last_search_time,
+    )  # fmt: skip
+
+
+def _movie_row(m: Movie) -> tuple[Any, ...]:
+    f = m.movie_file
+    has_file = bool(m.has_file) or (f is not None)
+    quality = orjson.dumps(f.quality.to_wire()).decode() if f and f.quality else None
+    extra: tuple[Any, ...] = (None, None, None, None)
+    if isinstance(m, _MirrorMovie):
+        extra = (
+            _when(m.in_cinemas),
+            _when(m.physical_release),
+            _when(m.digital_release),
+            _when(m.release_date),
+        )
+    return (
+        m.id, m.tmdb_id, m.imdb_id, m.foreign_id or m.stash_id, m.title or "", m.sort_title,
+        m.year, m.status, m.monitored, m.is_available, m.quality_profile_id, has_file,
+        (m.movie_file_id or (f.id if f else None)) if has_file else None, quality,
+        bool(f and f.quality_cutoff_not_met), f.size if f else None, m.last_search_time,
+        m.added, *extra,
+    )  # fmt: skip
+
+
+def _malformed(name: str, endpoint: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "comradarr_arr_malformed_records_total", {"connector": name, "endpoint": endpoint}
+    )
+    return value or 0.0
+
+
+async def _stream_movies(client: ArrClient) -> AsyncIterator[Movie]:
+    # The shared client's Movie drops release dates; read the same endpoint with a model
+    # that keeps them, and fall back to the public reader if that helper ever goes away.
+    stream = getattr(client, "_stream_array", None)
+    info = await client.api_info()
+    if stream is None or info.shape is not Shape.MOVIE:
+        async for m in client.movies():
+            yield m
+        return
+    async for item in stream(f"{info.api_base}/movie", endpoint="movie", model=_MirrorMovie):
+        yield item
+
+
+class _Throttle:
+    """Calls progress at most once per interval (and always at the end)."""
+
+    def __init__(self, progress: Progress | None, interval: float) -> None:
+        self.progress = progress
+        self.interval = interval
+        self.last = 0.0
+
+    async def __call__(self, done: int, total: int | None, *, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self.last >= self.interval:
+            self.last = now
+            await self.progress(done, total)
+
+
+async def run_sync(
+    *,
+    client: ArrClient,
+    writer: MirrorWriter,
+    full: bool,
+    batch_rows: int = 5000,
+    fetch_concurrency: int = 4,
+    progress: Progress | None = None,
+    progress_interval: float = 1.0,
+) -> SyncResult:
+    """Pull one library into the mirror: series (+ changed series' episodes) or movies."""
+    result = SyncResult()
+    info = await client.api_info()
+    await writer.prepare()
+    tick = _Throttle(progress, progress_interval)
+    name = client.config.name
+    before = {ep: _malformed(name, ep) for ep in ("series", "episode", "movie")}
+    if info.shape is Shape.SERIES:
+        await _sync_series(client, writer, result, full, batch_rows, fetch_concurrency, tick)
+    elif info.shape is Shape.MOVIE:
+        await _sync_movies(client, writer, result, batch_rows, tick)
+    result.skipped_malformed = int(sum(_malformed(name, ep) - before[ep] for ep in before))
+    result.inserted = writer.counts.inserted
+    result.updated = writer.counts.updated
+    result.deleted = writer.counts.deleted
+    await tick(result.fetched, result.fetched, force=True)
+    return result
+
+
+async def _sync_movies(
+    client: ArrClient, writer: MirrorWriter, result: SyncResult, batch_rows: int, tick: _Throttle
+) -> None:
+    name = client.config.name
+    before = _malformed(name, "movie")
+    seen: list[int] = []
+    batch: dict[int, tuple[Any, ...]] = {}
+    async for movie in _stream_movies(client):
+        result.fetched += 1
+        seen.append(movie.id)
+        batch[movie.id] = _movie_row(movie)
+        if len(batch) >= batch_rows:
+            await writer.write_movies(list(batch.values()))
+            batch.clear()
+            await tick(result.fetched, None)
+    if batch:
+        await writer.write_movies(list(batch.values()))
+    if _malformed(name, "movie") > before:
+        # A record we could not read may be a movie that still exists: keep what we have.
+        result.deletions_skipped.append("movies: malformed records in the list")
+    else:
+        await writer.delete_vanished(table="movies", seen=seen)
+
+
+@dataclass(slots=True)
+class _Todo:
+    series_id: int
+    fingerprint: str
+    expected: int
+
+
+async def _sync_series(
+    client: ArrClient,
+    writer: MirrorWriter,
+    result: SyncResult,
+    full: bool,
+    batch_rows: int,
+    fetch_concurrency: int,
+    tick: _Throttle,
+) -> None:
+    name = client.config.name
+    before = _malformed(name, "series")
+    seen: list[int] = []
+    todo: list[_Todo] = []
+    series_batch: dict[int, Series] = {}
+
+    async def flush_series() -> None:
+        items = list(series_batch.values())
+        series_batch.clear()
+        rows = [_series_row(s, getattr(s, "imdb_id", None)) for s in items]
+        seasons = [row for s in items for row in _season_rows(s)]
+        prints = {s.id: series_fingerprint(s) for s in items}
+        expected = {s.id: expected_episodes(s) for s in items}
+        needed = await writer.write_series(rows, seasons, list(prints.items()), refetch_all=full)
+        todo.extend(_Todo(i, prints[i], expected[i]) for i in needed)
+
+    async for s in client.series():
+        result.fetched += 1
+        seen.append(s.id)
+        series_batch[s.id] = s
+        if len(series_batch) >= 500:
+            await flush_series()
+    if series_batch:
+        await flush_series()
+    series_total = result.fetched
+    total = series_total + sum(t.expected for t in todo)
+    await tick(result.fetched, total)
+    result.series_refetched = len(todo)
+    if todo:
+        await _sync_episodes(
+            client, writer, result, todo, batch_rows, fetch_concurrency, tick, total
+        )
+    if _malformed(name, "series") > before:
+        result.deletions_skipped.append("series: malformed records in the list")
+    else:
+        await writer.delete_vanished(table="series", seen=seen)
+
+
+async def _sync_episodes(
+    client: ArrClient,
+    writer: MirrorWriter,
+    result: SyncResult,
+    todo: list[_Todo],
+    batch_rows: int,
+    fetch_concurrency: int,
+    tick: _Throttle,
+    total: int,
+) -> None:
+    # Fetchers put one series' whole episode list at a time; the bounded queue holds the
+    # memory to a few series per fetcher while the single writer merges batches.
+    queue: asyncio.Queue[tuple[_Todo, list[tuple[Any, ...]], bool] | None] = asyncio.Queue(
+        maxsize=fetch_concurrency * 2
+    )
+    pending = iter(todo)
+
+    async def fetcher() -> None:
+        for item in pending:
+            rows: dict[int, tuple[Any, ...]] = {}
+            async for e in client.episodes(series_id=item.series_id):
+                if e.series_id == item.series_id:
+                    rows[e.id] = _episode_row(e)
+            # Fewer than the app's own count means records we could not read: keep the
+            # old rows and the old fingerprint, so the next sync tries this series again.
+            clean = len(rows) >= item.expected
+            await queue.put((item, list(rows.values()), clean))
+
+    async def writer_loop() -> None:
+        rows: list[tuple[Any, ...]] = []
+        complete: list[tuple[int, str]] = []
+        incomplete: list[int] = []
+        finished = 0
+        while True:
+            got = await queue.get()
+            if got is None:
+                finished += 1
+                if finished == workers:
+                    break
+                continue
+            item, episode_rows, clean = got
+            result.fetched += len(episode_rows)
+            rows.extend(episode_rows)
+            if clean:
+                complete.append((item.series_id, item.fingerprint))
+            else:
+                incomplete.append(item.series_id)
+            if len(rows) >= batch_rows:
+                await writer.write_episodes(rows, complete, incomplete)
+                rows, complete, incomplete = [], [], []
+                await tick(result.fetched, total)
+        if rows or complete or incomplete:
+            await writer.write_episodes(rows, complete, incomplete)
+
+    workers = max(1, min(fetch_concurrency, len(todo)))
+
+    async def run_fetcher() -> None:
+        try:
+            await fetcher()
+        finally:
+            await queue.put(None)
+
+    fetchers = [asyncio.create_task(run_fetcher()) for _ in range(workers)]
+    write = asyncio.create_task(writer_loop())
+    try:
+        # Surface the first failure of either side at once, cancelling the rest.
+        done, _ = await asyncio.wait([*fetchers, write], return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        await write
+    finally:
+        for task in [*fetchers, write]:
+            task.cancel()
+        await asyncio.gather(*fetchers, write, return_exceptions=True)

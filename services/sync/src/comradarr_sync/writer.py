@@ -1,0 +1,234 @@
+"""Bulk writes into the content mirror: COPY into temp staging tables, one merge per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from comradarr_db import Connection
+
+# Staging tables live for the session; ON COMMIT DELETE ROWS empties them after each batch.
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_series (
+    arr_id integer, tvdb_id integer, imdb_id text, title text, sort_title text, status text,
+    series_type text, year integer, monitored boolean, quality_profile_id integer,
+    added timestamptz, first_aired timestamptz, previous_airing timestamptz,
+    next_airing timestamptz, season_count integer, episode_count integer,
+    episode_file_count integer, total_episode_count integer, size_on_disk bigint
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_seasons (
+    series_arr_id integer, season_number integer, monitored boolean, episode_count integer,
+    episode_file_count integer, total_episode_count integer, size_on_disk bigint,
+    previous_airing timestamptz, next_airing timestamptz, fully_aired boolean, airing boolean
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_episodes (
+    arr_id integer, series_arr_id integer, season_number integer, episode_number integer,
+    absolute_episode_number integer, title text, air_date_utc timestamptz, monitored boolean,
+    has_file boolean, episode_file_id integer, quality text, quality_cutoff_not_met boolean,
+    file_size bigint, last_search_time timestamptz
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_movies (
+    arr_id integer, tmdb_id integer, imdb_id text, foreign_id text, title text,
+    sort_title text, year integer, status text, monitored boolean, is_available boolean,
+    quality_profile_id integer, has_file boolean, movie_file_id integer, quality text,
+    quality_cutoff_not_met boolean, file_size bigint, last_search_time timestamptz,
+    added timestamptz, in_cinemas timestamptz, physical_release timestamptz,
+    digital_release timestamptz, release_date timestamptz
+) ON COMMIT DELETE ROWS;
+"""
+
+SERIES_COLUMNS = (
+    "arr_id", "tvdb_id", "imdb_id", "title", "sort_title", "status", "series_type", "year",
+    "monitored", "quality_profile_id", "added", "first_aired", "previous_airing",
+    "next_airing", "season_count", "episode_count", "episode_file_count",
+    "total_episode_count", "size_on_disk",
+)  # fmt: skip
+SEASON_COLUMNS = (
+    "series_arr_id", "season_number", "monitored", "episode_count", "episode_file_count",
+    "total_episode_count", "size_on_disk", "previous_airing", "next_airing", "fully_aired",
+    "airing",
+)  # fmt: skip
+EPISODE_COLUMNS = (
+    "arr_id", "series_arr_id", "season_number", "episode_number", "absolute_episode_number",
+    "title", "air_date_utc", "monitored", "has_file", "episode_file_id", "quality",
+    "quality_cutoff_not_met", "file_size", "last_search_time",
+)  # fmt: skip
+MOVIE_COLUMNS = (
+    "arr_id", "tmdb_id", "imdb_id", "foreign_id", "title", "sort_title", "year", "status",
+    "monitored", "is_available", "quality_profile_id", "has_file", "movie_file_id", "quality",
+    "quality_cutoff_not_met", "file_size", "last_search_time", "added", "in_cinemas",
+    "physical_release", "digital_release", "release_date",
+)  # fmt: skip
+
+_JSON_COLUMNS = frozenset({"quality"})
+
+
+def _merge_sql(table: str, stage: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """INSERT … ON CONFLICT DO UPDATE that touches only rows whose values differ."""
+    values = [f"s.{c}::jsonb" if c in _JSON_COLUMNS else f"s.{c}" for c in columns]
+    updated = [c for c in columns if c not in key]
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+    old = ", ".join(f"t.{c}" for c in updated)
+    new = ", ".join(f"EXCLUDED.{c}" for c in updated)
+    conflict = ", ".join(("connector_id", *key))
+    # Table and column names come from the constants above; values are parameters.
+    return (
+        f"WITH m AS (INSERT INTO {table} AS t (connector_id, {', '.join(columns)})"  # noqa: S608
+        f" SELECT $1, {', '.join(values)} FROM {stage} s"
+        f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
+        f" WHERE ({old}) IS DISTINCT FROM ({new})"
+        " RETURNING (xmax = 0) AS inserted)"
+        " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
+        " count(*) FILTER (WHERE NOT inserted) AS updated FROM m"
+    )
+
+
+_MERGE_SERIES = _merge_sql("series", "stage_series", SERIES_COLUMNS, ("arr_id",))
+_MERGE_SEASONS = _merge_sql(
+    "seasons", "stage_seasons", SEASON_COLUMNS, ("series_arr_id", "season_number")
+)
+_MERGE_EPISODES = _merge_sql("episodes", "stage_episodes", EPISODE_COLUMNS, ("arr_id",))
+_MERGE_MOVIES = _merge_sql("movies", "stage_movies", MOVIE_COLUMNS, ("arr_id",))
+
+
+@dataclass(slots=True)
+class Counts:
+    """Rows inserted, updated and deleted by one sync."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def add(self, row: Any) -> None:
+        """Add the (inserted, updated) counts a merge returned."""
+        self.inserted += int(row["inserted"])
+        self.updated += int(row["updated"])
+
+
+class MirrorWriter:
+    """Writes one connector's rows through one connection."""
+
+    def __init__(self, conn: Connection, *, connector_id: int) -> None:
+        self.conn = conn
+        self.connector_id = connector_id
+        self.counts = Counts()
+
+    async def prepare(self) -> None:
+        """Create the session's staging tables (once per connection)."""
+        await self.conn.execute(_STAGING)
+
+    async def _stage(
+        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        await self.conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+    async def write_series(
+        self,
+        series: Sequence[tuple[Any, ...]],
+        seasons: Sequence[tuple[Any, ...]],
+        fingerprints: Sequence[tuple[int, str]],
+        *,
+        refetch_all: bool,
+    ) -> list[int]:
+        """Merge a batch of series and their seasons; return the series needing episodes."""
+        ids = [row[0] for row in series]
+        async with self.conn.transaction():
+            await self._stage("stage_series", SERIES_COLUMNS, series)
+            await self._stage("stage_seasons", SEASON_COLUMNS, seasons)
+            self.counts.add(await self.conn.fetchrow(_MERGE_SERIES, self.connector_id))
+            await self.conn.fetchrow(_MERGE_SEASONS, self.connector_id)
+            status = await self.conn.execute(
+                "DELETE FROM seasons t WHERE t.connector_id = $1 AND t.series_arr_id = ANY($2)"
+                " AND NOT EXISTS (SELECT 1 FROM stage_seasons s WHERE"
+                " s.series_arr_id = t.series_arr_id AND s.season_number = t.season_number)",
+                self.connector_id,
+                ids,
+            )
+            del status  # seasons follow their series; only content rows are counted
+            if refetch_all:
+                return ids
+            rows = await self.conn.fetch(
+                "SELECT f.arr_id FROM unnest($2::int[], $3::text[]) AS f(arr_id, fp)"
+                " JOIN series t ON t.connector_id = $1 AND t.arr_id = f.arr_id"
+                " WHERE t.episodes_fingerprint IS DISTINCT FROM f.fp",
+                self.connector_id,
+                [f[0] for f in fingerprints],
+                [f[1] for f in fingerprints],
+            )
+            return [r["arr_id"] for r in rows]
+
+    async def write_episodes(
+        self,
+        episodes: Sequence[tuple[Any, ...]],
+        complete: Sequence[tuple[int, str]],
+        incomplete: Sequence[int] = (),
+    ) -> None:
+        """Merge episodes; for series fetched completely, drop vanished ones and mark them done.
+
+        complete holds (series id, statistics fingerprint) of series whose whole episode list
+        is in this batch and parsed cleanly; their fingerprint is stored in the same
+        transaction, so a sync killed before commit fetches them again next time; series in
+        incomplete had records that could not be read and lose their fingerprint, so the next
+        sync reads them again.
+        """
+        async with self.conn.transaction():
+            if incomplete:
+                await self.conn.execute(
+                    "UPDATE series SET episodes_fingerprint = NULL"
+                    " WHERE connector_id = $1 AND arr_id = ANY($2::int[])",
+                    self.connector_id,
+                    list(incomplete),
+                )
+            if episodes:
+                await self._stage("stage_episodes", EPISODE_COLUMNS, episodes)
+                self.counts.add(await self.conn.fetchrow(_MERGE_EPISODES, self.connector_id))
+            if complete:
+                done = [c[0] for c in complete]
+                status = await self.conn.execute(
+                    "DELETE FROM episodes t WHERE t.connector_id = $1"
+                    " AND t.series_arr_id = ANY($2)"
+                    " AND NOT EXISTS (SELECT 1 FROM stage_episodes s WHERE s.arr_id = t.arr_id)",
+                    self.connector_id,
+                    done,
+                )
+                self.counts.deleted += int(status.split()[-1])
+                await self.conn.execute(
+                    "UPDATE series t SET episodes_fingerprint = f.fp"
+                    " FROM unnest($2::int[], $3::text[]) AS f(arr_id, fp)"
+                    " WHERE t.connector_id = $1 AND t.arr_id = f.arr_id"
+                    " AND t.episodes_fingerprint IS DISTINCT FROM f.fp",
+                    self.connector_id,
+                    done,
+                    [c[1] for c in complete],
+                )
+
+    async def write_movies(self, movies: Sequence[tuple[Any, ...]]) -> None:
+        """Merge a batch of movies."""
+        async with self.conn.transaction():
+            await self._stage("stage_movies", MOVIE_COLUMNS, movies)
+            self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id))
+
+    async def delete_vanished(self, *, table: str, seen: Sequence[int]) -> None:
+        """Delete series or movies the app no longer lists (cascading to their search state)."""
+        if table not in ("series", "movies"):
+            raise ValueError(table)
+        before = 0
+        if table == "series":
+            # Episodes go with their series by cascade: count them as deleted content too.
+            before = int(
+                await self.conn.fetchval(
+                    "SELECT count(*) FROM episodes WHERE connector_id = $1"
+                    " AND NOT (series_arr_id = ANY($2::int[]))",
+                    self.connector_id,
+                    list(seen),
+                )
+            )
+        # table is one of two names checked above; values are parameters.
+        status = await self.conn.execute(
+            f"DELETE FROM {table} WHERE connector_id = $1"  # noqa: S608
+            " AND NOT (arr_id = ANY($2::int[]))",
+            self.connector_id,
+            list(seen),
+        )
+        self.counts.deleted += int(status.split()[-1]) + before
