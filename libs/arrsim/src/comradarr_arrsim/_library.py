@@ -427,11 +427,43 @@ class Library:
         self.history.append(record)
         return record
 
-    def item_profile(
-        self, *, episode: SimEpisode | None = None, movie: SimMovie | None = None
-    ) -> int:
-        """The quality profile governing an episode or movie."""
-        if episode is not None:
-            return self.series[episode.series_id].quality_profile_id
-        assert movie is not None
-        return movie.quality_profile_id
+    def file_of(self, item_id: int) -> SimFile | None:
+        """The file of an episode (series libraries) or a movie (movie libraries)."""
+        item = self.movies[item_id] if self.movie_shape else self.episodes[item_id]
+        return self.files.get(item.file_id) if item.file_id is not None else None
+
+    def replace_file(
+        self, item_id: int, *, below_cutoff: bool | None, rng: random.Random, when: float
+    ) -> SimFile | None:
+        """Drop an item's file and give it a new one below or meeting the cutoff (or none)."""
+        item: SimEpisode | SimMovie
+        if self.movie_shape:
+            movie = self.movies[item_id]
+            item, owner, season, profile = movie, movie.id, 0, movie.quality_profile_id
+            name = f"{movie.title} ({movie.year})"
+        else:
+            ep = self.episodes[item_id]
+            series = self.series[ep.series_id]
+            item, owner, season, profile = (
+                ep,
+                ep.series_id,
+                ep.season_number,
+                series.quality_profile_id,
+            )
+            name = f"{series.title} - S{ep.season_number:02d}E{ep.episode_number:02d}"
+        if item.file_id is not None:
+            self.files.pop(item.file_id, None)
+        item.file_id = None
+        if below_cutoff is None:
+            return None
+        file = self.new_file(
+            rng,
+            owner_id=owner,
+            season_number=season,
+            profile_id=profile,
+            below_cutoff=below_cutoff,
+            when=when,
+            name=name,
+        )
+        item.file_id = file.id
+        return file

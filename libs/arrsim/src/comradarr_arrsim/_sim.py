@@ -184,6 +184,7 @@ class Simulator:
         self._parent_cache: dict[int, bytes] = {}
         self._wanted_cache: dict[tuple[Any, ...], list[int]] = {}
         self.indexers = self._make_indexers() if self.info.shape == "indexer" else []
+        self._route_table = self._routes()
         self.app = Starlette(
             routes=[
                 Route(
@@ -312,7 +313,7 @@ class Simulator:
         if not path.startswith(api + "/"):
             return _not_found()
         route = path[len(api) + 1 :]
-        handler = self._routes().get((method, _ID_PATH.sub(r"\1/{id}", route)))
+        handler = self._route_table.get((method, _ID_PATH.sub(r"\1/{id}", route)))
         if handler is None:
             return _not_found()
         return handler(route, query, body)
@@ -576,10 +577,9 @@ class Simulator:
         now = self.clock.now()
         touched: list[int] = []
         if delta < 0:
-            for item_id in self._wanted(kind=kind, sort_key="id", descending=False, monitored=True)[
-                :-delta
-            ]:
-                self._import(item_id, rng=rng, when=now)
+            wanted = self._wanted(kind=kind, sort_key="id", descending=False, monitored=True)
+            for item_id in wanted[:-delta]:
+                lib.replace_file(item_id, below_cutoff=False, rng=rng, when=now)
                 touched.append(item_id)
         else:
             if lib.movie_shape:
@@ -590,8 +590,10 @@ class Simulator:
                     for e in lib.episodes.values()
                     if e.file_id is not None and e.monitored and lib.series[e.series_id].monitored
                 ]
+            # Into missing: the file goes; into cutoff: a worse file replaces it.
+            below = True if kind == "cutoff" else None
             for item_id in owned[:delta]:
-                self._remove_file(item_id, below_cutoff=kind == "cutoff", rng=rng, when=now)
+                lib.replace_file(item_id, below_cutoff=below, rng=rng, when=now)
                 touched.append(item_id)
         self._touched(touched)
 
@@ -600,74 +602,6 @@ class Simulator:
             self.changed(movie_ids=ids)
         else:
             self.changed(episode_ids=ids)
-
-    def _remove_file(
-        self, item_id: int, *, below_cutoff: bool, rng: random.Random, when: float
-    ) -> None:
-        lib = self.library
-        if lib.movie_shape:
-            movie = lib.movies[item_id]
-            if movie.file_id is not None:
-                lib.files.pop(movie.file_id, None)
-            movie.file_id = None
-            if below_cutoff:
-                movie.file_id = lib.new_file(
-                    rng,
-                    owner_id=movie.id,
-                    season_number=0,
-                    profile_id=movie.quality_profile_id,
-                    below_cutoff=True,
-                    when=when,
-                    name=movie.title,
-                ).id
-        else:
-            ep = lib.episodes[item_id]
-            if ep.file_id is not None:
-                lib.files.pop(ep.file_id, None)
-            ep.file_id = None
-            if below_cutoff:
-                ep.file_id = lib.new_file(
-                    rng,
-                    owner_id=ep.series_id,
-                    season_number=ep.season_number,
-                    profile_id=lib.item_profile(episode=ep),
-                    below_cutoff=True,
-                    when=when,
-                    name=ep.title,
-                ).id
-
-    def _import(self, item_id: int, *, rng: random.Random, when: float) -> None:
-        """Give an item a file that meets the cutoff, replacing any older file."""
-        lib = self.library
-        if lib.movie_shape:
-            movie = lib.movies[item_id]
-            if movie.file_id is not None:
-                lib.files.pop(movie.file_id, None)
-            file = lib.new_file(
-                rng,
-                owner_id=movie.id,
-                season_number=0,
-                profile_id=movie.quality_profile_id,
-                below_cutoff=False,
-                when=when,
-                name=f"{movie.title} ({movie.year})",
-            )
-            movie.file_id = file.id
-        else:
-            ep = lib.episodes[item_id]
-            if ep.file_id is not None:
-                lib.files.pop(ep.file_id, None)
-            file = lib.new_file(
-                rng,
-                owner_id=ep.series_id,
-                season_number=ep.season_number,
-                profile_id=lib.item_profile(episode=ep),
-                below_cutoff=False,
-                when=when,
-                name=f"{lib.series[ep.series_id].title} - "
-                f"S{ep.season_number:02d}E{ep.episode_number:02d}",
-            )
-            ep.file_id = file.id
 
     def _get_profiles(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
         lib = self.library
@@ -834,9 +768,8 @@ class Simulator:
         command.message = f"Completed: {len(found)} of {len(items)} items found a release"
 
     def _wants_release(self, item_id: int) -> bool:
-        lib = self.library
-        file_id = lib.movies[item_id].file_id if lib.movie_shape else lib.episodes[item_id].file_id
-        return file_id is None or lib.files[file_id].cutoff_not_met
+        file = self.library.file_of(item_id)
+        return file is None or file.cutoff_not_met
 
     def _history_ids(self, item_id: int) -> dict[str, int]:
         if self.library.movie_shape:
@@ -858,13 +791,12 @@ class Simulator:
         lib = self.library
         when = self.clock.now()
         rng = random.Random(f"{self.spec.seed}:import:{download_id}")
-        self._import(item_id, rng=rng, when=when)
-        file_id = lib.movies[item_id].file_id if lib.movie_shape else lib.episodes[item_id].file_id
-        assert file_id is not None
+        file = lib.replace_file(item_id, below_cutoff=False, rng=rng, when=when)
+        assert file is not None
         lib.add_history(
             event_type="downloadFolderImported",
             when=when,
-            quality=lib.files[file_id].quality,
+            quality=file.quality,
             source_title=title,
             download_id=download_id,
             **self._history_ids(item_id),
