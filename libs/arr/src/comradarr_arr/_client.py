@@ -561,7 +561,31 @@ class ArrClient:
                     params["includeEpisodeFile"] = "true"
         return params
 
-    async def missing_episodes(
+    async def _wanted(
+        self,
+        *,
+        kind: str,
+        shape: Shape,
+        model: type[M],
+        monitored: bool,
+        sort_key: str,
+        sort_direction: str,
+    ) -> AsyncIterator[M]:
+        info = await self._require(shape)
+        params = self._wanted_params(
+            info,
+            monitored=monitored,
+            sort_key=sort_key,
+            sort_direction=sort_direction,
+            # The cutoff list is only useful with the files (their quality).
+            files=kind == "cutoff",
+        )
+        async for item in self._paged(
+            f"{info.api_base}/wanted/{kind}", endpoint=f"wanted/{kind}", model=model, params=params
+        ):
+            yield item
+
+    def missing_episodes(
         self,
         *,
         monitored: bool = True,
@@ -569,19 +593,12 @@ class ArrClient:
         sort_direction: str = "ascending",
     ) -> AsyncIterator[Episode]:
         """``wanted/missing`` episodes, page by page."""
-        info = await self._require(Shape.SERIES)
-        params = self._wanted_params(
-            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=False
-        )
-        async for item in self._paged(
-            f"{info.api_base}/wanted/missing",
-            endpoint="wanted/missing",
-            model=Episode,
-            params=params,
-        ):
-            yield item
+        return self._wanted(
+            kind="missing", shape=Shape.SERIES, model=Episode, monitored=monitored,
+            sort_key=sort_key, sort_direction=sort_direction,
+        )  # fmt: skip
 
-    async def cutoff_unmet_episodes(
+    def cutoff_unmet_episodes(
         self,
         *,
         monitored: bool = True,
@@ -589,16 +606,12 @@ class ArrClient:
         sort_direction: str = "ascending",
     ) -> AsyncIterator[Episode]:
         """``wanted/cutoff`` episodes with their files, page by page."""
-        info = await self._require(Shape.SERIES)
-        params = self._wanted_params(
-            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=True
-        )
-        async for item in self._paged(
-            f"{info.api_base}/wanted/cutoff", endpoint="wanted/cutoff", model=Episode, params=params
-        ):
-            yield item
+        return self._wanted(
+            kind="cutoff", shape=Shape.SERIES, model=Episode, monitored=monitored,
+            sort_key=sort_key, sort_direction=sort_direction,
+        )  # fmt: skip
 
-    async def missing_movies(
+    def missing_movies(
         self,
         *,
         monitored: bool = True,
@@ -606,16 +619,12 @@ class ArrClient:
         sort_direction: str = "ascending",
     ) -> AsyncIterator[Movie]:
         """``wanted/missing`` movies, page by page."""
-        info = await self._require(Shape.MOVIE)
-        params = self._wanted_params(
-            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=False
-        )
-        async for item in self._paged(
-            f"{info.api_base}/wanted/missing", endpoint="wanted/missing", model=Movie, params=params
-        ):
-            yield item
+        return self._wanted(
+            kind="missing", shape=Shape.MOVIE, model=Movie, monitored=monitored,
+            sort_key=sort_key, sort_direction=sort_direction,
+        )  # fmt: skip
 
-    async def cutoff_unmet_movies(
+    def cutoff_unmet_movies(
         self,
         *,
         monitored: bool = True,
@@ -623,14 +632,10 @@ class ArrClient:
         sort_direction: str = "ascending",
     ) -> AsyncIterator[Movie]:
         """``wanted/cutoff`` movies with their files, page by page."""
-        info = await self._require(Shape.MOVIE)
-        params = self._wanted_params(
-            info, monitored=monitored, sort_key=sort_key, sort_direction=sort_direction, files=True
-        )
-        async for item in self._paged(
-            f"{info.api_base}/wanted/cutoff", endpoint="wanted/cutoff", model=Movie, params=params
-        ):
-            yield item
+        return self._wanted(
+            kind="cutoff", shape=Shape.MOVIE, model=Movie, monitored=monitored,
+            sort_key=sort_key, sort_direction=sort_direction,
+        )  # fmt: skip
 
     async def quality_profiles(self) -> AsyncIterator[QualityProfile]:
         """The app's quality profiles."""
