@@ -1,0 +1,57 @@
+"""The Comradarr web app: routes and theme."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from . import pages
+from .state import (
+    ApiKeysState,
+    AuthState,
+    ConnectorDetailState,
+    ConnectorFormState,
+    ConnectorsState,
+    DashboardState,
+    ListState,
+    SchedulesState,
+    SettingsState,
+)
+
+app = rx.App(
+    head_components=[rx.el.meta(name="color-scheme", content="light dark")],
+)
+
+app.add_page(pages.login, route="/login", title="Sign in · Comradarr", on_load=AuthState.load_login)
+app.add_page(pages.setup, route="/setup", title="Setup · Comradarr", on_load=AuthState.load_setup)
+app.add_page(pages.dashboard, route="/", title="Dashboard · Comradarr", on_load=DashboardState.load)
+app.add_page(
+    pages.connectors,
+    route="/connectors",
+    title="Connectors · Comradarr",
+    on_load=ConnectorsState.load,
+)
+app.add_page(
+    pages.connector_form,
+    route="/connectors/new",
+    title="Connector · Comradarr",
+    on_load=ConnectorFormState.load,
+)
+app.add_page(
+    pages.connector_detail,
+    route="/connector",
+    title="Connector · Comradarr",
+    on_load=ConnectorDetailState.load,
+)
+app.add_page(
+    pages.settings, route="/settings", title="Settings · Comradarr", on_load=SettingsState.load
+)
+app.add_page(
+    pages.api_keys, route="/api-keys", title="API keys · Comradarr", on_load=ApiKeysState.load
+)
+app.add_page(
+    pages.content, route="/content", title="Content · Comradarr", on_load=ListState.load_content
+)
+app.add_page(pages.queue, route="/queue", title="Queue · Comradarr", on_load=ListState.load_queue)
+app.add_page(
+    pages.schedules, route="/schedules", title="Schedules · Comradarr", on_load=SchedulesState.load
+)
