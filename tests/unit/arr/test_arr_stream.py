@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from comradarr_arr._stream import JSONArrayParser, JSONStreamError
+from comradarr_arr._stream import JSONArrayParser, JSONStreamError, iter_json_array
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +65,23 @@ def test_only_the_unparsed_tail_is_kept() -> None:
         list(parser.feed(json.dumps({"id": i, "pad": "x" * 100}).encode() + b","))
         assert len(parser._buf) - parser._pos < 300
     assert list(parser.feed(b'{"id": -1}]', final=True)) == [{"id": -1}]
+
+
+async def _chunks(raw: bytes, size: int) -> AsyncIterator[bytes]:
+    for i in range(0, len(raw), size):
+        yield raw[i : i + size]
+
+
+@pytest.mark.parametrize("limit", [10, 1 << 20], ids=["streamed", "whole"])
+async def test_iter_json_array_small_and_large_bodies(limit: int) -> None:
+    items = [{"id": i, "title": f"t{i}"} for i in range(100)]
+    raw = json.dumps(items).encode()
+    got = [x async for x in iter_json_array(_chunks(raw, 7), whole_body_limit=limit)]
+    assert got == items
+
+
+@pytest.mark.parametrize("limit", [10, 1 << 20], ids=["streamed", "whole"])
+@pytest.mark.parametrize("raw", [b'{"id": 1}', b'[{"id": 1}, {"id": ]', b"[1, 2"])
+async def test_iter_json_array_rejects_broken_bodies(limit: int, raw: bytes) -> None:
+    with pytest.raises(JSONStreamError):
+        [x async for x in iter_json_array(_chunks(raw * 3, 4), whole_body_limit=limit)]
