@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,36 +45,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, marker))
 
 
-@pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
-    """URL of a PostgreSQL server where tests may create databases."""
-    url = os.environ.get("TEST_DATABASE_URL")
+def _server_url(
+    env_var: str, tag: str, make: Callable[[Path], EmbeddedPostgres | EmbeddedNats]
+) -> Iterator[str]:
+    """The server named by env_var, or an embedded one for the session."""
+    url = os.environ.get(env_var)
     if url:
         yield url
         return
-    root = private_dir("pg")
-    server = EmbeddedPostgres(root / "pgdata")
+    root = private_dir(tag)
+    server = make(root)
     try:
         yield server.start()
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """URL of a PostgreSQL server where tests may create databases."""
+    yield from _server_url(
+        "TEST_DATABASE_URL", "pg", lambda root: EmbeddedPostgres(root / "pgdata")
+    )
 
 
 @pytest.fixture(scope="session")
 def nats_url() -> Iterator[str]:
     """URL of a NATS server with JetStream."""
-    url = os.environ.get("TEST_NATS_URL")
-    if url:
-        yield url
-        return
-    root = private_dir("nats")
-    server = EmbeddedNats(root / "nats")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    yield from _server_url("TEST_NATS_URL", "nats", lambda root: EmbeddedNats(root / "nats"))
 
 
 async def _admin(pg_admin_url: str) -> asyncpg.Connection:
