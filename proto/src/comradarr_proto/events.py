@@ -51,6 +51,15 @@ class DiscoveryCompleted(Event):
     upgrades_found: int = Field(default=0, ge=0)
     entries_created: int = Field(default=0, ge=0)
     entries_removed: int = Field(default=0, ge=0)
+    gaps_new: int = Field(default=0, ge=0, description="New gap entries.")
+    gaps_removed: int = Field(default=0, ge=0, description="Gap entries whose item got a file.")
+    upgrades_new: int = Field(default=0, ge=0, description="New upgrade entries.")
+    upgrades_removed: int = Field(
+        default=0, ge=0, description="Upgrade entries whose item met its cutoff."
+    )
+    type_changed: int = Field(
+        default=0, ge=0, description="Entries that moved between gap and upgrade."
+    )
 
 
 class ItemsQueued(Event):

@@ -62,7 +62,7 @@ async def test_incremental_follows_changes(pool: asyncpg.Pool, bus: Bus) -> None
     touched: list[int] = []
     # File gained: a missing aired episode gets a file.
     gained = next(e for e in lib.episodes.values() if e.file_id is None and e.season_number == 1)
-    sim._import(gained.id, rng=rng, when=sim.clock.now())
+    lib.replace_file(gained.id, below_cutoff=False, rng=rng, when=sim.clock.now())
     touched.append(gained.id)
     # File lost.
     lost = next(
@@ -81,11 +81,11 @@ async def test_incremental_follows_changes(pool: asyncpg.Pool, bus: Bus) -> None
         and e.series_id not in (gained.series_id, lost.series_id)
         and lib.series[e.series_id].quality_profile_id == 4
     )
-    sim._remove_file(changed.id, below_cutoff=True, rng=rng, when=sim.clock.now())
+    lib.replace_file(changed.id, below_cutoff=True, rng=rng, when=sim.clock.now())
     touched.append(changed.id)
     # Monitored toggled: a series, and a missing episode.
     lib.series[3].monitored = not lib.series[3].monitored
-    sim._parent_cache.pop(3, None)
+    touched.append(lib.series[3].episode_ids[0])  # invalidates the series' cached answer
     missing = next(
         e
         for e in lib.episodes.values()
@@ -118,7 +118,6 @@ async def test_incremental_follows_changes(pool: asyncpg.Pool, bus: Bus) -> None
     for eid in gone.episode_ids:
         lib.episodes.pop(eid)
     sim.changed(episode_ids=touched)
-    sim._parent_cache.clear()
 
     sim.clear_requests()
     run = await h.sweep("incremental")

@@ -1,0 +1,188 @@
+"""Gap and upgrade discovery over the mirror, set-based: a few statements per pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from comradarr_db import Connection
+
+from .config import DiscoveryConfig
+
+# Advisory-lock class serialising discovery passes of one connector (key: class, id).
+DISCOVERY_LOCK_CLASS = 0x44495343 & 0x7FFFFFFF  # "DISC"
+
+# Wanted items of one connector: $1 connector, $2 latest air/release date that counts as
+# aired. Monitored means the item, its season and its series (the apps' own rule).
+_CANDIDATES = """
+CREATE TEMP TABLE discovery_candidates ON COMMIT DROP AS
+SELECT 'episode'::text AS content_type, e.id AS content_id, e.id AS content_key,
+       CASE WHEN e.has_file THEN 'upgrade' ELSE 'gap' END AS search_type,
+       e.air_date_utc AS released
+FROM episodes e
+JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
+LEFT JOIN seasons se ON se.connector_id = e.connector_id
+    AND se.series_arr_id = e.series_arr_id AND se.season_number = e.season_number
+WHERE e.connector_id = $1 AND e.monitored AND s.monitored AND coalesce(se.monitored, true)
+  AND ((NOT e.has_file AND e.air_date_utc <= $2)
+       OR (e.has_file AND e.quality_cutoff_not_met))
+UNION ALL
+SELECT 'movie', m.id, -m.id,
+       CASE WHEN m.has_file THEN 'upgrade' ELSE 'gap' END,
+       coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release)
+FROM movies m
+WHERE m.connector_id = $1 AND m.monitored
+  AND ((NOT m.has_file AND m.is_available
+        AND coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release,
+                     '-infinity') <= $2)
+       OR (m.has_file AND m.quality_cutoff_not_met))
+"""
+
+# Registry rows match candidates on one key for both kinds (episode id, or minus the
+# movie id), so the joins below can hash instead of testing two columns with OR.
+
+# Entries whose item is no longer wanted at all: got its file, met its cutoff, unmonitored.
+_REMOVE = """
+WITH gone AS (
+    DELETE FROM search_registry r WHERE r.connector_id = $1
+    AND NOT EXISTS (SELECT 1 FROM discovery_candidates c
+        WHERE coalesce(r.episode_id, -r.movie_id) = c.content_key)
+    RETURNING r.search_type
+)
+SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,
+       count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM gone
+"""
+
+# Items that moved between gap and upgrade keep their entry with the new type; a new
+# reason to search starts a fresh cycle unless the dispatcher is busy with it right now.
+_RETYPE = """
+UPDATE search_registry r SET search_type = c.search_type, attempts = 0,
+    state = CASE WHEN r.state IN ('queued', 'searching') THEN r.state ELSE 'pending' END,
+    next_eligible_at = CASE WHEN r.state IN ('queued', 'searching') THEN r.next_eligible_at
+                            ELSE $2 END,
+    updated_at = $2
+FROM discovery_candidates c
+WHERE r.connector_id = $1 AND coalesce(r.episode_id, -r.movie_id) = c.content_key
+  AND r.search_type <> c.search_type
+"""
+
+_INSERT = """
+WITH new AS (
+    INSERT INTO search_registry (connector_id, content_type, episode_id, movie_id, search_type,
+                                 created_at, updated_at, next_eligible_at)
+    SELECT $1, c.content_type,
+           CASE WHEN c.content_type = 'episode' THEN c.content_id END,
+           CASE WHEN c.content_type = 'movie' THEN c.content_id END,
+           c.search_type, $2, $2, $2
+    FROM discovery_candidates c
+    WHERE c.search_type = ANY($3::text[])
+      AND NOT EXISTS (
+          SELECT 1 FROM search_registry r WHERE r.connector_id = $1 AND
+              coalesce(r.episode_id, -r.movie_id) = c.content_key)
+    RETURNING search_type
+)
+SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,
+       count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM new
+"""
+
+# Weighted parts rounded to 3 places, so an unchanged score does not rewrite the row.
+_PRIORITY = """
+WITH parts AS (
+    SELECT r.id,
+        round(($3::float8 / (1 + greatest(extract(epoch FROM
+               ($2::timestamptz - coalesce(c.released, $2::timestamptz))), 0)
+               / 86400.0 / $8::float8))::numeric, 3)::float8 AS age,
+        round(($4::float8 * least(greatest(extract(epoch FROM
+               ($2::timestamptz - r.created_at)), 0)
+               / 86400.0 / $9::float8, 1))::numeric, 3)::float8 AS missing,
+        round(($5::float8 * coalesce(r.user_priority, 0) / 100.0)::numeric, 3)::float8 AS usr,
+        round((-$6::float8 * least(r.attempts / $10::float8, 1))::numeric, 3)::float8
+            AS failures,
+        round(($7::float8 * CASE WHEN r.search_type = 'gap' THEN 1 ELSE 0 END)::numeric, 3)
+            ::float8 AS typ
+    FROM search_registry r
+    JOIN discovery_candidates c ON coalesce(r.episode_id, -r.movie_id) = c.content_key
+    WHERE r.connector_id = $1
+)
+UPDATE search_registry r
+SET priority = p.age + p.missing + p.usr + p.failures + p.typ,
+    priority_parts = jsonb_build_object('age', p.age, 'missing', p.missing, 'user', p.usr,
+                                        'failures', p.failures, 'type', p.typ)
+FROM parts p
+WHERE r.id = p.id
+  AND r.priority IS DISTINCT FROM (p.age + p.missing + p.usr + p.failures + p.typ)
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscoveryCounts:
+    """What one discovery pass found and changed."""
+
+    gaps_found: int
+    upgrades_found: int
+    gaps_new: int
+    upgrades_new: int
+    gaps_removed: int
+    upgrades_removed: int
+    type_changed: int
+
+    @property
+    def entries_created(self) -> int:
+        """New entries of either type."""
+        return self.gaps_new + self.upgrades_new
+
+    @property
+    def entries_removed(self) -> int:
+        """Entries deleted because their item is no longer wanted."""
+        return self.gaps_removed + self.upgrades_removed
+
+
+async def run_discovery(
+    conn: Connection,
+    *,
+    connector_id: int,
+    now: datetime,
+    config: DiscoveryConfig,
+    search_types: tuple[str, ...] = ("gap", "upgrade"),
+) -> DiscoveryCounts:
+    """Reconcile a connector's registry entries with its mirror, inside the caller's transaction.
+
+    Entries of items no longer wanted are deleted whatever the sweep type; new entries
+    are created only for the sweep's search types.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", DISCOVERY_LOCK_CLASS, connector_id)
+    aired_before = now - timedelta(hours=config.air_delay_hours)
+    await conn.execute(_CANDIDATES, connector_id, aired_before)
+    # A fresh temp table has no statistics; without them the joins below plan badly.
+    await conn.execute("ANALYZE discovery_candidates")
+    found = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,"
+        " count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM discovery_candidates"
+    )
+    removed = await conn.fetchrow(_REMOVE, connector_id)
+    status = await conn.execute(_RETYPE, connector_id, now)
+    retyped = int(status.split()[-1])
+    created = await conn.fetchrow(_INSERT, connector_id, now, list(search_types))
+    await conn.execute(
+        _PRIORITY,
+        connector_id,
+        now,
+        config.weight_age,
+        config.weight_missing,
+        config.weight_user,
+        config.weight_failures,
+        config.weight_type,
+        config.age_half_life_days,
+        config.missing_full_days,
+        config.failure_full_attempts,
+    )
+    assert found is not None and removed is not None and created is not None
+    return DiscoveryCounts(
+        gaps_found=int(found["gaps"]),
+        upgrades_found=int(found["upgrades"]),
+        gaps_new=int(created["gaps"]),
+        upgrades_new=int(created["upgrades"]),
+        gaps_removed=int(removed["gaps"]),
+        upgrades_removed=int(removed["upgrades"]),
+        type_changed=retyped,
+    )
