@@ -201,3 +201,22 @@ def test_flavor_versions_are_what_detection_expects() -> None:
         api = resolve_api(app_name=info.app_name, version=info.version)
         assert api.api_base == info.api_base, flavor
         assert api.shape.value == info.shape, flavor
+
+
+async def test_cached_episode_lists_follow_imports() -> None:
+    sim = _sim(series=2, missing_share=0.5, airing_seasons=0)
+    sim.prewarm()
+    target = sim.wanted_ids(kind="missing")[0]
+    series_id = sim.library.episodes[target].series_id
+    params = {"seriesId": series_id, "includeEpisodeFile": "true"}
+    async with _client(sim) as client:
+        before = {e["id"]: e for e in (await client.get("/api/v3/episode", params=params)).json()}
+        assert before[target]["hasFile"] is False
+        await client.post("/api/v3/command", json={"name": "EpisodeSearch", "episodeIds": [target]})
+        sim.behaviour.find_probability = 1.0
+        assert isinstance(sim.clock, ManualClock)
+        sim.clock.advance(60)
+        after = {e["id"]: e for e in (await client.get("/api/v3/episode", params=params)).json()}
+    assert after[target]["hasFile"] is True
+    assert after[target]["episodeFile"]["qualityCutoffNotMet"] is False
+    assert "lastSearchTime" in after[target]

@@ -182,6 +182,8 @@ class Simulator:
         self._event_seq = itertools.count()
         self._item_cache: dict[tuple[int, bool], bytes] = {}
         self._parent_cache: dict[int, bytes] = {}
+        # Whole /episode answers per (series, with files): the hot path of a full sync.
+        self._episode_list_cache: dict[tuple[int, bool], bytes] = {}
         self._wanted_cache: dict[tuple[Any, ...], list[int]] = {}
         self.indexers = self._make_indexers() if self.info.shape == "indexer" else []
         self._route_table = self._routes()
@@ -227,9 +229,15 @@ class Simulator:
             return
         for series_id in lib.series:
             self._series_bytes(series_id)
-        for episode_id in lib.episodes:
-            self._episode_bytes(episode_id, True)
-            self._episode_bytes(episode_id, False)
+        for series in lib.series.values():
+            for include_file in (True, False):
+                ids = series.episode_ids
+                body = self._join(
+                    "episode",
+                    ids,
+                    functools.partial(self._episode_bytes, include_file=include_file),
+                )
+                self._episode_list_cache[(series.id, include_file)] = body
 
     def wanted_ids(self, *, kind: str, monitored: bool = True) -> list[int]:
         """Ids currently in wanted/missing (``kind="missing"``) or wanted/cutoff."""
@@ -245,6 +253,8 @@ class Simulator:
             ep = lib.episodes.get(eid)
             if ep is not None:
                 self._parent_cache.pop(ep.series_id, None)
+                self._episode_list_cache.pop((ep.series_id, True), None)
+                self._episode_list_cache.pop((ep.series_id, False), None)
         for mid in movie_ids:
             self._item_cache.pop((mid, True), None)
             self._item_cache.pop((mid, False), None)
@@ -452,12 +462,26 @@ class Simulator:
         if series is None:
             return self._dump([])
         ids = series.episode_ids
+        include_file = self._wants_file(query)
         season = query.get("seasonNumber", [""])[0]
-        if season.lstrip("-").isdigit():
+        whole = not season.lstrip("-").isdigit()
+        if not whole:
             eps = self.library.episodes
             ids = [i for i in ids if eps[i].season_number == int(season)]
-        include_file = self._wants_file(query)
-        return _json(self._join(route, ids, lambda i: self._episode_bytes(i, include_file)))
+        elif self._malformed_every(f"{self.info.api_base}/{route}") == 0:
+            key = (series.id, include_file)
+            cached = self._episode_list_cache.get(key)
+            if cached is None:
+                cached = self._join(
+                    route, ids, functools.partial(self._episode_bytes, include_file=include_file)
+                )
+                self._episode_list_cache[key] = cached
+            return _json(cached)
+        return _json(
+            self._join(
+                route, ids, functools.partial(self._episode_bytes, include_file=include_file)
+            )
+        )
 
     def _get_movies(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
         return _json(self._join(route, sorted(self.library.movies), self._movie_bytes))
@@ -555,7 +579,9 @@ class Simulator:
             records = self._join(route, chunk, self._movie_bytes)
         else:
             include_file = kind == "cutoff" or self._wants_file(query)
-            records = self._join(route, chunk, lambda i: self._episode_bytes(i, include_file))
+            records = self._join(
+                route, chunk, functools.partial(self._episode_bytes, include_file=include_file)
+            )
         head = orjson.dumps(
             {
                 "page": page,
