@@ -111,8 +111,14 @@ class ApiKeyRow:
 @dataclass
 class SettingRow:
     key: str = ""
+    label: str = ""
     value: str = ""
     kind: str = "str"
+
+
+def _label(dotted: str) -> str:
+    """Search.priority_weights.gap is shown as Search / Priority weights / Gap."""
+    return " / ".join(p.replace("_", " ").capitalize() for p in dotted.split("."))
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -821,11 +827,15 @@ class SettingsState(AuthState):
         rows = []
         for key, value in flat.items():
             if isinstance(value, bool):
-                rows.append(SettingRow(key=key, value="true" if value else "false", kind="bool"))
+                rows.append(
+                    SettingRow(
+                        key=key, label=_label(key), value="true" if value else "false", kind="bool"
+                    )
+                )
             elif isinstance(value, int | float):
-                rows.append(SettingRow(key=key, value=str(value), kind="number"))
+                rows.append(SettingRow(key=key, label=_label(key), value=str(value), kind="number"))
             elif isinstance(value, str) or value is None:
-                rows.append(SettingRow(key=key, value=value or "", kind="str"))
+                rows.append(SettingRow(key=key, label=_label(key), value=value or "", kind="str"))
         self.settings = rows
         self.settings_note = "" if rows else "Nothing to set yet."
         return None
@@ -835,7 +845,7 @@ class SettingsState(AuthState):
         if isinstance(value, bool):
             value = "true" if value else "false"
         self.settings = [
-            SettingRow(key=r.key, value=value, kind=r.kind) if r.key == key else r
+            SettingRow(key=r.key, label=r.label, value=value, kind=r.kind) if r.key == key else r
             for r in self.settings
         ]
 

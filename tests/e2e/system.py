@@ -1,0 +1,188 @@
+"""Start the whole system for browser tests: gateway (`comradarr up`), a Sonarr simulator and
+the Reflex UI in prod mode, each on a free loopback port, each a subprocess we stop ourselves.
+
+Needs: Debian's chromium at /usr/bin/chromium and bun from npm under ui/.tools
+(`make ui-install`). Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+UI_DIR = REPO / "ui"
+BIN = Path(sys.executable).parent
+CHROMIUM = os.environ.get("COMRADARR_CHROMIUM", "/usr/bin/chromium")
+BUN = UI_DIR / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARR_KEY = "e2e-sonarr-key-0123456789abcdef"
+ADMIN = ("admin", "e2e correct horse battery staple")
+
+
+def missing_prerequisites() -> str:
+    """'' when the browser and bun are there; else what to install."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} missing (apt-get install -y chromium)"
+    if not os.environ.get("REFLEX_BUN_PATH") and not BUN.exists():
+        return "bun missing (make ui-install)"
+    return ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited early; log tail:\n{_tail(log)}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as resp:
+            if resp.status < 500:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout}s; log tail:\n{_tail(log)}")
+
+
+def _tail(log: Path, n: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+def _start(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole, and only it
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@dataclass
+class System:
+    ui_url: str
+    gateway_url: str
+    arr_url: str
+    logs: Path
+    timings: dict[str, float]
+
+
+@contextlib.contextmanager
+def running_system() -> Iterator[System]:
+    """Gateway + simulator + UI, torn down on exit."""
+    work = Path(tempfile.mkdtemp(prefix="comradarr-e2e-"))
+    logs = work / "logs"
+    logs.mkdir()
+    gw_port, arr_port, ui_port = free_port(), free_port(), free_port()
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("COMRADARR_")}
+    base_env["REFLEX_TELEMETRY_ENABLED"] = "false"
+    procs: list[subprocess.Popen[bytes]] = []
+    timings: dict[str, float] = {}
+    try:
+        t0 = time.monotonic()
+        gw_env = {
+            **base_env,
+            "COMRADARR_DATA_DIR": str(work / "data"),
+            "GATEWAY_PORT": str(gw_port),
+        }
+        for key in ("DATABASE_URL", "NATS_URL"):
+            gw_env.pop(key, None)
+        gw = _start([str(BIN / "comradarr"), "up"], gw_env, logs / "gateway.log", REPO)
+        procs.append(gw)
+        arr = _start(
+            [
+                str(BIN / "comradarr"),
+                "arrsim",
+                "--type",
+                "sonarr",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(arr_port),
+                "--api-key",
+                ARR_KEY,
+                "--series",
+                "20",
+            ],
+            base_env,
+            logs / "arrsim.log",
+            REPO,
+        )
+        procs.append(arr)
+        gateway_url = f"http://127.0.0.1:{gw_port}"
+        ui_env = {
+            **base_env,
+            "COMRADARR_GATEWAY_URL": gateway_url,
+            "COMRADARR_UI_PORT": str(ui_port),
+            "COMRADARR_UI_BACKEND_PORT": str(ui_port),
+            "COMRADARR_UI_API_URL": f"http://127.0.0.1:{ui_port}",
+        }
+        ui = _start(
+            [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", "--loglevel", "info"],
+            ui_env,
+            logs / "ui.log",
+            UI_DIR,
+        )
+        procs.append(ui)
+        wait_http(f"{gateway_url}/api/v1/setup/status", 180, gw, logs / "gateway.log")
+        timings["gateway_ready_s"] = round(time.monotonic() - t0, 2)
+        wait_http(f"http://127.0.0.1:{arr_port}/ping", 60, arr, logs / "arrsim.log")
+        wait_http(f"http://127.0.0.1:{ui_port}/ping", 420, ui, logs / "ui.log")
+        timings["ui_ready_s"] = round(time.monotonic() - t0, 2)
+        yield System(
+            ui_url=f"http://127.0.0.1:{ui_port}",
+            gateway_url=gateway_url,
+            arr_url=f"http://127.0.0.1:{arr_port}",
+            logs=logs,
+            timings=timings,
+        )
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        keep = ARTIFACTS / "logs"
+        with contextlib.suppress(OSError):
+            keep.mkdir(parents=True, exist_ok=True)
+            for log in logs.glob("*.log"):
+                shutil.copy(log, keep / log.name)
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,148 @@
+"""The UI end to end in headless Chromium, against a real gateway and a Sonarr simulator.
+
+The tests run in file order and share one browser page (setup happens once per system).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.system import ADMIN, ARR_KEY, ARTIFACTS, System
+
+SCREENS = [
+    ("dashboard", "/"),
+    ("connectors", "/connectors"),
+    ("connector-form", "/connectors/new"),
+    ("settings", "/settings"),
+    ("api-keys", "/api-keys"),
+    ("content", "/content"),
+    ("queue", "/queue"),
+    ("schedules", "/schedules"),
+]
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 390, "height": 844}
+
+
+def url_re(path: str) -> re.Pattern[str]:
+    """The page at `path` (Reflex adds a trailing slash), with any query."""
+    return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")
+
+
+def shot(page, name: str) -> None:
+    page.wait_for_timeout(400)  # let transitions settle
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def is_dark(page) -> bool:
+    return bool(page.evaluate("document.documentElement.classList.contains('dark')"))
+
+
+def login(page, system: System, password: str = ADMIN[1]) -> None:
+    page.fill("#username", ADMIN[0])
+    page.fill("#password", password)
+    page.click("#login-submit")
+
+
+def test_first_run_setup_then_dashboard(page, system: System) -> None:
+    page.goto(system.ui_url + "/connectors")
+    page.wait_for_url(url_re("/setup"))
+    shot(page, "setup-desktop-light")
+    page.fill("#setup-username", ADMIN[0])
+    page.fill("#setup-password", ADMIN[1])
+    page.fill("#setup-confirm", ADMIN[1] + "x")
+    page.click("#setup-submit")
+    page.get_by_text("The two passwords differ.").wait_for()
+    page.fill("#setup-confirm", ADMIN[1])
+    page.click("#setup-submit")
+    page.wait_for_url(url_re("/"))
+    page.locator("#page-title", has_text="Dashboard").wait_for()
+    assert page.locator("#current-user").inner_text() == ADMIN[0]
+
+
+def test_logout_then_login_returns_to_the_page(page, system: System) -> None:
+    page.click("#logout")
+    page.wait_for_url(url_re("/login"))
+    shot(page, "login-desktop-light")
+    page.goto(system.ui_url + "/settings")
+    page.wait_for_url(re.compile(r"/login/?\?next=%2Fsettings"))
+    login(page, system, password="not the password")
+    page.get_by_text("Wrong username or password.").wait_for()
+    login(page, system)
+    page.wait_for_url(url_re("/settings"))
+    page.locator("#page-title", has_text="Settings").wait_for()
+
+
+def test_add_connector_failing_then_passing_test(page, system: System) -> None:
+    page.goto(system.ui_url + "/connectors")
+    page.locator(".empty-state").wait_for()
+    page.click("#add-connector")
+    page.wait_for_url(url_re("/connectors/new"))
+    page.fill("#f-name", "Sonarr (simulated)")
+    page.fill("#f-url", system.arr_url)
+    page.fill("#f-key", "definitely-the-wrong-key")
+    page.click("#test-connection")
+    result = page.locator("#test-result")
+    result.filter(has_not_text="Testing").wait_for()
+    failing = result.inner_text()
+    assert "succeeded" not in failing.lower(), failing
+    assert re.search(r"auth|401|key", failing, re.IGNORECASE), failing
+    shot(page, "connector-form-failed-desktop-light")
+    page.fill("#f-key", ARR_KEY)
+    page.click("#test-connection")
+    page.locator("#test-result", has_text="succeeded").wait_for()
+    shot(page, "connector-form-passed-desktop-light")
+    page.click("#save-connector")
+    page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
+    page.locator("#page-title", has_text="Sonarr (simulated)").wait_for()
+    body = page.inner_text("body")
+    assert ARR_KEY not in body and ARR_KEY[-4:] in body  # masked to the last four
+    shot(page, "connector-detail-desktop-light")
+    page.goto(system.ui_url + "/connectors")
+    row = page.locator("#connector-table").get_by_text("Sonarr (simulated)")
+    row.wait_for()
+    assert page.locator(".status-badge").count() == 1
+
+
+def test_every_screen_desktop_light(page, system: System) -> None:
+    for name, path in SCREENS:
+        page.goto(system.ui_url + path)
+        page.wait_for_url(url_re(path))
+        page.locator("#page-title").wait_for()
+        shot(page, f"{name}-desktop-light")
+
+
+def test_theme_toggle_persists(page, system: System) -> None:
+    page.goto(system.ui_url + "/")
+    page.locator("#page-title").wait_for()
+    assert not is_dark(page)
+    page.locator("#theme-toggle").locator("visible=true").first.click()
+    page.wait_for_function("document.documentElement.classList.contains('dark')")
+    page.reload()
+    page.locator("#page-title").wait_for()
+    assert is_dark(page), "dark mode did not survive a reload"
+    for name, path in SCREENS:
+        page.goto(system.ui_url + path)
+        page.locator("#page-title").wait_for()
+        assert is_dark(page)
+        shot(page, f"{name}-desktop-dark")
+
+
+def test_mobile_layout(page, system: System) -> None:
+    page.set_viewport_size(MOBILE)
+    try:
+        for theme in ("dark", "light"):
+            for name, path in SCREENS:
+                page.goto(system.ui_url + path)
+                page.locator("#page-title").wait_for()
+                assert page.locator("#nav-menu").is_visible(), "no menu button on a phone"
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= MOBILE["width"] + 1, f"{name}: page scrolls sideways ({width}px)"
+                shot(page, f"{name}-mobile-{theme}")
+            if theme == "dark":
+                page.locator("#theme-toggle").locator("visible=true").first.click()
+                page.wait_for_function("!document.documentElement.classList.contains('dark')")
+        page.click("#nav-menu")
+        page.get_by_role("menuitem", name="Connectors").click()
+        page.wait_for_url(url_re("/connectors"))
+    finally:
+        page.set_viewport_size(DESKTOP)
