@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_TIMEOUT ?= 180
 GATEWAY_PORT ?= 8000
 
-.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean
+.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install ui-run e2e
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,25 @@ schemas: install ## regenerate proto/generated (JSON Schema + AsyncAPI)
 
 bench: install ## benchmarks; each prints its figures as JSON
 	$(RUN) pytest -m benchmark -s -q -p no:cacheprovider tests/benchmarks
+
+BUN_VERSION ?= 1
+UI_BUN := ui/.tools/node_modules/bun/bin/bun.exe
+UI_PORT ?= 3000
+
+ui-install: install ## web UI prerequisites: bun from the npm registry (ui/.tools), Debian chromium for e2e
+	@test -x $(UI_BUN) || npm install --prefix ui/.tools --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION)
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else echo "chromium missing: sudo apt-get install -y chromium (needed by make e2e only)"; fi; }
+
+ui-run: ui-install ## the web UI (prod build) on UI_PORT, talking to COMRADARR_GATEWAY_URL
+	cd ui && REFLEX_TELEMETRY_ENABLED=false REFLEX_BUN_PATH=$(CURDIR)/$(UI_BUN) \
+		COMRADARR_UI_PORT=$(UI_PORT) COMRADARR_UI_BACKEND_PORT=$(UI_PORT) \
+		COMRADARR_UI_API_URL=$${COMRADARR_UI_API_URL:-http://127.0.0.1:$(UI_PORT)} \
+		$(CURDIR)/.venv/bin/reflex run --env prod --single-port
+
+e2e: ui-install ## browser tests: gateway + simulator + UI in headless Chromium (screenshots in tests/e2e/artifacts)
+	$(RUN) pytest -m e2e -q -p no:cacheprovider --timeout=900 tests/e2e
 
 clean: ## remove caches (not your data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .coverage

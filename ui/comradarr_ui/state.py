@@ -580,6 +580,10 @@ class ConnectorFormState(AuthState):
         self.saving = False
         self.f_key = ""
         new_id = body.get("id") if isinstance(body, dict) else None
+        if new_id:
+            # A check right away records the connector's health, so it is not "unknown".
+            with contextlib.suppress(api.GatewayError):
+                await self._guarded("POST", f"/connectors/{new_id}/test", timeout=60)
         yield rx.toast.success("Connector saved")
         yield rx.redirect(f"/connector?id={new_id}" if new_id else "/connectors")
 
@@ -657,8 +661,13 @@ class ConnectorDetailState(AuthState):
             self.stats = [
                 KV(key=k.replace("_", " "), value=fmt_value(v))
                 for k, v in (body or {}).items()
-                if not isinstance(v, dict | list)
+                if not isinstance(v, dict | list) and not k.endswith("id")
             ]
+            items = (body or {}).get("items")
+            if isinstance(items, dict):
+                self.stats += [
+                    KV(key=f"{k} (mirrored)", value=fmt_value(v)) for k, v in items.items()
+                ]
             self.stats_note = "" if self.stats else "No statistics yet."
         except api.NotAvailable:
             self.stats, self.stats_note = [], "Statistics are not available yet."
@@ -710,11 +719,16 @@ class DashboardState(AuthState):
         stats = await asyncio.gather(
             *(self._stats(c.id) for c in self.cards), return_exceptions=True
         )
-        for s in stats:
-            if isinstance(s, dict):
-                for k, v in s.items():
-                    if isinstance(v, int | float) and not isinstance(v, bool):
-                        totals[k] = totals.get(k, 0) + v
+        for card, st in zip(self.cards, stats, strict=True):
+            if not isinstance(st, dict):
+                continue
+            if st.get("last_sync_at"):
+                card.last_sync = fmt_time(st["last_sync_at"])
+            for k, v in st.items():
+                if k.endswith("id") or isinstance(v, bool) or not isinstance(v, int | float):
+                    continue
+                totals[k] = totals.get(k, 0) + v
+        self.cards = list(self.cards)
         shown = [KV(key="connectors", value=str(len(self.cards)))]
         shown.append(KV(key="healthy", value=f"{healthy}/{len(self.cards)}"))
         for key, value in totals.items():
