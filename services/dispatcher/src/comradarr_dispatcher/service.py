@@ -2,60 +2,103 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
 import structlog
 from comradarr_bus import Delivery, Subscription
 from comradarr_proto import ControlQueue, ItemsQueued
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
+from .config import DispatcherConfig
+from .engine import Dispatcher
+from .queue import ALL_CONNECTORS, clear_queue, set_paused
+
 log = structlog.get_logger(__name__)
 
-ALL_CONNECTORS = 0
+__all__ = ["ALL_CONNECTORS", "DispatcherService", "definition"]
 
 
-async def handle_items_queued(msg: ItemsQueued, delivery: Delivery) -> None:
-    """Record the wake-up (batching and sending arrive with the dispatcher issue)."""
-    async with delivery.once() as conn:
-        await conn.execute(
-            "INSERT INTO dispatcher_wakeups (connector_id, item_count, message_id, correlation_id)"
-            " VALUES ($1, $2, $3, $4)",
-            msg.connector_id,
-            msg.count,
-            delivery.message_id,
-            msg.correlation_id,
+class DispatcherService:
+    """The message handlers and the dispatch loop of one replica."""
+
+    def __init__(self, ctx: ServiceContext, *, engine: Dispatcher | None = None) -> None:
+        self.ctx = ctx
+        self.engine = engine or Dispatcher(
+            pool=ctx.pool, bus=ctx.bus, secret_key=ctx.secret_key, config=DispatcherConfig()
         )
-    log.info("items queued noted", connector_id=msg.connector_id, count=msg.count)
+
+    async def handle_items_queued(self, msg: ItemsQueued, delivery: Delivery) -> None:
+        """Note the wake-up and look at the queue now instead of at the next tick."""
+        async with delivery.once() as conn:
+            await conn.execute(
+                "INSERT INTO dispatcher_wakeups (connector_id, item_count, message_id,"
+                " correlation_id) VALUES ($1, $2, $3, $4)",
+                msg.connector_id,
+                msg.count,
+                delivery.message_id,
+                msg.correlation_id,
+            )
+        log.info("items queued noted", connector_id=msg.connector_id, count=msg.count)
+        self.engine.wake()
+
+    async def handle_queue_control(self, msg: ControlQueue, delivery: Delivery) -> None:
+        """Pause, resume or clear the queue for one connector or all."""
+        async with delivery.once() as conn:
+            if msg.action == "clear":
+                removed = await clear_queue(conn, connector_id=msg.connector_id)
+                log.info("queue cleared", connector_id=msg.connector_id, removed=removed)
+            else:
+                await set_paused(
+                    conn,
+                    paused=msg.action == "pause",
+                    connector_id=msg.connector_id,
+                    changed_by=msg.requested_by,
+                )
+                log.info("queue state changed", action=msg.action, connector_id=msg.connector_id)
+        self.engine.wake()
+
+    async def run(self) -> None:
+        """Dispatch until the service stops."""
+        loop = asyncio.create_task(self.engine.run())
+        await self.ctx.stopping.wait()
+        await self.engine.stop(timeout=self.ctx.settings.shutdown_timeout_seconds / 2)
+        await loop
 
 
-async def handle_queue_control(msg: ControlQueue, delivery: Delivery) -> None:
-    """Pause or resume the queue for one connector or all (clear comes with the queue)."""
-    if msg.action == "clear":
-        log.info("queue clear requested", connector_id=msg.connector_id)
-        return
-    async with delivery.once() as conn:
-        await conn.execute(
-            "INSERT INTO queue_state (connector_id, paused, changed_by) VALUES ($1, $2, $3)"
-            " ON CONFLICT (connector_id) DO UPDATE SET paused = EXCLUDED.paused,"
-            " changed_by = EXCLUDED.changed_by, changed_at = now()",
-            msg.connector_id or ALL_CONNECTORS,
-            msg.action == "pause",
-            msg.requested_by,
-        )
-    log.info("queue state changed", action=msg.action, connector_id=msg.connector_id)
+_services: dict[int, DispatcherService] = {}
+
+
+def _service(ctx: ServiceContext) -> DispatcherService:
+    # subscriptions and loops are built separately from one context: share one instance.
+    key = id(ctx)
+    if key not in _services:
+        _services[key] = DispatcherService(ctx)
+    return _services[key]
 
 
 def _subscriptions(
     ctx: ServiceContext,
 ) -> list[Subscription[ItemsQueued] | Subscription[ControlQueue]]:
+    service = _service(ctx)
     return [
-        Subscription(ItemsQueued, durable="dispatcher-items-queued", handler=handle_items_queued),
         Subscription(
-            ControlQueue, durable="dispatcher-queue-control", handler=handle_queue_control
+            ItemsQueued, durable="dispatcher-items-queued", handler=service.handle_items_queued
+        ),
+        Subscription(
+            ControlQueue, durable="dispatcher-queue-control", handler=service.handle_queue_control
         ),
     ]
+
+
+def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
+    return [_service(ctx).run()]
 
 
 definition = ServiceDefinition(
     name="dispatcher",
     description="dispatches prioritized, throttled searches to the *arr apps",
     subscriptions=_subscriptions,
+    loops=_loops,
 )

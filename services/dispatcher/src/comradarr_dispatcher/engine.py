@@ -1,0 +1,775 @@
+"""The dispatch engine: claim a batch under the throttle, send it, poll it, record it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from comradarr_arr import (
+    ArrClient,
+    ArrError,
+    ArrNetworkError,
+    ArrRateLimitedError,
+    Command,
+    ConnectorConfig,
+    RetryPolicy,
+)
+from comradarr_bus import Bus
+from comradarr_connectors import Connector, get_api_key, get_connector, record_health
+from comradarr_crypto import SecretBox
+from comradarr_db import Connection
+from comradarr_proto import (
+    ConnectorHealthChanged,
+    Message,
+    RateLimited,
+    SearchCompleted,
+    SearchDispatched,
+    SearchExhausted,
+    SearchFailed,
+)
+from comradarr_throttle import (
+    ThrottleProfile,
+    cooldown_seconds,
+    is_exhausted,
+    pause,
+    profile_for_connector,
+    rate_limit_pause_seconds,
+    try_acquire,
+)
+
+from .batching import Batch, Candidate, plan_batch
+from .config import DispatcherConfig
+from .queue import is_paused
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+ClientFactory = Callable[[Connector, str], ArrClient]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
+    """A real-HTTP client that does not retry 429 itself: the throttle handles Retry-After."""
+    return ArrClient(
+        ConnectorConfig(
+            name=f"connector-{connector.id}",
+            url=connector.url,
+            api_key=api_key,
+            verify_tls=connector.verify_ssl,
+            timeout=connector.timeout_seconds,
+            retry=RetryPolicy(max_retries=0),
+        )
+    )
+
+
+# The best eligible entries of a connector, with what batching needs. The inner query walks
+# the partial index search_registry_eligible and stops after $3 rows.
+_WINDOW = """
+SELECT r.id, r.content_type, r.search_type, r.priority,
+       coalesce(e.arr_id, m.arr_id) AS arr_id, e.series_arr_id, e.season_number,
+       coalesce(s.fully_aired, false) AS fully_aired,
+       CASE WHEN coalesce(s.episode_count, 0) > 0
+            THEN (s.episode_count - s.episode_file_count)::float8 / s.episode_count
+            ELSE 0 END AS missing_share,
+       f.connector_id IS NOT NULL AS pack_failed
+FROM (
+    SELECT id, content_type, search_type, priority, episode_id, movie_id
+    FROM search_registry
+    WHERE connector_id = $1 AND state IN ('pending', 'cooldown') AND next_eligible_at <= $2
+    ORDER BY priority DESC, id
+    LIMIT $3
+) r
+LEFT JOIN episodes e ON e.id = r.episode_id
+LEFT JOIN movies m ON m.id = r.movie_id
+LEFT JOIN seasons s ON s.connector_id = e.connector_id AND s.series_arr_id = e.series_arr_id
+                   AND s.season_number = e.season_number
+LEFT JOIN season_pack_fallbacks f ON f.connector_id = e.connector_id
+                   AND f.series_arr_id = e.series_arr_id AND f.season_number = e.season_number
+ORDER BY r.priority DESC, r.id
+"""
+# A season pack covers every eligible gap of the season, also those beyond the window.
+_CLAIM_SEASON = """
+UPDATE search_registry r SET state = 'queued', updated_at = $5
+FROM episodes e
+WHERE e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
+  AND e.series_arr_id = $2 AND e.season_number = $3 AND r.search_type = 'gap'
+  AND r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $4
+RETURNING r.id, e.arr_id
+"""
+_CLAIM_IDS = """
+UPDATE search_registry SET state = 'queued', updated_at = $3
+WHERE connector_id = $1 AND id = ANY ($2::bigint[]) AND state IN ('pending', 'cooldown')
+RETURNING id
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claimed:
+    """A batch claimed for sending: its dispatch row and what it searches."""
+
+    dispatch_id: int
+    connector_id: int
+    command_name: str
+    arr_ids: list[int]
+    registry_ids: list[int]
+    series_arr_id: int | None
+    season_number: int | None
+    correlation_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimResult:
+    """What one look at a connector produced: a batch, or when to look again (None: idle)."""
+
+    claimed: Claimed | None = None
+    retry_at: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Dispatcher:
+    """One replica's dispatch engine over the shared database."""
+
+    pool: Any
+    bus: Bus
+    secret_key: str
+    config: DispatcherConfig = field(default_factory=DispatcherConfig)
+    client_factory: ClientFactory = default_client_factory
+    clock: Clock = _utcnow
+    _clients: dict[int, ArrClient] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # CPU seconds spent on the event loop thread per dispatched command (benchmark figure).
+    sent: int = 0
+
+    # --- public -------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look at the queue now (new items, queue resumed, a command finished)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Dispatch until stop(): recover lapsed commands, claim, send and poll."""
+        next_prune = 0.0
+        while not self._stopping.is_set():
+            wait = self.config.tick_seconds
+            try:
+                await self.recover()
+                wait = min(wait, await self.dispatch_round())
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + self.config.prune_interval_seconds
+                    await self._prune()
+            except Exception:
+                # Database or NATS briefly away: log and try again next tick.
+                log.warning("dispatch round failed", exc_info=True)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
+
+    async def stop(self, *, timeout: float = 5.0) -> None:
+        """Stop looking; give in-flight polls a moment, then leave them to another replica."""
+        self._stopping.set()
+        self._wake.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*pending, return_exceptions=True)
+        for client in self._clients.values():
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        self._clients.clear()
+
+    async def dispatch_round(self) -> float:
+        """Claim as many batches as the limits allow now; returns seconds until worth looking
+        again (the earliest slot, cooldown or pause end)."""
+        wait = self.config.tick_seconds
+        for connector_id in await self._dispatchable_connectors():
+            while not self._stopping.is_set():
+                result = await self.claim(connector_id=connector_id)
+                if result.claimed is None:
+                    if result.retry_at is not None:
+                        wait = min(wait, (result.retry_at - self.clock()).total_seconds())
+                    break
+                self._spawn(self.send_and_follow(result.claimed))
+        return max(wait, 0.0)
+
+    # --- claiming -------------------------------------------------------------------------
+
+    async def _dispatchable_connectors(self) -> list[int]:
+        rows = await self.pool.fetch(
+            "SELECT id FROM connectors WHERE enabled AND type <> 'prowlarr'"
+            " AND health_status NOT IN ('unhealthy', 'offline')"
+            " AND (paused_until IS NULL OR paused_until <= $1) ORDER BY id",
+            self.clock(),
+        )
+        return [r["id"] for r in rows]
+
+    async def claim(self, *, connector_id: int) -> ClaimResult:
+        """In one transaction: check pauses and limits, choose the batch, mark it queued,
+        spend the throttle and record the dispatch row. Replicas serialize on the
+        connector's throttle row, so together they never exceed the profile."""
+        try:
+            return await self._claim(connector_id)
+        except _Retry:
+            return ClaimResult(retry_at=self.clock(), reason="batch changed; looking again")
+
+    async def _claim(self, connector_id: int) -> ClaimResult:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if await is_paused(conn, connector_id=connector_id):
+                return ClaimResult(reason="queue paused")
+            profile = await profile_for_connector(conn, connector_id=connector_id)
+            # Lock first: in-flight counts read after the lock are the truth for this decision.
+            await conn.execute(
+                "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                connector_id,
+            )
+            await conn.execute(
+                "SELECT 1 FROM throttle_state WHERE connector_id = $1 FOR UPDATE", connector_id
+            )
+            busy_rows = await conn.fetch(
+                "SELECT series_arr_id, count(*) AS n FROM dispatch_commands"
+                " WHERE connector_id = $1 AND status IN ('sending', 'searching')"
+                " GROUP BY series_arr_id",
+                connector_id,
+            )
+            in_flight = sum(int(r["n"]) for r in busy_rows)
+            series_busy = {
+                r["series_arr_id"]: int(r["n"]) for r in busy_rows if r["series_arr_id"] is not None
+            }
+            now = self.clock()
+            batch = await self._plan(conn, connector_id, profile, now, series_busy)
+            if batch is None:
+                return ClaimResult(reason="nothing eligible")
+            decision = await try_acquire(
+                conn, connector_id=connector_id, profile=profile, now=now, in_flight=in_flight
+            )
+            if not decision.allowed:
+                # Rolled back with the transaction: nothing was claimed.
+                return ClaimResult(retry_at=decision.wait_until, reason=decision.reason)
+            claimed = await self._claim_rows(conn, connector_id, batch, now)
+            if claimed is None:
+                raise _Retry  # the window changed under us; roll back the spent slot
+            return ClaimResult(claimed=claimed)
+
+    async def _plan(
+        self,
+        conn: Connection,
+        connector_id: int,
+        profile: ThrottleProfile,
+        now: datetime,
+        series_busy: dict[int, int],
+    ) -> Batch | None:
+        rows = await conn.fetch(_WINDOW, connector_id, now, self.config.buffer_size)
+        candidates = [
+            Candidate(
+                registry_id=r["id"],
+                content_type=r["content_type"],
+                search_type=r["search_type"],
+                arr_id=r["arr_id"],
+                series_arr_id=r["series_arr_id"],
+                season_number=r["season_number"],
+                season_fully_aired=r["fully_aired"],
+                season_missing_share=r["missing_share"],
+                season_pack_failed=r["pack_failed"],
+            )
+            for r in rows
+            if r["arr_id"] is not None
+        ]
+        return plan_batch(
+            candidates,
+            batch_size=profile.batch_size,
+            series_busy=series_busy,
+            per_series_limit=profile.max_concurrent_per_series,
+            season_pack_threshold=self.config.season_pack_threshold,
+        )
+
+    async def _claim_rows(
+        self, conn: Connection, connector_id: int, batch: Batch, now: datetime
+    ) -> Claimed | None:
+        if batch.command_name == "SeasonSearch":
+            rows = await conn.fetch(
+                _CLAIM_SEASON, connector_id, batch.series_arr_id, batch.season_number, now, now
+            )
+            registry_ids = [r["id"] for r in rows]
+            arr_ids = [r["arr_id"] for r in rows]
+        else:
+            rows = await conn.fetch(_CLAIM_IDS, connector_id, batch.registry_ids, now)
+            taken = {r["id"] for r in rows}
+            kept = [c for c in batch.candidates if c.registry_id in taken]
+            registry_ids = [c.registry_id for c in kept]
+            arr_ids = [c.arr_id for c in kept]
+        if not registry_ids:
+            return None
+        correlation_id = f"dispatch-{connector_id}-{registry_ids[0]}-{int(now.timestamp() * 1e3)}"
+        dispatch_id = await conn.fetchval(
+            "INSERT INTO dispatch_commands (connector_id, command_name, series_arr_id,"
+            " season_number, arr_ids, registry_ids, owner, lease_until, correlation_id,"
+            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            connector_id,
+            batch.command_name,
+            batch.series_arr_id,
+            batch.season_number,
+            arr_ids,
+            registry_ids,
+            self.config.replica,
+            now + timedelta(seconds=self.config.lease_seconds),
+            correlation_id,
+            now,
+        )
+        return Claimed(
+            dispatch_id=dispatch_id,
+            connector_id=connector_id,
+            command_name=batch.command_name,
+            arr_ids=arr_ids,
+            registry_ids=registry_ids,
+            series_arr_id=batch.series_arr_id,
+            season_number=batch.season_number,
+            correlation_id=correlation_id,
+        )
+
+    # --- sending and following --------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _t: self.wake())
+
+    async def _client(self, connector_id: int) -> ArrClient:
+        client = self._clients.get(connector_id)
+        if client is None:
+            async with self.pool.acquire() as conn:
+                connector = await get_connector(conn, connector_id=connector_id)
+                key = await get_api_key(
+                    conn, box=SecretBox(self.secret_key), connector_id=connector_id
+                )
+            client = self.client_factory(connector, key)
+            self._clients[connector_id] = client
+        return client
+
+    async def send_and_follow(self, claimed: Claimed) -> None:
+        """Send the command, persist its id, then poll it to the end and record the outcome."""
+        try:
+            command = await self.send(claimed)
+            if command is not None:
+                await self.follow(claimed, command_id=command.id)
+        except asyncio.CancelledError:
+            raise  # the lease lapses; another replica (or this one restarted) polls on
+        except Exception:
+            log.exception("dispatch failed", dispatch_id=claimed.dispatch_id)
+
+    async def send(self, claimed: Claimed) -> Command | None:
+        """POST the command; on success persist state 'searching' with the command id."""
+        client = await self._client(claimed.connector_id)
+        started = time.perf_counter()
+        try:
+            if claimed.command_name == "MoviesSearch":
+                command = await client.search_movies(movie_ids=claimed.arr_ids)
+            elif claimed.command_name == "SeasonSearch":
+                assert claimed.series_arr_id is not None and claimed.season_number is not None
+                command = await client.search_season(
+                    series_id=claimed.series_arr_id, season_number=claimed.season_number
+                )
+            else:
+                command = await client.search_episodes(episode_ids=claimed.arr_ids)
+        except ArrRateLimitedError as exc:
+            await self._rate_limited(claimed, exc)
+            return None
+        except ArrError as exc:
+            await self._send_failed(claimed, exc)
+            return None
+        response_ms = int((time.perf_counter() - started) * 1000)
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE dispatch_commands SET status = 'searching', command_id = $2, sent_at = $3,"
+                " app_queued_at = $4, response_ms = $5 WHERE id = $1",
+                claimed.dispatch_id,
+                command.id,
+                now,
+                command.queued or now,
+                response_ms,
+            )
+            await conn.execute(
+                "UPDATE search_registry SET state = 'searching', last_searched_at = $2,"
+                " updated_at = $2 WHERE id = ANY ($1::bigint[])",
+                claimed.registry_ids,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO search_history (registry_id, connector_id, command_id, command_name,"
+                " search_type, outcome, started_at, dispatch_id, response_ms, batch_size)"
+                " SELECT r.id, r.connector_id, $2, $3, r.search_type, 'dispatched', $4, $5, $6, $7"
+                " FROM search_registry r WHERE r.id = ANY ($1::bigint[])",
+                claimed.registry_ids,
+                command.id,
+                claimed.command_name,
+                now,
+                claimed.dispatch_id,
+                response_ms,
+                len(claimed.registry_ids),
+            )
+        self.sent += 1
+        log.info(
+            "search dispatched",
+            connector_id=claimed.connector_id,
+            command=claimed.command_name,
+            command_id=command.id,
+            items=len(claimed.registry_ids),
+        )
+        await self._publish(
+            SearchDispatched(
+                message_id=f"search.dispatched:{claimed.dispatch_id}",
+                correlation_id=claimed.correlation_id,
+                connector_id=claimed.connector_id,
+                command_id=command.id,
+                command_name=claimed.command_name,  # type: ignore[arg-type]
+                registry_ids=claimed.registry_ids,
+            )
+        )
+        return command
+
+    async def _rate_limited(self, claimed: Claimed, exc: ArrRateLimitedError) -> None:
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
+            seconds = rate_limit_pause_seconds(profile, retry_after=exc.retry_after)
+            until = now + timedelta(seconds=seconds)
+            await pause(
+                conn,
+                connector_id=claimed.connector_id,
+                until=until,
+                reason=f"rate limited (429), Retry-After {exc.retry_after}",
+                rate_limited=True,
+            )
+            # Not the items' fault: back to pending, no attempt counted.
+            await self._release(conn, claimed, status="rate_limited", message=str(exc))
+        log.warning(
+            "rate limited; connector paused",
+            connector_id=claimed.connector_id,
+            retry_after=exc.retry_after,
+            paused_until=until.isoformat(),
+        )
+        await self._publish(
+            RateLimited(
+                message_id=f"ratelimited:{claimed.dispatch_id}",
+                correlation_id=claimed.correlation_id,
+                connector_id=claimed.connector_id,
+                retry_after_seconds=seconds,
+                paused_until=until,
+            )
+        )
+
+    async def _send_failed(self, claimed: Claimed, exc: ArrError) -> None:
+        delay = timedelta(seconds=self.config.send_failure_delay_seconds)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._release(
+                conn, claimed, status="failed", message=str(exc), eligible_at=self.clock() + delay
+            )
+        log.warning("search not sent", connector_id=claimed.connector_id, error=str(exc))
+        if isinstance(exc, ArrNetworkError):
+            await self.set_health(claimed.connector_id, "offline", [str(exc)])
+        await self._publish(
+            SearchFailed(
+                message_id=f"search.failed:{claimed.dispatch_id}",
+                correlation_id=claimed.correlation_id,
+                connector_id=claimed.connector_id,
+                registry_ids=claimed.registry_ids,
+                error=str(exc)[:500],
+            )
+        )
+
+    async def _release(
+        self,
+        conn: Connection,
+        claimed: Claimed,
+        *,
+        status: str,
+        message: str,
+        eligible_at: datetime | None = None,
+    ) -> None:
+        now = self.clock()
+        await conn.execute(
+            "UPDATE search_registry SET state = 'pending', next_eligible_at = $2,"
+            " updated_at = $3 WHERE id = ANY ($1::bigint[]) AND state IN ('queued', 'searching')",
+            claimed.registry_ids,
+            eligible_at or now,
+            now,
+        )
+        await conn.execute(
+            "UPDATE dispatch_commands SET status = $2, ended_at = $3, message = $4 WHERE id = $1",
+            claimed.dispatch_id,
+            status,
+            now,
+            message[:2000],
+        )
+
+    async def set_health(self, connector_id: int, status: str, messages: list[str]) -> None:
+        """Record a health reading and announce a change (dispatching stops while offline)."""
+        async with self.pool.acquire() as conn:
+            previous = await record_health(
+                conn,
+                connector_id=connector_id,
+                status=status,  # type: ignore[arg-type]
+                messages=messages,
+            )
+        if previous != status:
+            await self._publish(
+                ConnectorHealthChanged(
+                    connector_id=connector_id,
+                    previous=None if previous == "unknown" else previous,  # type: ignore[arg-type]
+                    current=status,  # type: ignore[arg-type]
+                    messages=messages,
+                )
+            )
+
+    async def follow(self, claimed: Claimed, *, command_id: int) -> None:
+        """Poll the command to its end (renewing the lease), then record the outcome."""
+        client = await self._client(claimed.connector_id)
+        deadline = time.monotonic() + self.config.command_max_wait_seconds
+        command: Command | None = None
+        while True:
+            try:
+                command = await client.command(command_id=command_id)
+            except ArrError as exc:
+                log.info("command poll failed; retrying", command_id=command_id, error=str(exc))
+                command = None
+            if command is not None and command.is_terminal:
+                break
+            if time.monotonic() > deadline:
+                break
+            await self.pool.execute(
+                "UPDATE dispatch_commands SET lease_until = $2 WHERE id = $1 AND owner = $3",
+                claimed.dispatch_id,
+                self.clock() + timedelta(seconds=self.config.lease_seconds),
+                self.config.replica,
+            )
+            await asyncio.sleep(self.config.poll_interval_seconds)
+        await self.finish(claimed, command)
+
+    async def _found_ids(self, claimed: Claimed, command: Command) -> set[int]:
+        """Items the app grabbed a release for since the command was queued (its own clock)."""
+        client = await self._client(claimed.connector_id)
+        since = await self.pool.fetchval(
+            "SELECT app_queued_at FROM dispatch_commands WHERE id = $1", claimed.dispatch_id
+        )
+        since = (since or command.queued or self.clock()) - timedelta(seconds=2)
+        wanted = set(claimed.arr_ids)
+        found: set[int] = set()
+        movie = claimed.command_name == "MoviesSearch"
+        async for record in client.history_since(since=since, event_type="grabbed"):
+            item = record.movie_id if movie else record.episode_id
+            if item in wanted:
+                found.add(item)
+        return found
+
+    async def finish(self, claimed: Claimed, command: Command | None) -> None:
+        """Record found / not found / failed per item, apply backoff and exhaustion, publish."""
+        status = command.status if command is not None else "timeout"
+        found: set[int] = set()
+        if status == "completed" and command is not None:
+            try:
+                found = await self._found_ids(claimed, command)
+            except ArrError as exc:
+                log.info("history unavailable; counting as not found", error=str(exc))
+        now = self.clock()
+        failed = status != "completed"
+        outcome_missing = (
+            "not_found" if not failed else ("timeout" if status == "timeout" else "failed")
+        )
+        message = (command.message if command is not None else None) or status
+        exhausted: list[int] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
+            rows = await conn.fetch(
+                "SELECT r.id, r.attempts, coalesce(e.arr_id, m.arr_id) AS arr_id"
+                " FROM search_registry r LEFT JOIN episodes e ON e.id = r.episode_id"
+                " LEFT JOIN movies m ON m.id = r.movie_id"
+                " WHERE r.id = ANY ($1::bigint[]) FOR UPDATE OF r",
+                claimed.registry_ids,
+            )
+            found_ids: list[int] = []
+            for r in rows:
+                if r["arr_id"] in found:
+                    found_ids.append(r["id"])
+                    # Grabbed: discovery removes the entry once the file lands; if the
+                    # download fails it becomes eligible again after one base cooldown.
+                    await conn.execute(
+                        "UPDATE search_registry SET state = 'cooldown', last_error = NULL,"
+                        " next_eligible_at = $2, updated_at = $3 WHERE id = $1",
+                        r["id"],
+                        now + timedelta(seconds=profile.cooldown_base_seconds),
+                        now,
+                    )
+                    continue
+                attempts = r["attempts"] + 1
+                if is_exhausted(profile, attempts=attempts):
+                    exhausted.append(r["id"])
+                    new_state, eligible = "exhausted", now
+                else:
+                    new_state = "cooldown"
+                    eligible = now + timedelta(seconds=cooldown_seconds(profile, attempts=attempts))
+                await conn.execute(
+                    "UPDATE search_registry SET state = $2, attempts = $3, next_eligible_at = $4,"
+                    " last_error = $5, updated_at = $6 WHERE id = $1",
+                    r["id"],
+                    new_state,
+                    attempts,
+                    eligible,
+                    None if not failed else message[:500],
+                    now,
+                )
+            await conn.execute(
+                "UPDATE search_history SET outcome = CASE WHEN registry_id = ANY ($2::bigint[])"
+                " THEN 'found' ELSE $3 END, ended_at = $4, message = $5, error = $6"
+                " WHERE dispatch_id = $1",
+                claimed.dispatch_id,
+                found_ids,
+                outcome_missing,
+                now,
+                message[:2000],
+                message[:2000] if failed else None,
+            )
+            await conn.execute(
+                "UPDATE dispatch_commands SET status = $2, ended_at = $3, found = $4, message = $5"
+                " WHERE id = $1",
+                claimed.dispatch_id,
+                "failed" if failed else "done",
+                now,
+                len(found_ids),
+                message[:2000],
+            )
+            if claimed.command_name == "SeasonSearch" and (failed or len(found_ids) < len(rows)):
+                # The pack did not do it: this season goes by episode searches from now on.
+                await conn.execute(
+                    "INSERT INTO season_pack_fallbacks (connector_id, series_arr_id, season_number,"
+                    " failed_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    claimed.connector_id,
+                    claimed.series_arr_id,
+                    claimed.season_number,
+                    now,
+                )
+        log.info(
+            "search finished",
+            connector_id=claimed.connector_id,
+            command=claimed.command_name,
+            status=status,
+            items=len(claimed.registry_ids),
+            found=len(found_ids),
+            exhausted=len(exhausted),
+        )
+        if failed:
+            await self._publish(
+                SearchFailed(
+                    message_id=f"search.failed:{claimed.dispatch_id}",
+                    correlation_id=claimed.correlation_id,
+                    connector_id=claimed.connector_id,
+                    registry_ids=claimed.registry_ids,
+                    error=message[:500],
+                )
+            )
+        else:
+            await self._publish(
+                SearchCompleted(
+                    message_id=f"search.completed:{claimed.dispatch_id}",
+                    correlation_id=claimed.correlation_id,
+                    connector_id=claimed.connector_id,
+                    command_id=command.id if command is not None else 0,
+                    registry_ids=claimed.registry_ids,
+                    found=len(found_ids),
+                )
+            )
+        if exhausted:
+            await self._publish(
+                SearchExhausted(
+                    message_id=f"search.exhausted:{claimed.dispatch_id}",
+                    correlation_id=claimed.correlation_id,
+                    connector_id=claimed.connector_id,
+                    registry_ids=exhausted,
+                )
+            )
+
+    # --- recovery ---------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Take over commands whose replica stopped renewing its lease: poll those that were
+        sent (never send them again), release those whose send never got an answer."""
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "UPDATE dispatch_commands d SET owner = $2, lease_until = $3"
+                " WHERE d.id IN (SELECT id FROM dispatch_commands"
+                "   WHERE status IN ('sending', 'searching') AND lease_until < $1"
+                "   ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)"
+                " RETURNING d.*",
+                now,
+                self.config.replica,
+                now + timedelta(seconds=self.config.lease_seconds),
+            )
+            claimed = [
+                (
+                    r["status"],
+                    r["command_id"],
+                    Claimed(
+                        dispatch_id=r["id"],
+                        connector_id=r["connector_id"],
+                        command_name=r["command_name"],
+                        arr_ids=list(r["arr_ids"]),
+                        registry_ids=list(r["registry_ids"]),
+                        series_arr_id=r["series_arr_id"],
+                        season_number=r["season_number"],
+                        correlation_id=r["correlation_id"],
+                    ),
+                )
+                for r in rows
+            ]
+            for status, _cid, c in claimed:
+                if status == "sending":
+                    # We cannot know whether the app got it; releasing risks one repeat
+                    # search, keeping it would strand the items forever.
+                    await self._release(conn, c, status="abandoned", message="sender vanished")
+        for status, command_id, c in claimed:
+            if status == "searching":
+                log.info("resuming poll of an orphaned command", command_id=command_id)
+                self._spawn(self._follow_safely(c, command_id))
+        return len(claimed)
+
+    async def _follow_safely(self, claimed: Claimed, command_id: int) -> None:
+        try:
+            await self.follow(claimed, command_id=command_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("follow failed", dispatch_id=claimed.dispatch_id)
+
+    async def _prune(self) -> None:
+        from .queue import prune_history
+
+        async with self.pool.acquire() as conn:
+            removed = await prune_history(
+                conn, retention_days=self.config.history_retention_days, now=self.clock()
+            )
+        if removed:
+            log.info("search history pruned", rows=removed)
+
+    async def _publish(self, msg: Message) -> None:
+        try:
+            await self.bus.publish(msg)
+        except Exception as exc:  # the database holds the truth; events are best effort
+            log.warning("event not published", type=type(msg).__name__, error=repr(exc))
+
+
+class _Retry(Exception):
+    """Roll back a claim whose batch vanished between choosing and claiming."""
