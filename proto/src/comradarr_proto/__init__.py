@@ -15,6 +15,7 @@ from .events import (
     SearchExhausted,
     SearchFailed,
     SettingsChanged,
+    SweepCompleted,
     SyncCompleted,
     SyncProgressed,
 )
@@ -26,6 +27,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     SyncProgressed,
     SyncCompleted,
     DiscoveryCompleted,
+    SweepCompleted,
     ItemsQueued,
     SearchDispatched,
     SearchCompleted,
@@ -60,6 +62,7 @@ __all__ = [
     "SearchFailed",
     "SettingsChanged",
     "StreamSpec",
+    "SweepCompleted",
     "SweepType",
     "SyncCompleted",
     "SyncMode",

@@ -62,6 +62,23 @@ class DiscoveryCompleted(Event):
     )
 
 
+class SweepCompleted(Event):
+    """A sweep (sync, then discovery) finished: its summary, with the sweep's correlation id."""
+
+    subject_template = "evt.sweep.completed"
+
+    connector_id: int
+    schedule_id: int | None = Field(default=None, description="None for a manual sweep.")
+    sync_outcome: Literal["success", "failed", "skipped"]
+    items_synced: int = Field(default=0, ge=0, description="Records the sync fetched.")
+    gaps_found: int = Field(default=0, ge=0)
+    upgrades_found: int = Field(default=0, ge=0)
+    gaps_new: int = Field(default=0, ge=0)
+    upgrades_new: int = Field(default=0, ge=0)
+    items_queued: int = Field(default=0, ge=0, description="New entries for the dispatcher.")
+    error: str | None = None
+
+
 class ItemsQueued(Event):
     """New search registry entries wait for the dispatcher."""
 
