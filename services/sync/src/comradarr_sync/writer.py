@@ -218,16 +218,17 @@ class MirrorWriter:
             # Episodes go with their series by cascade: count them as deleted content too.
             before = int(
                 await self.conn.fetchval(
-                    "SELECT count(*) FROM episodes WHERE connector_id = $1"
-                    " AND NOT (series_arr_id = ANY($2::int[]))",
+                    "SELECT count(*) FROM episodes e WHERE e.connector_id = $1 AND NOT EXISTS"
+                    " (SELECT 1 FROM unnest($2::int[]) AS s(id) WHERE s.id = e.series_arr_id)",
                     self.connector_id,
                     list(seen),
                 )
             )
-        # table is one of two names checked above; values are parameters.
+        # table is one of two names checked above; values are parameters. An anti-join on
+        # unnest hashes; NOT (x = ANY(array)) would compare every row with every id.
         status = await self.conn.execute(
-            f"DELETE FROM {table} WHERE connector_id = $1"  # noqa: S608
-            " AND NOT (arr_id = ANY($2::int[]))",
+            f"DELETE FROM {table} t WHERE t.connector_id = $1"  # noqa: S608
+            " AND NOT EXISTS (SELECT 1 FROM unnest($2::int[]) AS s(id) WHERE s.id = t.arr_id)",
             self.connector_id,
             list(seen),
         )
