@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 import asyncpg
+import httpx
 from comradarr_arr import AppKind, ConnectorConfig, test_connection
 from comradarr_connectors import (
     Connector,
@@ -90,6 +91,33 @@ def _status_for(result: TestResult) -> ConnHealth:
     return "degraded"
 
 
+class _Shared(httpx.AsyncBaseTransport):
+    """A long-lived transport a per-test ArrClient may use but not close.
+
+    Building an SSL context per connection test is slow, synchronous work on the event
+    loop; twenty tests at once would stall every other request.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+_TRANSPORTS: dict[bool, _Shared] = {}
+
+
+def _transport(verify: bool) -> _Shared:
+    if verify not in _TRANSPORTS:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
+        _TRANSPORTS[verify] = _Shared(httpx.AsyncHTTPTransport(verify=verify, limits=limits))
+    return _TRANSPORTS[verify]
+
+
 async def run_test(
     gw: Gateway, *, kind: str, url: str, api_key: str, verify_ssl: bool, timeout: float
 ) -> TestResult:
@@ -106,7 +134,7 @@ async def run_test(
     try:
         # The client has its own per-request timeout; this bounds the whole test.
         async with asyncio.timeout(timeout * 2 + 1):
-            result = await test_connection(config=config)
+            result = await test_connection(config=config, transport=_transport(verify_ssl))
     except TimeoutError:
         return TestResult(
             ok=False,

@@ -103,8 +103,7 @@ async def _from_api_key(request: Request, gw: Gateway, raw: str) -> Principal | 
             return _error(
                 429, f"API key rate limit reached; retry in {retry} s", {"Retry-After": str(retry)}
             )
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", request.url.path)
+        endpoint = request.url.path
         await repo.record_key_use(
             conn, key_id=key.id, method=request.method, endpoint=str(endpoint), now=now
         )
