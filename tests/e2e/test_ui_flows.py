@@ -100,7 +100,42 @@ def test_add_connector_failing_then_passing_test(page, system: System) -> None:
     page.goto(system.ui_url + "/connectors")
     row = page.locator("#connector-table").get_by_text("Sonarr (simulated)")
     row.wait_for()
-    assert page.locator(".status-badge").count() == 1
+    badge = page.locator("#connector-table .status-badge")
+    assert badge.count() == 1
+    assert badge.inner_text().strip() == "healthy"  # saved, then checked at once
+    page.locator("#connector-table [role=switch]").click()  # disable
+    page.wait_for_timeout(500)
+    page.reload()
+    assert page.locator("#connector-table [role=switch]").get_attribute("aria-checked") == "false"
+    page.locator("#connector-table [role=switch]").click()  # enable again
+
+
+def test_api_key_shown_once_then_revoked(page, system: System) -> None:
+    page.goto(system.ui_url + "/api-keys")
+    page.locator("#page-title", has_text="API keys").wait_for()
+    page.fill("#new-key-name", "e2e script")
+    page.click("#create-key")
+    key = page.locator("#new-key-value").inner_text().strip()
+    assert len(key) >= 20
+    shot(page, "api-key-created-desktop-light")
+    page.reload()
+    page.get_by_text("e2e script").wait_for()
+    page.locator("#new-key-value").wait_for(state="detached")
+    assert key not in page.inner_text("body"), "the key must be shown only once"
+    page.get_by_role("button", name="Revoke").click()
+    page.get_by_role("button", name="Confirm revoke").click()
+    page.get_by_text("No API keys yet.").wait_for()
+
+
+def test_settings_change_is_saved(page, system: System) -> None:
+    page.goto(system.ui_url + "/settings")
+    page.locator("#page-title", has_text="Settings").wait_for()
+    field = page.locator("#setting-general-app_name")
+    field.fill("Comradarr e2e")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    page.reload()
+    assert page.locator("#setting-general-app_name").input_value() == "Comradarr e2e"
 
 
 def test_every_screen_desktop_light(page, system: System) -> None:

@@ -531,6 +531,7 @@ def setting_row(r) -> rx.Component:
             rx.input(
                 value=r.value,
                 on_change=lambda v: SettingsState.set_setting(r.key, v),
+                id="setting-" + r.key.replace(".", "-"),
                 type=rx.cond(r.kind == "number", "number", "text"),
                 width="100%",
                 max_width="360px",
