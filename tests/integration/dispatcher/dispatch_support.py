@@ -180,8 +180,22 @@ async def queue_movies(
     return out
 
 
-def asgi_clients(sim: Simulator) -> Any:
+class Switchable(httpx.AsyncBaseTransport):
+    """An in-process transport that refuses connections while `offline` is set."""
+
+    def __init__(self, sim: Simulator, offline: dict[str, bool]) -> None:
+        self.inner = httpx.ASGITransport(app=sim.app)
+        self.offline = offline
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.offline.get("on"):
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def asgi_clients(sim: Simulator, offline: dict[str, bool] | None = None) -> Any:
     """A client factory talking to sim in-process, never retrying (the throttle does)."""
+    switch = offline if offline is not None else {}
 
     def factory(connector: Connector, api_key: str) -> ArrClient:
         config = ConnectorConfig(
@@ -190,13 +204,19 @@ def asgi_clients(sim: Simulator) -> Any:
             api_key=api_key,
             retry=RetryPolicy(max_retries=0),
         )
-        return ArrClient(config, transport=httpx.ASGITransport(app=sim.app))
+        return ArrClient(config, transport=Switchable(sim, switch))
 
     return factory
 
 
 def make_engine(
-    pool: asyncpg.Pool, bus: Bus, sim: Simulator, *, replica: str = "r1", **config: Any
+    pool: asyncpg.Pool,
+    bus: Bus,
+    sim: Simulator,
+    *,
+    replica: str = "r1",
+    offline: dict[str, bool] | None = None,
+    **config: Any,
 ) -> Dispatcher:
     """A dispatcher on sim with test-sized timings."""
     cfg = DispatcherConfig(
@@ -208,7 +228,7 @@ def make_engine(
         **config,
     )
     return Dispatcher(
-        pool=pool, bus=bus, secret_key=SECRET, config=cfg, client_factory=asgi_clients(sim)
+        pool=pool, bus=bus, secret_key=SECRET, config=cfg, client_factory=asgi_clients(sim, offline)
     )
 
 

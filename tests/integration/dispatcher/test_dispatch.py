@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from comradarr_arrsim import Behaviour, Fault, Flavor
+from comradarr_arrsim import Fault, Flavor
 from comradarr_bus import Bus
 from comradarr_dispatcher.engine import Dispatcher
 from comradarr_dispatcher.queue import explain_entry, set_paused
@@ -102,3 +103,173 @@ async def test_priority_order_season_packs_and_episode_batches(
         entries[season1[0]],
     )
     assert (row["attempts"], row["state"], row["later"]) == (1, "cooldown", True)
+
+
+async def test_found_items_and_exhaustion_and_events(pool: asyncpg.Pool, bus: Bus) -> None:
+    found_sim = sim_for(
+        Flavor.RADARR_V3,
+        movies=12,
+        missing_share=1.0,
+        cutoff_share=0.0,
+        behaviour=dataclasses.replace(FAST, find_probability=1.0),
+    )
+    cid = await add_connector(pool, type="radarr", profile=fast_profile(max_attempts=1))
+    await mirror_movies(pool, cid, found_sim)
+    wanted = found_sim.wanted_ids(kind="missing")[:4]
+    entries = await queue_movies(pool, cid, wanted)
+    engine = make_engine(pool, bus, found_sim)
+    async with running(engine):
+        await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=10)
+    outcomes = await pool.fetch("SELECT outcome FROM search_history")
+    assert {o["outcome"] for o in outcomes} == {"found"}
+    # Found is not a failure: no attempt counted, not exhausted.
+    assert set((await states(pool, list(entries.values()))).values()) == {"cooldown"}
+    # Now nothing is found and one attempt is the maximum: exhausted.
+    lost_sim = sim_for(Flavor.RADARR_V3, movies=12, missing_share=1.0, cutoff_share=0.0)
+    cid2 = await add_connector(pool, type="radarr", profile=fast_profile(max_attempts=1))
+    await mirror_movies(pool, cid2, lost_sim)
+    entries2 = await queue_movies(pool, cid2, lost_sim.wanted_ids(kind="missing")[:3])
+    engine2 = make_engine(pool, bus, lost_sim)
+    async with running(engine2):
+        await wait_for(lambda: all_settled(pool, list(entries2.values())), timeout=10)
+    assert set((await states(pool, list(entries2.values()))).values()) == {"exhausted"}
+    why = await explain_entry(pool, entry_id=next(iter(entries2.values())))  # type: ignore[arg-type]
+    assert why is not None and "exhausted" in why.reasons[0]
+
+
+async def test_429_storm_pauses_the_connector(pool: asyncpg.Pool, bus: Bus) -> None:
+    sim = sim_for(series=3, seasons=1, episodes_per_season=10, missing_share=0.0)
+    cid = await add_connector(pool, profile=fast_profile(batch_size=2))
+    await mirror_series(pool, cid, sim)
+    eps = sorted(sim.library.episodes)[:6]
+    entries = await queue_episodes(pool, cid, eps)
+    sim.add_fault(Fault(kind="status", status=429, retry_after="1", path="/command", times=3))
+    engine = make_engine(pool, bus, sim)
+    async with running(engine):
+        await wait_for(
+            lambda: pool.fetchval(
+                "SELECT rate_limited_total >= 1 FROM throttle_state WHERE connector_id = $1", cid
+            ),
+            timeout=5,
+        )
+        paused = await pool.fetchrow("SELECT * FROM throttle_state WHERE connector_id = $1", cid)
+        assert paused["paused_until"] is not None and "429" in paused["pause_reason"]
+        await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=15)
+    posts = [p for p in posted_commands(sim)]
+    limited = [p for p in posts if p["_status"] == 429]
+    ok = [p for p in posts if p["_status"] == 201]
+    assert len(limited) == 3 and len(ok) >= 3
+    # After each 429 nothing was sent before Retry-After (1 s) had passed.
+    for bad in limited:
+        nxt = [p for p in posts if p["_time"] > bad["_time"]]
+        if nxt:
+            assert nxt[0]["_time"] - bad["_time"] >= 0.95
+    # Rate-limited sends cost the items no attempt.
+    attempts = await pool.fetch("SELECT attempts FROM search_registry WHERE connector_id = $1", cid)
+    assert {a["attempts"] for a in attempts} == {1}
+
+
+async def test_connector_offline_mid_dispatch_pauses_and_resumes(
+    pool: asyncpg.Pool, bus: Bus
+) -> None:
+    sim = sim_for(series=4, seasons=1, episodes_per_season=4, missing_share=0.0)
+    cid = await add_connector(pool, profile=fast_profile(batch_size=1, requests_per_minute=300))
+    await mirror_series(pool, cid, sim)
+    eps = sorted(sim.library.episodes)[:8]
+    entries = await queue_episodes(pool, cid, eps)
+    offline = {"on": False}
+    engine = make_engine(pool, bus, sim, offline=offline)
+    async with running(engine):
+        await wait_for(lambda: len(posted_commands(sim)) >= 2, timeout=5)
+        offline["on"] = True
+        await wait_for(
+            lambda: pool.fetchval(
+                "SELECT health_status = 'offline' FROM connectors WHERE id = $1", cid
+            ),
+            timeout=5,
+        )
+        sent_while_offline = len(posted_commands(sim))
+        await asyncio.sleep(0.8)
+        assert len(posted_commands(sim)) == sent_while_offline  # dispatching paused
+        offline["on"] = False
+        async with pool.acquire() as conn:
+            from comradarr_connectors import record_health
+
+            await record_health(conn, connector_id=cid, status="healthy")
+        engine.wake()
+        await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=15)
+    ok = [p for p in posted_commands(sim) if p["_status"] == 201]
+    searched = [i for p in ok for i in p["episodeIds"]]
+    assert sorted(set(searched)) == sorted(eps)
+
+
+async def test_killed_while_in_flight_is_polled_not_resent(pool: asyncpg.Pool, bus: Bus) -> None:
+    slow = dataclasses.replace(FAST, command_duration=1.5)
+    sim = sim_for(series=2, seasons=1, episodes_per_season=3, missing_share=0.0, behaviour=slow)
+    cid = await add_connector(pool, profile=fast_profile())
+    await mirror_series(pool, cid, sim)
+    eps = sorted(sim.library.episodes)[:3]
+    entries = await queue_episodes(pool, cid, eps)
+    first = make_engine(pool, bus, sim, replica="doomed")
+    task = asyncio.create_task(first.run())
+    await wait_for(
+        lambda: pool.fetchval("SELECT count(*) FROM dispatch_commands WHERE status = 'searching'"),
+        timeout=5,
+    )
+    # Killed: tasks cancelled without any cleanup, the lease is left to lapse.
+    task.cancel()
+    for t in list(first._tasks):
+        t.cancel()
+    await asyncio.gather(task, *first._tasks, return_exceptions=True)
+    row = await pool.fetchrow("SELECT * FROM dispatch_commands")
+    assert row["status"] == "searching" and row["command_id"] is not None
+    second = make_engine(pool, bus, sim, replica="survivor")
+    async with running(second):
+        await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=10)
+    assert len(posted_commands(sim)) == 1  # polled after the restart, never sent again
+    done = await pool.fetchrow("SELECT * FROM dispatch_commands")
+    assert done["status"] == "done" and done["owner"] == "survivor"
+
+
+async def test_two_dispatchers_share_limits(pool: asyncpg.Pool, bus: Bus) -> None:
+    sim = sim_for(series=10, seasons=1, episodes_per_season=4, missing_share=0.0)
+    rpm = 240  # one command per 0.25 s, for both replicas together
+    cid = await add_connector(pool, profile=fast_profile(batch_size=2, requests_per_minute=rpm))
+    await mirror_series(pool, cid, sim)
+    eps = sorted(sim.library.episodes)[:24]
+    entries = await queue_episodes(pool, cid, eps)
+    a = make_engine(pool, bus, sim, replica="a")
+    b = make_engine(pool, bus, sim, replica="b")
+    async with running(a, b):
+        await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=15)
+    posts = [p for p in posted_commands(sim) if p["_status"] == 201]
+    searched = [i for p in posts for i in p["episodeIds"]]
+    assert len(searched) == len(set(searched)) == len(eps)  # no item searched twice
+    assert a.sent > 0 and b.sent > 0  # both took part
+    times = sorted(p["_time"] for p in posts)
+    gaps = [y - x for x, y in itertools.pairwise(times)]
+    # Counted at the simulator: never faster than the profile (small slack for HTTP jitter).
+    assert min(gaps) >= 60 / rpm * 0.8
+    assert (len(times) - 1) / (times[-1] - times[0]) <= rpm / 60 * 1.02
+
+
+async def test_queue_pause_and_explain(pool: asyncpg.Pool, bus: Bus) -> None:
+    sim = sim_for(series=2, seasons=1, episodes_per_season=3, missing_share=0.0)
+    cid = await add_connector(pool, profile=fast_profile())
+    await mirror_series(pool, cid, sim)
+    entries = await queue_episodes(pool, cid, sorted(sim.library.episodes)[:2])
+    async with pool.acquire() as conn:
+        await set_paused(conn, paused=True)
+        why = await explain_entry(conn, entry_id=next(iter(entries.values())))
+    assert why is not None and "queue paused" in why.reasons
+    engine = make_engine(pool, bus, sim)
+    async with running(engine):
+        await asyncio.sleep(0.5)
+        assert posted_commands(sim) == []
+        async with pool.acquire() as conn:
+            await set_paused(conn, paused=False)
+        engine.wake()
+        await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=10)
+    async with pool.acquire() as conn:
+        why = await explain_entry(conn, entry_id=next(iter(entries.values())))
+    assert why is not None and any("cooling down" in r for r in why.reasons)
