@@ -77,8 +77,8 @@ def resolve_client(
         for hop in reversed(hops):
             hop_addr = parse_ip(hop)
             if hop_addr is None:
-                # A garbled hop: stop trusting the chain; the last trusted proxy stands.
-                break
+                # A garbled hop: the client is unknown (never "local" by way of the proxy).
+                return ClientInfo(address=None, https=https)
             addr = hop_addr
             if not _trusted(hop_addr, trusted_proxies):
                 break
