@@ -97,6 +97,13 @@ def test_add_connector_failing_then_passing_test(page, system: System) -> None:
     body = page.inner_text("body")
     assert ARR_KEY not in body and ARR_KEY[-4:] in body  # masked to the last four
     shot(page, "connector-detail-desktop-light")
+    page.get_by_role("button", name="Edit").click()
+    page.wait_for_url(re.compile(r"/connectors/new/?\?id=\d+"))
+    page.get_by_text("leave empty to keep it").wait_for()
+    assert page.locator("#f-name").input_value() == "Sonarr (simulated)"
+    assert page.locator("#f-key").input_value() == ""
+    page.click("#test-connection")  # the stored key, tested by the gateway
+    page.locator("#test-result", has_text="succeeded").wait_for()
     page.goto(system.ui_url + "/connectors")
     row = page.locator("#connector-table").get_by_text("Sonarr (simulated)")
     row.wait_for()

@@ -730,63 +730,68 @@ def schedules() -> rx.Component:
     s = SchedulesState
     return page(
         "Schedules",
-        rx.card(
-            rx.vstack(
-                rx.heading("New schedule", size="4"),
-                rx.grid(
-                    field(
-                        "Connector",
-                        rx.select(
-                            s.connector_options,
-                            value=s.connector_id,
-                            on_change=s.set_connector_id,
-                            placeholder="No connectors",
-                            width="100%",
-                        ),
+        schedule_form(),
+        rx.heading("Schedules", size="4"),
+        generic_table(s.cols, s.rows, s.note, "calendar-clock"),
+    )
+
+
+def schedule_form() -> rx.Component:
+    s = SchedulesState
+    return rx.card(
+        rx.vstack(
+            rx.heading("New schedule", size="4"),
+            rx.grid(
+                field(
+                    "Connector",
+                    rx.select(
+                        s.connector_options,
+                        value=s.connector_id,
+                        on_change=s.set_connector_id,
+                        placeholder="No connectors",
+                        width="100%",
                     ),
-                    field(
-                        "Preset",
-                        rx.select.root(
-                            rx.select.trigger(width="100%"),
-                            rx.select.content(
-                                *[
-                                    rx.select.item(label, value=key)
-                                    for key, (label, _) in PRESETS.items()
-                                ]
-                            ),
-                            value=s.preset,
-                            on_change=s.set_preset,
-                        ),
-                    ),
-                    field(
-                        "Cron expression",
-                        rx.input(
-                            value=s.cron,
-                            on_change=s.set_cron,
-                            font_family="monospace",
-                            id="cron",
-                            width="100%",
-                        ),
-                        hint=s.cron_text,
-                    ),
-                    field(
-                        "Timezone",
-                        rx.input(value=s.timezone, on_change=s.set_timezone, width="100%"),
-                    ),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="4",
-                    width="100%",
                 ),
-                rx.hstack(
-                    rx.button("Add schedule", on_click=s.create),
-                    rx.text(s.msg, size="2"),
-                    align="center",
+                field(
+                    "Preset",
+                    rx.select.root(
+                        rx.select.trigger(width="100%"),
+                        rx.select.content(
+                            *[
+                                rx.select.item(label, value=key)
+                                for key, (label, _) in PRESETS.items()
+                            ]
+                        ),
+                        value=s.preset,
+                        on_change=s.set_preset,
+                    ),
                 ),
+                field(
+                    "Cron expression",
+                    rx.input(
+                        value=s.cron,
+                        on_change=s.set_cron,
+                        font_family="monospace",
+                        id="cron",
+                        width="100%",
+                    ),
+                    hint=s.cron_text,
+                ),
+                field(
+                    "Timezone",
+                    rx.input(value=s.timezone, on_change=s.set_timezone, width="100%"),
+                ),
+                columns=rx.breakpoints(initial="1", md="2"),
                 spacing="4",
                 width="100%",
             ),
+            rx.hstack(
+                rx.button("Add schedule", on_click=s.create, disabled=~s.available),
+                rx.text(s.msg, size="2"),
+                align="center",
+            ),
+            spacing="4",
             width="100%",
         ),
-        rx.heading("Schedules", size="4"),
-        generic_table(s.cols, s.rows, s.note, "calendar-clock"),
+        width="100%",
     )

@@ -1049,6 +1049,7 @@ class SchedulesState(AuthState):
     connector_id: str = ""
     connector_options: list[str] = []
     msg: str = ""
+    available: bool = True
 
     @rx.var
     def cron_text(self) -> str:
@@ -1090,11 +1091,14 @@ class SchedulesState(AuthState):
         try:
             body = await self._guarded("GET", "/schedules")
         except api.NotAvailable:
-            self.cols, self.rows, self.note = [], [], "Schedules are not available yet."
+            self.available = False
+            self.cols, self.rows = [], []
+            self.note = "Schedules are not available yet: the gateway does not offer them."
             return None
         except api.GatewayError as exc:
             self.cols, self.rows, self.note = [], [], exc.message
             return None
+        self.available = True
         self.cols, self.rows = table(api.items_of(body))
         self.note = "" if self.rows else "No schedules yet."
         return None
