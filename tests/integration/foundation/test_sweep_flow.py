@@ -7,12 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from comradarr_arrsim import Flavor, LibrarySpec, Simulator, serve_in_thread
+from comradarr_connectors import create_connector
+from comradarr_crypto import SecretBox
 from comradarr_runtime import Runner, available_services, load_service
 from comradarr_settings import CoreSettings, load_settings
 
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
+
+
+API_KEY = "flow-test-api-key-000000000000000000"
 
 
 def settings_for(prefix: str, tmp_path: object) -> CoreSettings:
@@ -23,52 +29,69 @@ def settings_for(prefix: str, tmp_path: object) -> CoreSettings:
         COMRADARR_DB_POOL_MIN=1,
         COMRADARR_DB_POOL_MAX=5,
         COMRADARR_SHUTDOWN_TIMEOUT=5,
+        SECRET_KEY="flow-test-secret-key-0123456789abcdef0123",
     )
 
 
-async def test_scheduled_sweep_reaches_the_dispatcher(
+async def test_scheduled_sweep_reaches_the_arr_app(
     database_url: str, nats_url: str, bus_prefix: str, pool: asyncpg.Pool, tmp_path: object
 ) -> None:
-    names = sorted(available_services())
+    """Schedule (Berlin time) -> sync -> discovery -> dispatcher -> a search at the app."""
+    sim = Simulator(
+        flavor=Flavor.SONARR_V3,
+        api_key=API_KEY,
+        spec=LibrarySpec(series=6, seasons=2, episodes_per_season=6, movies=0),
+    )
+    server = serve_in_thread(sim)
+    settings = settings_for(bus_prefix, tmp_path)
     runner = Runner(
-        [load_service(n) for n in names],
-        settings=settings_for(bus_prefix, tmp_path),
+        [load_service(n) for n in sorted(available_services())],
+        settings=settings,
         database_url=database_url,
         nats_url=nats_url,
         http_port=None,
         client_name="flow-test",
     )
-    await runner.start()
     try:
-        due = datetime.now(UTC) - timedelta(seconds=1)
+        async with pool.acquire() as conn:
+            connector = await create_connector(
+                conn,
+                box=SecretBox(settings.resolved_secret_key()),
+                type="sonarr",
+                name="Sim TV",
+                url=server.url,
+                api_key=API_KEY,
+            )
+        await runner.start()
         schedule_id = await pool.fetchval(
             "INSERT INTO schedules (connector_id, cron, timezone, next_run_at, sync_mode)"
-            " VALUES (7, '0 3 * * *', 'Europe/Berlin', $1, 'full') RETURNING id",
-            due,
+            " VALUES ($1, '0 3 * * *', 'Europe/Berlin', $2, 'full') RETURNING id",
+            connector.id,
+            datetime.now(UTC) - timedelta(seconds=1),
         )
-        await wait_for(lambda: pool.fetchval("SELECT count(*) FROM dispatcher_wakeups"), timeout=20)
-        run = await pool.fetchrow("SELECT * FROM sync_runs")
+
+        def searched() -> bool:
+            return any(r.method == "POST" and r.path.endswith("/command") for r in sim.requests)
+
+        await wait_for(searched, timeout=60)
+        run = await pool.fetchrow("SELECT * FROM sync_runs WHERE connector_id = $1", connector.id)
         assert run is not None
-        assert (run["connector_id"], run["mode"], run["outcome"]) == (7, "full", "success")
+        assert (run["mode"], run["outcome"]) == ("full", "success")
         assert run["message_id"].startswith(f"sweep:{schedule_id}:")
         discovery = await pool.fetchrow("SELECT * FROM discovery_runs")
-        assert discovery is not None and discovery["sync_run_id"] == run["id"]
-        # The correlation id travels with the work from the first command to the last event.
-        wake = await pool.fetchrow("SELECT * FROM dispatcher_wakeups")
-        assert wake is not None
-        assert run["correlation_id"] == discovery["correlation_id"] == wake["correlation_id"]
+        assert discovery is not None
+        # The correlation id travels with the work from the command to the last event.
+        assert discovery["correlation_id"] == run["correlation_id"]
+        assert await pool.fetchval("SELECT count(*) FROM search_registry") > 0
+        assert await pool.fetchval("SELECT count(*) FROM search_history") > 0
+        # Nothing was sent with the key in the URL, and every call carried it as a header.
+        assert all(API_KEY not in r.query for r in sim.requests)
+        assert all(r.api_key_header for r in sim.requests if r.path != "/ping")
         schedule = await pool.fetchrow("SELECT * FROM schedules WHERE id = $1", schedule_id)
         assert schedule is not None and schedule["next_run_at"] > datetime.now(UTC)
-        await wait_for(
-            lambda: pool.fetchval(
-                "SELECT count(*) FROM analytics_hourly WHERE metric = 'sync_success'"
-            )
-        )
-        # The next tick must not fire the same schedule again.
-        await asyncio.sleep(2.5)
-        assert await pool.fetchval("SELECT count(*) FROM sync_runs") == 1
     finally:
         await runner.stop()
+        server.stop()
 
 
 async def test_two_scheduler_replicas_fire_once(
