@@ -179,6 +179,9 @@ def test_mobile_layout(page, system: System) -> None:
                 assert page.locator("#nav-menu").is_visible(), "no menu button on a phone"
                 width = page.evaluate("document.documentElement.scrollWidth")
                 assert width <= MOBILE["width"] + 1, f"{name}: page scrolls sideways ({width}px)"
+                if name == "connectors":
+                    box = page.locator("#connector-table [role=switch]").bounding_box()
+                    assert box and box["x"] + box["width"] <= MOBILE["width"], box
                 shot(page, f"{name}-mobile-{theme}")
             if theme == "dark":
                 page.locator("#theme-toggle").locator("visible=true").first.click()

@@ -241,7 +241,7 @@ def connector_list_row(c: ConnectorRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(status_badge(c.status, c.color)),
         rx.table.cell(rx.link(c.name, href="/connector?id=" + c.id.to_string(), weight="medium")),
-        rx.table.cell(rx.text(c.type, transform="capitalize")),
+        rx.table.cell(rx.text(c.type, transform="capitalize"), display=["none", "table-cell"]),
         rx.table.cell(
             rx.text(c.url, size="2", trim="both"), display=["none", "none", "table-cell"]
         ),
@@ -268,7 +268,7 @@ def connectors() -> rx.Component:
                         rx.table.row(
                             rx.table.column_header_cell("Status"),
                             rx.table.column_header_cell("Name"),
-                            rx.table.column_header_cell("Type"),
+                            rx.table.column_header_cell("Type", display=["none", "table-cell"]),
                             rx.table.column_header_cell(
                                 "URL", display=["none", "none", "table-cell"]
                             ),
@@ -512,13 +512,7 @@ def connector_detail() -> rx.Component:
 
 def setting_row(r) -> rx.Component:
     return rx.flex(
-        rx.text(
-            r.key.replace("_", " "),
-            size="2",
-            weight="medium",
-            min_width="220px",
-            transform="capitalize",
-        ),
+        rx.text(r.label, size="2", weight="medium", width=["auto", "300px"], flex_shrink="0"),
         rx.match(
             r.kind,
             (
