@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from comradarr_arr import parse_retry_after
 from comradarr_throttle import (
     AGGRESSIVE,
     CONSERVATIVE,
@@ -20,7 +21,6 @@ from comradarr_throttle import (
     decide,
     estimate_dispatch_times,
     is_exhausted,
-    parse_retry_after,
     rate_limit_pause_seconds,
     take_slot,
 )
