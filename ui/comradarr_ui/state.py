@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -698,6 +699,7 @@ class DashboardState(AuthState):
     dash_note: str = ""
     feed_note: str = "Waiting for activity…"
     _watching: bool = False
+    _watch_until: float = 0.0
 
     @rx.event
     async def load(self):
@@ -736,6 +738,7 @@ class DashboardState(AuthState):
                 value = value / len(self.cards)
             shown.append(KV(key=key.replace("_", " "), value=fmt_value(value)))
         self.totals = shown
+        self._watch_until = time.monotonic() + 15 * 60
         if not self._watching:
             return DashboardState.watch_events
         return None
@@ -762,6 +765,9 @@ class DashboardState(AuthState):
         url = api.gateway_url() + api.PREFIX + "/events"
         try:
             for _attempt in range(30):
+                async with self:
+                    if time.monotonic() > self._watch_until:
+                        return
                 try:
                     async with (
                         httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
@@ -777,6 +783,14 @@ class DashboardState(AuthState):
                             self.feed_note = "Live: waiting for activity…"
                         kind = "message"
                         async for line in resp.aiter_lines():
+                            # Keep-alives arrive every 15 s: stop once the user has left
+                            # the dashboard, or has not (re)loaded it for a while.
+                            if not line.startswith("data:"):
+                                async with self:
+                                    here = (self.router.url.path or "/").rstrip("/") or "/"
+                                    stale = time.monotonic() > self._watch_until
+                                if here != "/" or stale:
+                                    return
                             if line.startswith("event:"):
                                 kind = line[6:].strip()
                             elif line.startswith("data:"):
