@@ -20,9 +20,13 @@ from .config import GatewaySettings
 from .middleware import GatewayMiddleware
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
+from .routes_content import content_router
 from .routes_keys import keys_router
+from .routes_queue import queue_router
+from .routes_schedules import schedules_router
 from .routes_settings import settings_router
 from .routes_system import health_route, system_router
+from .routes_throttle import throttle_router
 from .security import ProtectedRoute, current_principal
 from .state import Gateway, utcnow
 
@@ -102,6 +106,10 @@ def create_app(
     protected.include_router(connectors_router())
     protected.include_router(settings_router())
     protected.include_router(system_router())
+    protected.include_router(content_router())
+    protected.include_router(queue_router())
+    protected.include_router(schedules_router())
+    protected.include_router(throttle_router())
     app.include_router(protected)
     _assert_default_deny(app)
 

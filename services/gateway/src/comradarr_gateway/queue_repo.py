@@ -1,0 +1,277 @@
+"""SQL of the queue view: the search registry in priority order with why each entry waits
+and when it should go out, recent completions, and single-entry changes.
+
+Reads are computed here rather than by calling the dispatcher (a service the gateway does not
+import): the same rules as its explain, but set-based for a whole page. Writes are plain
+registry updates on shared state (the dispatcher and discovery write these rows too): one
+statement each, never touching an entry in flight; pause, resume and clear are not done
+here but sent to the dispatcher as ControlQueue commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from comradarr_db import Connection
+from comradarr_throttle import (
+    ThrottleProfile,
+    ThrottleState,
+    budget_window,
+    estimate_dispatch_times,
+    get_state,
+    profile_for_connector,
+)
+
+from . import repo
+from .content_repo import TOTAL_CAP
+
+WAITING = ("pending", "queued", "searching", "cooldown")
+
+_TITLE = """
+    coalesce(s.title || ' S' || lpad(e.season_number::text, 2, '0')
+             || 'E' || lpad(coalesce(e.episode_number, 0)::text, 2, '0'), m.title) AS title,
+    coalesce(s.id, m.id) AS content_id,
+    CASE WHEN r.content_type = 'episode' THEN s.id END AS series_id
+"""
+_JOINS = """
+    LEFT JOIN episodes e ON e.id = r.episode_id
+    LEFT JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
+    LEFT JOIN movies m ON m.id = r.movie_id
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reason:
+    """Why an entry waits (code for the UI, message for people)."""
+
+    code: str
+    message: str
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectorView:
+    """What holds back a connector's whole queue."""
+
+    enabled: bool
+    health: str
+    paused_until: datetime | None
+    queue_paused: bool
+    profile: ThrottleProfile
+    state: ThrottleState
+
+
+async def queue_pause_flags(conn: Connection) -> dict[int, bool]:
+    """Paused flags by connector id (0 = the whole queue); empty without the table."""
+    if not await repo.table_exists(conn, name="queue_state"):
+        return {}
+    rows = await conn.fetch("SELECT connector_id, paused FROM queue_state")
+    return {r["connector_id"]: bool(r["paused"]) for r in rows}
+
+
+async def page(
+    conn: Connection,
+    *,
+    connector_id: int | None,
+    state: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Entries not exhausted, best first, and how many there are (counted up to a cap)."""
+    where = (
+        " WHERE r.state <> 'exhausted' AND ($1::int IS NULL OR r.connector_id = $1)"
+        " AND ($2::text IS NULL OR r.state = $2)"
+    )
+    rows = await conn.fetch(
+        "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
+        " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
+        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
+        f" FROM search_registry r {_JOINS}{where}"
+        " ORDER BY r.priority DESC, r.id LIMIT $3 OFFSET $4",
+        connector_id,
+        state,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT 1 FROM search_registry r{where} LIMIT $3) t",  # noqa: S608
+        connector_id,
+        state,
+        TOTAL_CAP + 1,
+    )
+    return [dict(r) for r in rows], int(total or 0)
+
+
+async def connector_views(
+    conn: Connection, *, connector_ids: set[int], flags: dict[int, bool]
+) -> dict[int, ConnectorView]:
+    """Health, pauses, profile and throttle counters of each connector."""
+    if not connector_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT id, enabled, health_status, paused_until FROM connectors WHERE id = ANY ($1)",
+        sorted(connector_ids),
+    )
+    views: dict[int, ConnectorView] = {}
+    for r in rows:
+        cid = r["id"]
+        views[cid] = ConnectorView(
+            enabled=r["enabled"],
+            health=r["health_status"],
+            paused_until=r["paused_until"],
+            queue_paused=flags.get(0, False) or flags.get(cid, False),
+            profile=await profile_for_connector(conn, connector_id=cid),
+            state=await get_state(conn, connector_id=cid),
+        )
+    return views
+
+
+async def eligible_ahead(
+    conn: Connection, *, connector_id: int, priority: float, entry_id: int, now: datetime
+) -> int:
+    """Eligible entries of a connector that go before (priority, id)."""
+    value = await conn.fetchval(
+        "SELECT count(*) FROM search_registry WHERE connector_id = $1"
+        " AND state IN ('pending', 'cooldown') AND next_eligible_at <= $2"
+        " AND (priority > $3 OR (priority = $3 AND id < $4))",
+        connector_id,
+        now,
+        priority,
+        entry_id,
+    )
+    return int(value or 0)
+
+
+def explain(
+    row: dict[str, Any], view: ConnectorView | None, *, ahead: int, now: datetime
+) -> tuple[list[Reason], datetime | None]:
+    """Why an entry waits, and its estimated dispatch time (None when it cannot be known)."""
+    reasons: list[Reason] = []
+    eligible_at = now
+    if row["state"] == "searching":
+        reasons.append(Reason(code="in_flight", message="searching: the command was sent"))
+    elif row["state"] == "queued":
+        reasons.append(Reason(code="in_flight", message="queued: picked for the next command"))
+    elif row["next_eligible_at"] > now:
+        until = row["next_eligible_at"]
+        reasons.append(
+            Reason(
+                code="cooldown",
+                message=f"cooling down after {row['attempts']} attempt(s)",
+                until=until,
+            )
+        )
+        eligible_at = until
+    if view is None:
+        reasons.append(Reason(code="connector_missing", message="connector not found"))
+        return reasons, None
+    blocked = row["state"] in ("queued", "searching")
+    if view.queue_paused:
+        reasons.append(Reason(code="queue_paused", message="the queue is paused"))
+        blocked = True
+    if not view.enabled:
+        reasons.append(Reason(code="connector_disabled", message="connector disabled"))
+        blocked = True
+    if view.health in ("unhealthy", "offline"):
+        reasons.append(
+            Reason(
+                code="connector_unhealthy",
+                message=f"connector {view.health}: dispatching waits until it is healthy",
+            )
+        )
+        blocked = True
+    if view.paused_until is not None and view.paused_until > now:
+        reasons.append(
+            Reason(code="connector_paused", message="connector paused", until=view.paused_until)
+        )
+        eligible_at = max(eligible_at, view.paused_until)
+    st, prof = view.state, view.profile
+    if st.paused_until is not None and st.paused_until > now:
+        text = st.pause_reason or "throttled"
+        code = "budget_spent" if "budget" in text else "throttle_paused"
+        reasons.append(Reason(code=code, message=text, until=st.paused_until))
+    else:
+        start, end = budget_window(
+            now=now,
+            reset_time=prof.budget_reset_time,
+            timezone=prof.timezone,
+            period_hours=prof.budget_period_hours,
+        )
+        if st.window_start == start and st.window_used >= prof.daily_budget:
+            reasons.append(
+                Reason(
+                    code="budget_spent",
+                    message=f"request budget spent ({st.window_used}/{prof.daily_budget})",
+                    until=end,
+                )
+            )
+    if blocked:
+        return reasons, None
+    per_command = max(1, prof.batch_size)
+    estimate = estimate_dispatch_times(
+        prof, st, now=max(now, eligible_at), batches_ahead=ahead // per_command
+    )
+    if not reasons:
+        reasons.append(
+            Reason(code="next", message="next for its connector")
+            if ahead == 0
+            else Reason(
+                code="waiting_turn",
+                message=f"{ahead} higher-priority entries ahead (about {ahead // per_command}"
+                f" commands at {prof.requests_per_minute:g}/min, profile {prof.name})",
+            )
+        )
+    return reasons, estimate
+
+
+async def recent(conn: Connection, *, connector_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """Searches that ended, newest first, with their content's title."""
+    rows = await conn.fetch(
+        "SELECT h.id, h.registry_id, h.connector_id, r.content_type, h.command_name,"  # noqa: S608
+        " h.search_type, h.outcome, h.error, h.started_at, h.ended_at,"
+        f" {_TITLE} FROM search_history h JOIN search_registry r ON r.id = h.registry_id"
+        f" {_JOINS} WHERE h.ended_at IS NOT NULL"
+        " AND ($1::int IS NULL OR h.connector_id = $1)"
+        " ORDER BY h.started_at DESC, h.id DESC LIMIT $2",
+        connector_id,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def entry(conn: Connection, *, entry_id: int) -> dict[str, Any] | None:
+    """One registry entry with its title."""
+    row = await conn.fetchrow(
+        "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
+        " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
+        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
+        f" FROM search_registry r {_JOINS} WHERE r.id = $1",
+        entry_id,
+    )
+    return None if row is None else dict(row)
+
+
+async def set_user_priority(conn: Connection, *, entry_id: int, value: int | None) -> bool:
+    """The user's nudge (-100..100, None clears); discovery folds it into the score."""
+    status = await conn.execute(
+        "UPDATE search_registry SET user_priority = $2, updated_at = now() WHERE id = $1",
+        entry_id,
+        value,
+    )
+    return status != "UPDATE 0"
+
+
+async def remove(conn: Connection, *, entry_id: int) -> str:
+    """Delete one entry unless in flight: 'deleted', 'in_flight' or 'missing'."""
+    async with conn.transaction():
+        state = await conn.fetchval(
+            "SELECT state FROM search_registry WHERE id = $1 FOR UPDATE", entry_id
+        )
+        if state is None:
+            return "missing"
+        if state in ("queued", "searching"):
+            return "in_flight"
+        await conn.execute("DELETE FROM search_registry WHERE id = $1", entry_id)
+    return "deleted"
