@@ -145,6 +145,49 @@ def test_settings_change_is_saved(page, system: System) -> None:
     assert page.locator("#setting-general-app_name").input_value() == "Comradarr e2e"
 
 
+def _nats_url(system: System) -> str:
+    log = (system.logs / "gateway.log").read_text(errors="replace")
+    found = re.search(r'"embedded nats-server started".*?"url": "(nats://[^"]+)"', log)
+    assert found, "the gateway log does not say where NATS is"
+    return found.group(1)
+
+
+def test_dashboard_shows_live_events(page, system: System) -> None:
+    import asyncio
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import nats
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(system.ui_url + "/")
+    page.get_by_text("Live: waiting for activity").wait_for()
+
+    async def publish() -> None:
+        nc = await nats.connect(_nats_url(system))
+        try:
+            payload = {"connector_id": 1, "outcome": "completed", "fetched": 20}
+            await nc.publish("comradarr.evt.sync.completed", json.dumps(payload).encode())
+            await nc.flush()
+        finally:
+            await nc.close()
+
+    # Playwright's sync API owns this thread's event loop: publish from another thread.
+    # Plain NATS is fire-and-forget, so publish until the feed shows it.
+    feed = page.get_by_text("outcome=completed").first
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for _ in range(20):
+            pool.submit(lambda: asyncio.run(publish())).result(timeout=30)
+            try:
+                feed.wait_for(timeout=1000)
+                break
+            except PlaywrightTimeout:
+                continue
+    feed.wait_for()
+    page.get_by_text("sync.completed").first.wait_for()
+    shot(page, "dashboard-activity-desktop-light")
+
+
 def test_every_screen_desktop_light(page, system: System) -> None:
     for name, path in SCREENS:
         page.goto(system.ui_url + path)

@@ -757,6 +757,7 @@ class DashboardState(AuthState):
             if self._watching:
                 return
             self._watching = True
+            self.feed_note = "Connecting to live activity…"
             session = self._session()
         headers = {
             "Accept": "text/event-stream",
