@@ -750,7 +750,7 @@ async def test_p16_tarpit_connector_test_times_out_while_health_answers(
     async def probe() -> httpx.Response:
         return await admin.post(
             "/api/v1/connectors/test",
-            json={"type": "sonarr", "url": url, "api_key": "k" * 32, "timeout": 1},
+            json={"type": "sonarr", "url": url, "api_key": "k" * 32, "timeout": 5},
         )
 
     # Warm up what a running server already has: pool connections, TLS context, imports.
@@ -762,15 +762,16 @@ async def test_p16_tarpit_connector_test_times_out_while_health_answers(
     start = time.perf_counter()
     tasks = [asyncio.create_task(probe()) for _ in range(20)]
     await asyncio.sleep(0.2)
+    # Causal, not a stopwatch: /health and an API read answer while all 20 hung tests are
+    # still waiting on their 5 s timeout (a blocked event loop would answer after them).
     async with harness.client() as anon:
-        h0 = time.perf_counter()
         r = await anon.get("/health")
-        assert r.status_code == 200 and time.perf_counter() - h0 < 1.0
-    g0 = time.perf_counter()
+        assert r.status_code == 200
     assert (await admin.get("/api/v1/connectors")).status_code == 200
-    assert time.perf_counter() - g0 < 1.0
+    assert not any(t.done() for t in tasks)
     results = await asyncio.gather(*tasks)
-    assert time.perf_counter() - start < 6.0
+    # Every hung test ends by itself within the documented limit (client timeout + cap).
+    assert time.perf_counter() - start < 30.0
     for r in results:
         assert r.status_code == 200
         assert r.json()["ok"] is False
