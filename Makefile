@@ -9,10 +9,10 @@ RUN := $(UV) run --frozen
 PYTEST_TIMEOUT ?= 180
 GATEWAY_PORT ?= 8000
 
-.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install ui-run e2e
+.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 bootstrap: ## install uv if it is missing
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -20,8 +20,8 @@ bootstrap: ## install uv if it is missing
 install: bootstrap ## install every package and the dev tools from uv.lock
 	$(UV) sync --frozen --all-packages
 
-run: install ## install, migrate and start everything in one process (embedded servers if unset)
-	@echo "Starting Comradarr; the gateway answers on http://127.0.0.1:$(GATEWAY_PORT) (GET /health)."
+run: install ui-install ## install, migrate and start everything in one process (embedded servers if unset)
+	@echo "Starting Comradarr: web UI http://127.0.0.1:$${PORT:-3000} (first build takes a minute), REST API http://127.0.0.1:$(GATEWAY_PORT) (GET /health)."
 	GATEWAY_PORT=$(GATEWAY_PORT) $(RUN) comradarr up
 
 migrate: install ## apply database migrations and exit
@@ -58,11 +58,13 @@ BUN_VERSION ?= 1
 UI_BUN := ui/.tools/node_modules/bun/bin/bun.exe
 UI_PORT ?= 3000
 
-ui-install: install ## web UI prerequisites: bun from the npm registry (ui/.tools), Debian chromium for e2e
+ui-install: install ## web UI prerequisite: bun from the npm registry (into ui/.tools)
 	@test -x $(UI_BUN) || npm install --prefix ui/.tools --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION)
+
+browser-install: ## Debian chromium for the browser tests (root: apt-get; else says what to run)
 	@command -v chromium >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-		else echo "chromium missing: sudo apt-get install -y chromium (needed by make e2e only)"; fi; }
+		else echo "chromium missing: sudo apt-get install -y chromium (needed by make e2e only)"; exit 1; fi; }
 
 ui-run: ui-install ## the web UI (prod build) on UI_PORT, talking to COMRADARR_GATEWAY_URL
 	cd ui && REFLEX_TELEMETRY_ENABLED=false REFLEX_BUN_PATH=$(CURDIR)/$(UI_BUN) \
@@ -70,7 +72,7 @@ ui-run: ui-install ## the web UI (prod build) on UI_PORT, talking to COMRADARR_G
 		COMRADARR_UI_API_URL=$${COMRADARR_UI_API_URL:-http://127.0.0.1:$(UI_PORT)} \
 		$(CURDIR)/.venv/bin/reflex run --env prod --single-port
 
-e2e: ui-install ## browser tests: gateway + simulator + UI in headless Chromium (screenshots in tests/e2e/artifacts)
+e2e: ui-install browser-install ## browser tests: gateway + simulator + UI in headless Chromium (screenshots in tests/e2e/artifacts)
 	$(RUN) pytest -m e2e -q -p no:cacheprovider --timeout=900 tests/e2e
 
 clean: ## remove caches (not your data)

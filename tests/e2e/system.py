@@ -125,6 +125,8 @@ def running_system() -> Iterator[System]:
             **base_env,
             "COMRADARR_DATA_DIR": str(work / "data"),
             "GATEWAY_PORT": str(gw_port),
+            # The UI under test is started below with its own ports and build.
+            "COMRADARR_UI": "off",
         }
         for key in ("DATABASE_URL", "NATS_URL"):
             gw_env.pop(key, None)

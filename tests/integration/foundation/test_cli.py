@@ -26,7 +26,13 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "NATS_URL", "SECRET_KEY"} and not k.startswith("TEST_")
     }
-    env.update(COMRADARR_DATA_DIR=str(data_dir), HOST="127.0.0.1", LOG_LEVEL="info", **extra)
+    env.update(
+        COMRADARR_DATA_DIR=str(data_dir),
+        HOST="127.0.0.1",
+        LOG_LEVEL="info",
+        COMRADARR_UI="off",  # the UI build has its own e2e suite
+        **extra,
+    )
     return env
 
 

@@ -16,6 +16,7 @@ from comradarr_settings import CoreSettings, SettingsError, load_settings
 from ._embedded import attach_to_running, start_missing
 from ._runner import Runner, run_until_signalled
 from ._service import UnknownServiceError, available_services, load_service
+from ._ui import start_ui
 
 TOOLS_GROUP = "comradarr.cli"
 log = structlog.get_logger(__name__)
@@ -46,7 +47,9 @@ def _up(settings: CoreSettings) -> int:
         database_url=settings.database_url,
         nats_url=settings.nats_url,
     )
+    ui = None
     try:
+        ui = start_ui(settings)
         definitions = [load_service(name) for name in sorted(available_services())]
         runner = Runner(
             definitions,
@@ -58,6 +61,8 @@ def _up(settings: CoreSettings) -> int:
         )
         asyncio.run(run_until_signalled(runner))
     finally:
+        if ui is not None:
+            ui.stop()
         servers.stop()
     return 0
 
