@@ -7,6 +7,7 @@ migrated template) and its own subject/stream prefix.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+import structlog
 from comradarr_bus import Bus, delete_streams
 from comradarr_db import discover, migrate
 from comradarr_embedded import EmbeddedNats, EmbeddedPostgres
@@ -60,6 +62,24 @@ def _server_url(
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging_state() -> Iterator[None]:
+    """Undo process-wide logging set-up (CLIs and configure_logging change it) per test."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    was_configured = structlog.is_configured()
+    config = structlog.get_config()
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        if was_configured:
+            structlog.configure(**config)
+        else:
+            structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -4,32 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import structlog
 from comradarr_logging import configure_logging
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging_state() -> Iterator[None]:
-    # configure_logging changes process-wide state (root logger, structlog
-    # config); put it back so tests elsewhere in the session are unaffected.
-    root = logging.getLogger()
-    level, handlers = root.level, root.handlers[:]
-    was_configured = structlog.is_configured()
-    config = structlog.get_config()
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        if was_configured:
-            structlog.configure(**config)
-        else:
-            structlog.reset_defaults()
 
 
 class Captured:
