@@ -67,8 +67,10 @@ async def test_keyset_paging_walks_every_episode_once_in_order(
         assert len(ids) == total and len(set(ids)) == total, sort
     # Title order: by series title, then season and episode.
     items = await _all_pages(admin, {"type": "episode", "page_size": 137})
-    keys = [(i["series_title"].lower(), i["series_id"], i["season_number"], i["episode_number"])
-            for i in items]
+    keys = [
+        (i["series_title"].lower(), i["series_id"], i["season_number"], i["episode_number"])
+        for i in items
+    ]
     assert keys == sorted(keys)
 
 
@@ -104,14 +106,14 @@ async def test_offset_paging_total_and_filters(
             " AND state = ANY($1::text[])",
             list(states),
         )
-        body = (await admin.get("/api/v1/content", params={"type": "episode", "status": status}))
+        body = await admin.get("/api/v1/content", params={"type": "episode", "status": status})
         got = body.json()
         assert got["total"] == want, status
         assert all(i["registry"]["state"] in states for i in got["items"])
-    upgrade = (await admin.get("/api/v1/content", params={"type": "movie", "status": "upgrade"}))
+    upgrade = await admin.get("/api/v1/content", params={"type": "movie", "status": "upgrade"})
     assert all(i["wanted"] == "upgrade" for i in upgrade.json()["items"])
     assert upgrade.json()["total"] == sum(1 for g in range(1, MOVIES + 1) if g % 4 and g % 9 == 0)
-    series = (await admin.get("/api/v1/content", params={"type": "series", "status": "missing"}))
+    series = await admin.get("/api/v1/content", params={"type": "series", "status": "missing"})
     assert series.json()["total"] == SERIES
     other = await admin.get("/api/v1/content", params={"type": "series", "connector_id": 999})
     assert other.json()["total"] == 0 and other.json()["items"] == []

@@ -20,7 +20,7 @@ from comradarr_throttle import (
     update_profile,
 )
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 
 from .appsettings import _check_tz
 from .errors import invalid
@@ -49,6 +49,14 @@ Budget = Annotated[int, Field(ge=1, le=1_000_000, description="Commands per budg
 Concurrency = Annotated[int, Field(ge=1, le=50)]
 RateCooldown = Annotated[float, Field(gt=0, le=DAY, description="Pause after a bare 429, s.")]
 Tz = Annotated[str, Field(max_length=64), AfterValidator(_check_tz)]
+ResetTime = Annotated[
+    str,
+    Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        examples=["04:00"],
+        description="Local wall time (HH:MM, 24 h) the budget resets, in the profile's timezone.",
+    ),
+]
 
 
 class ThrottleProfileOut(BaseModel):
@@ -63,7 +71,7 @@ class ThrottleProfileOut(BaseModel):
     cooldown_max_seconds: float
     max_attempts: int
     daily_budget: int
-    budget_reset_time: time
+    budget_reset_time: ResetTime
     budget_period_hours: int
     timezone: str
     max_concurrent_per_connector: int
@@ -84,17 +92,12 @@ class ThrottleProfileCreate(Strict):
     cooldown_max_seconds: Cooldown = MODERATE.cooldown_max_seconds
     max_attempts: Attempts = MODERATE.max_attempts
     daily_budget: Budget = MODERATE.daily_budget
-    budget_reset_time: time = MODERATE.budget_reset_time
+    budget_reset_time: ResetTime = "00:00"
     budget_period_hours: BudgetPeriod = 24
     timezone: Tz = "UTC"
     max_concurrent_per_connector: Concurrency = MODERATE.max_concurrent_per_connector
     max_concurrent_per_series: Concurrency = MODERATE.max_concurrent_per_series
     rate_limit_cooldown_seconds: RateCooldown = MODERATE.rate_limit_cooldown_seconds
-
-    @field_validator("budget_reset_time")
-    @classmethod
-    def _naive(cls, v: time) -> time:
-        return v.replace(tzinfo=None)
 
 
 class ThrottleProfileUpdate(Strict):
@@ -108,22 +111,18 @@ class ThrottleProfileUpdate(Strict):
     cooldown_max_seconds: Cooldown | None = None
     max_attempts: Attempts | None = None
     daily_budget: Budget | None = None
-    budget_reset_time: time | None = None
+    budget_reset_time: ResetTime | None = None
     budget_period_hours: BudgetPeriod | None = None
     timezone: Tz | None = None
     max_concurrent_per_connector: Concurrency | None = None
     max_concurrent_per_series: Concurrency | None = None
     rate_limit_cooldown_seconds: RateCooldown | None = None
 
-    @field_validator("budget_reset_time")
-    @classmethod
-    def _naive(cls, v: time | None) -> time | None:
-        return None if v is None else v.replace(tzinfo=None)
-
 
 def profile_out(p: ThrottleProfile) -> ThrottleProfileOut:
     """The API view of a profile."""
     data = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
+    data["budget_reset_time"] = p.budget_reset_time.strftime("%H:%M")
     return ThrottleProfileOut.model_validate(data)
 
 
@@ -137,6 +136,9 @@ def _field_of(problem: str) -> str:
 
 def _build(base: ThrottleProfile | None, values: dict[str, Any]) -> ThrottleProfile:
     """The profile these values make, or a 422 naming the first field that is wrong."""
+    if isinstance(values.get("budget_reset_time"), str):
+        hours, minutes = values["budget_reset_time"].split(":")
+        values = {**values, "budget_reset_time": time(int(hours), int(minutes))}
     try:
         if base is None:
             return ThrottleProfile(**values)
