@@ -66,52 +66,88 @@ WHERE r.connector_id = $1 AND coalesce(r.episode_id, -r.movie_id) = c.content_ke
   AND r.search_type <> c.search_type
 """
 
-_INSERT = """
+
+def _parts(*, released: str, created_at: str, user_priority: str, attempts: str, gap: str) -> str:
+    """The weighted priority parts over the given input expressions, rounded to 3 places.
+
+    Parameters: $2 now, $3..$7 weights (age, missing, user, failures, type), $8 age half
+    life (days), $9 missing full (days), $10 failure full (attempts). Rounding means an
+    unchanged score does not rewrite the row.
+    """
+    return f"""
+        round(($3::float8 / (1 + greatest(extract(epoch FROM
+               ($2::timestamptz - coalesce({released}, $2::timestamptz))), 0)
+               / 86400.0 / $8::float8))::numeric, 3)::float8 AS age,
+        round(($4::float8 * least(greatest(extract(epoch FROM
+               ($2::timestamptz - {created_at})), 0)
+               / 86400.0 / $9::float8, 1))::numeric, 3)::float8 AS missing,
+        round(($5::float8 * coalesce({user_priority}, 0) / 100.0)::numeric, 3)::float8 AS usr,
+        round((-$6::float8 * least({attempts} / $10::float8, 1))::numeric, 3)::float8
+            AS failures,
+        round(($7::float8 * CASE WHEN {gap} THEN 1 ELSE 0 END)::numeric, 3)::float8 AS typ"""
+
+
+_PARTS_JSON = (
+    "jsonb_build_object('age', p.age, 'missing', p.missing, 'user', p.usr,"
+    " 'failures', p.failures, 'type', p.typ)"
+)
+
+# New entries get their priority as they are inserted (the same expressions as the
+# recompute below over a new entry's inputs: created now, no attempts, no user nudge), so
+# each is written once instead of inserted and then rewritten by the recompute.
+_INSERT_PARTS = _parts(
+    released="c.released",
+    created_at="$2::timestamptz",
+    user_priority="NULL::integer",
+    attempts="0",
+    gap="c.search_type = 'gap'",
+)
+_INSERT = f"""
 WITH new AS (
     INSERT INTO search_registry (connector_id, content_type, episode_id, movie_id, search_type,
-                                 created_at, updated_at, next_eligible_at)
-    SELECT $1, c.content_type,
-           CASE WHEN c.content_type = 'episode' THEN c.content_id END,
-           CASE WHEN c.content_type = 'movie' THEN c.content_id END,
-           c.search_type, $2, $2, $2
-    FROM discovery_candidates c
-    WHERE c.search_type = ANY($3::text[])
-      AND NOT EXISTS (
-          SELECT 1 FROM search_registry r WHERE r.connector_id = $1 AND
-              coalesce(r.episode_id, -r.movie_id) = c.content_key)
+                                 created_at, updated_at, next_eligible_at, priority,
+                                 priority_parts)
+    SELECT $1, p.content_type,
+           CASE WHEN p.content_type = 'episode' THEN p.content_id END,
+           CASE WHEN p.content_type = 'movie' THEN p.content_id END,
+           p.search_type, $2, $2, $2, p.age + p.missing + p.usr + p.failures + p.typ,
+           {_PARTS_JSON}
+    FROM (
+        SELECT c.content_type, c.content_id, c.search_type, {_INSERT_PARTS}
+        FROM discovery_candidates c
+        WHERE c.search_type = ANY($11::text[])
+          AND NOT EXISTS (
+              SELECT 1 FROM search_registry r WHERE r.connector_id = $1 AND
+                  coalesce(r.episode_id, -r.movie_id) = c.content_key)
+    ) p
     RETURNING search_type
 )
 SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,
        count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM new
-"""
+"""  # noqa: S608 (built from the constant fragments above; values are parameters)
 
-# Weighted parts rounded to 3 places, so an unchanged score does not rewrite the row.
-_PRIORITY = """
+# Entries that existed before this pass, rescored (time passed, attempts, a user's nudge,
+# a new type); an unchanged score does not rewrite the row.
+_PRIORITY_PARTS = _parts(
+    released="c.released",
+    created_at="r.created_at",
+    user_priority="r.user_priority",
+    attempts="r.attempts",
+    gap="r.search_type = 'gap'",
+)
+_PRIORITY = f"""
 WITH parts AS (
-    SELECT r.id,
-        round(($3::float8 / (1 + greatest(extract(epoch FROM
-               ($2::timestamptz - coalesce(c.released, $2::timestamptz))), 0)
-               / 86400.0 / $8::float8))::numeric, 3)::float8 AS age,
-        round(($4::float8 * least(greatest(extract(epoch FROM
-               ($2::timestamptz - r.created_at)), 0)
-               / 86400.0 / $9::float8, 1))::numeric, 3)::float8 AS missing,
-        round(($5::float8 * coalesce(r.user_priority, 0) / 100.0)::numeric, 3)::float8 AS usr,
-        round((-$6::float8 * least(r.attempts / $10::float8, 1))::numeric, 3)::float8
-            AS failures,
-        round(($7::float8 * CASE WHEN r.search_type = 'gap' THEN 1 ELSE 0 END)::numeric, 3)
-            ::float8 AS typ
+    SELECT r.id, {_PRIORITY_PARTS}
     FROM search_registry r
     JOIN discovery_candidates c ON coalesce(r.episode_id, -r.movie_id) = c.content_key
     WHERE r.connector_id = $1
 )
 UPDATE search_registry r
-SET priority = p.age + p.missing + p.usr + p.failures + p.typ,
-    priority_parts = jsonb_build_object('age', p.age, 'missing', p.missing, 'user', p.usr,
-                                        'failures', p.failures, 'type', p.typ)
+SET priority = p.age + p.missing + p.usr + p.failures + p.typ, priority_parts = {_PARTS_JSON}
 FROM parts p
 WHERE r.id = p.id
   AND r.priority IS DISTINCT FROM (p.age + p.missing + p.usr + p.failures + p.typ)
-"""
+"""  # noqa: S608 (built from the constant fragments above; values are parameters)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,11 +198,7 @@ async def run_discovery(
     removed = await conn.fetchrow(_REMOVE, connector_id)
     status = await conn.execute(_RETYPE, connector_id, now)
     retyped = int(status.split()[-1])
-    created = await conn.fetchrow(_INSERT, connector_id, now, list(search_types))
-    await conn.execute(
-        _PRIORITY,
-        connector_id,
-        now,
+    weights = (
         config.weight_age,
         config.weight_missing,
         config.weight_user,
@@ -176,6 +208,9 @@ async def run_discovery(
         config.missing_full_days,
         config.failure_full_attempts,
     )
+    # Entries that already existed first (the new ones are inserted with their score).
+    await conn.execute(_PRIORITY, connector_id, now, *weights)
+    created = await conn.fetchrow(_INSERT, connector_id, now, *weights, list(search_types))
     assert found is not None and removed is not None and created is not None
     return DiscoveryCounts(
         gaps_found=int(found["gaps"]),
