@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import pages
+from . import content, pages, queue, schedules
 from .state import (
     ApiKeysState,
     AuthState,
@@ -12,8 +12,6 @@ from .state import (
     ConnectorFormState,
     ConnectorsState,
     DashboardState,
-    ListState,
-    SchedulesState,
     SettingsState,
 )
 
@@ -49,9 +47,27 @@ app.add_page(
     pages.api_keys, route="/api-keys", title="API keys · Comradarr", on_load=ApiKeysState.load
 )
 app.add_page(
-    pages.content, route="/content", title="Content · Comradarr", on_load=ListState.load_content
+    content.content,
+    route="/content",
+    title="Content · Comradarr",
+    on_load=content.ContentState.load,
 )
-app.add_page(pages.queue, route="/queue", title="Queue · Comradarr", on_load=ListState.load_queue)
 app.add_page(
-    pages.schedules, route="/schedules", title="Schedules · Comradarr", on_load=SchedulesState.load
+    content.series_detail,
+    route="/content/series",
+    title="Series · Comradarr",
+    on_load=content.SeriesState.load,
+)
+app.add_page(
+    content.movie_detail,
+    route="/content/movie",
+    title="Movie · Comradarr",
+    on_load=content.MovieState.load,
+)
+app.add_page(queue.queue, route="/queue", title="Queue · Comradarr", on_load=queue.QueueState.load)
+app.add_page(
+    schedules.schedules,
+    route="/schedules",
+    title="Schedules · Comradarr",
+    on_load=schedules.SchedulesState.load,
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .cron import PRESETS
 from .layout import auth_card, empty, page, status_badge
 from .state import (
     CONNECTOR_TYPES,
@@ -15,8 +14,6 @@ from .state import (
     ConnectorRow,
     ConnectorsState,
     DashboardState,
-    ListState,
-    SchedulesState,
     SettingsState,
 )
 
@@ -687,105 +684,3 @@ def api_keys() -> rx.Component:
 
 
 # ---------- content / queue / schedules ----------
-
-
-def content() -> rx.Component:
-    return page(
-        "Content",
-        rx.form(
-            rx.hstack(
-                rx.input(
-                    placeholder="Search series and movies",
-                    value=ListState.search,
-                    on_change=ListState.set_search,
-                    flex="1",
-                ),
-                rx.button(rx.icon("search"), "Search", type="submit"),
-                width="100%",
-            ),
-            on_submit=lambda _: ListState.load_content,
-            width="100%",
-        ),
-        generic_table(ListState.cols, ListState.rows, ListState.note, "library"),
-    )
-
-
-def queue() -> rx.Component:
-    return page(
-        "Queue",
-        generic_table(ListState.cols, ListState.rows, ListState.note, "list-ordered"),
-        actions=rx.button(
-            rx.icon("refresh-cw"), "Refresh", variant="soft", on_click=ListState.load_queue
-        ),
-    )
-
-
-def schedules() -> rx.Component:
-    s = SchedulesState
-    return page(
-        "Schedules",
-        schedule_form(),
-        rx.heading("Schedules", size="4"),
-        generic_table(s.cols, s.rows, s.note, "calendar-clock"),
-    )
-
-
-def schedule_form() -> rx.Component:
-    s = SchedulesState
-    return rx.card(
-        rx.vstack(
-            rx.heading("New schedule", size="4"),
-            rx.grid(
-                field(
-                    "Connector",
-                    rx.select(
-                        s.connector_options,
-                        value=s.connector_id,
-                        on_change=s.set_connector_id,
-                        placeholder="No connectors",
-                        width="100%",
-                    ),
-                ),
-                field(
-                    "Preset",
-                    rx.select.root(
-                        rx.select.trigger(width="100%"),
-                        rx.select.content(
-                            *[
-                                rx.select.item(label, value=key)
-                                for key, (label, _) in PRESETS.items()
-                            ]
-                        ),
-                        value=s.preset,
-                        on_change=s.set_preset,
-                    ),
-                ),
-                field(
-                    "Cron expression",
-                    rx.input(
-                        value=s.cron,
-                        on_change=s.set_cron,
-                        font_family="monospace",
-                        id="cron",
-                        width="100%",
-                    ),
-                    hint=s.cron_text,
-                ),
-                field(
-                    "Timezone",
-                    rx.input(value=s.timezone, on_change=s.set_timezone, width="100%"),
-                ),
-                columns=rx.breakpoints(initial="1", md="2"),
-                spacing="4",
-                width="100%",
-            ),
-            rx.hstack(
-                rx.button("Add schedule", on_click=s.create, disabled=~s.available),
-                rx.text(s.msg, size="2"),
-                align="center",
-            ),
-            spacing="4",
-            width="100%",
-        ),
-        width="100%",
-    )
