@@ -106,6 +106,7 @@ class System:
     arr_url: str
     logs: Path
     timings: dict[str, float]
+    data_dir: Path | None = None
 
 
 @contextlib.contextmanager
@@ -178,6 +179,7 @@ def running_system() -> Iterator[System]:
             arr_url=f"http://127.0.0.1:{arr_port}",
             logs=logs,
             timings=timings,
+            data_dir=work / "data",
         )
     finally:
         for proc in reversed(procs):

@@ -165,9 +165,13 @@ class BulkMixin(rx.State, mixin=True):
     def set_bulk_priority(self, v: str) -> None:
         self.bulk_priority = v
 
-    async def _do_bulk(self, action: str, ids: list[int]) -> str:
+    async def _do_bulk(self, action: str, ids: list[int], target: str = "") -> str:
         """Run one bulk action; returns the message to show (raises Unauthorized)."""
-        body: dict[str, Any] = {"action": action, "target": self._bulk_target(), "ids": ids}
+        body: dict[str, Any] = {
+            "action": action,
+            "target": target or self._bulk_target(),
+            "ids": ids,
+        }
         if action == "priority":
             text = self.bulk_priority.strip()
             try:
@@ -462,6 +466,15 @@ class SeriesState(BulkMixin, AuthState):
         except api.Unauthorized:
             return self._login_redirect()
         return None
+
+    @rx.event
+    async def series_act(self, action: str):
+        """Queue, exhaust or reset every wanted episode of this series."""
+        try:
+            self.bulk_msg = await self._do_bulk(action, [self.s_id], target="series")
+        except api.Unauthorized:
+            return self._login_redirect()
+        return rx.toast.info(self.bulk_msg)
 
 
 class MovieState(BulkMixin, AuthState):
@@ -838,6 +851,26 @@ def series_detail() -> rx.Component:
             rx.text(s.s_meta, color=rx.color("gray", 11)),
             rx.text(s.s_counts, size="2", color=rx.color("gray", 10)),
             spacing="1",
+        ),
+        rx.flex(
+            rx.button(
+                rx.icon("search", size=16),
+                "Search all wanted",
+                on_click=s.series_act("queue"),
+                id="series-queue",
+            ),
+            rx.button(
+                "Mark exhausted",
+                variant="soft",
+                color_scheme="orange",
+                on_click=s.series_act("exhaust"),
+            ),
+            rx.button(
+                "Clear state", variant="soft", color_scheme="gray", on_click=s.series_act("reset")
+            ),
+            gap="8px",
+            wrap="wrap",
+            align="center",
         ),
         bulk_bar(s),
         rx.cond(
