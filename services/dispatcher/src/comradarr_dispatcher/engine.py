@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,17 +36,18 @@ from comradarr_proto import (
 )
 from comradarr_throttle import (
     ThrottleProfile,
+    ThrottleState,
     cooldown_seconds,
+    decide,
+    default_profile,
     is_exhausted,
     pause,
     profile_for_connector,
     rate_limit_pause_seconds,
-    try_acquire,
 )
 
 from .batching import Batch, Candidate, plan_batch
 from .config import DispatcherConfig
-from .queue import is_paused
 
 log = structlog.get_logger(__name__)
 
@@ -71,45 +73,108 @@ def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
     )
 
 
-# The best eligible entries of a connector, with what batching needs. The inner query walks
-# the partial index search_registry_eligible and stops after $3 rows.
+_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(ThrottleProfile))
+# One round trip before deciding: lock the connector's throttle row (replicas serialize on
+# it) and read the counters, the profile (NULL columns: fall back to the default) and
+# whether the queue is paused.
+_LOCK = f"""
+SELECT t.next_slot_at, t.window_start, t.window_used, t.paused_until, t.pause_reason,
+       (SELECT coalesce(bool_or(q.paused), false) FROM queue_state q
+        WHERE q.connector_id IN (0, $1)) AS queue_paused,
+       p.id IS NOT NULL AS has_profile,
+       {", ".join(f"p.{name} AS p_{name}" for name in _PROFILE_FIELDS)}
+FROM throttle_state t
+LEFT JOIN connectors c ON c.id = t.connector_id
+LEFT JOIN throttle_profiles p ON p.id = c.throttle_profile_id
+WHERE t.connector_id = $1
+FOR UPDATE OF t
+"""  # noqa: S608 - constant column names
+# The best eligible entries of a connector, with what batching needs, and the commands in
+# flight (per series of each row, and in total). Read after the lock, in a new snapshot, so
+# in-flight counts and claimed entries of other replicas are the truth for this decision.
+# The inner query walks the partial index search_registry_eligible and stops after $3 rows;
+# both CTEs are materialized so the in-flight counts are hashed once, not per window row.
 _WINDOW = """
-SELECT r.id, r.content_type, r.search_type, r.priority,
-       coalesce(e.arr_id, m.arr_id) AS arr_id, e.series_arr_id, e.season_number,
-       coalesce(s.fully_aired, false) AS fully_aired,
-       CASE WHEN coalesce(s.episode_count, 0) > 0
-            THEN (s.episode_count - s.episode_file_count)::float8 / s.episode_count
-            ELSE 0 END AS missing_share,
-       f.connector_id IS NOT NULL AS pack_failed
-FROM (
-    SELECT id, content_type, search_type, priority, episode_id, movie_id
-    FROM search_registry
-    WHERE connector_id = $1 AND state IN ('pending', 'cooldown') AND next_eligible_at <= $2
-    ORDER BY priority DESC, id
-    LIMIT $3
-) r
-LEFT JOIN episodes e ON e.id = r.episode_id
-LEFT JOIN movies m ON m.id = r.movie_id
-LEFT JOIN seasons s ON s.connector_id = e.connector_id AND s.series_arr_id = e.series_arr_id
-                   AND s.season_number = e.season_number
-LEFT JOIN season_pack_fallbacks f ON f.connector_id = e.connector_id
-                   AND f.series_arr_id = e.series_arr_id AND f.season_number = e.season_number
-ORDER BY r.priority DESC, r.id
+WITH busy AS MATERIALIZED (
+    SELECT series_arr_id, count(*)::int AS n FROM dispatch_commands
+    WHERE connector_id = $1 AND status IN ('sending', 'searching')
+    GROUP BY series_arr_id
+), w AS MATERIALIZED (
+    SELECT r.id, r.content_type, r.search_type, r.priority,
+           coalesce(e.arr_id, m.arr_id) AS arr_id, e.series_arr_id, e.season_number,
+           coalesce(s.fully_aired, false) AS fully_aired,
+           CASE WHEN coalesce(s.episode_count, 0) > 0
+                THEN (s.episode_count - s.episode_file_count)::float8 / s.episode_count
+                ELSE 0 END AS missing_share,
+           f.connector_id IS NOT NULL AS pack_failed
+    FROM (
+        SELECT id, content_type, search_type, priority, episode_id, movie_id
+        FROM search_registry
+        WHERE connector_id = $1 AND state IN ('pending', 'cooldown')
+          AND next_eligible_at <= $2
+        ORDER BY priority DESC, id
+        LIMIT $3
+    ) r
+    LEFT JOIN episodes e ON e.id = r.episode_id
+    LEFT JOIN movies m ON m.id = r.movie_id
+    LEFT JOIN seasons s ON s.connector_id = e.connector_id
+                       AND s.series_arr_id = e.series_arr_id
+                       AND s.season_number = e.season_number
+    LEFT JOIN season_pack_fallbacks f ON f.connector_id = e.connector_id
+                       AND f.series_arr_id = e.series_arr_id
+                       AND f.season_number = e.season_number
+)
+SELECT w.*, coalesce(b.n, 0) AS series_busy,
+       (SELECT coalesce(sum(n), 0)::int FROM busy) AS in_flight
+FROM w LEFT JOIN busy b ON b.series_arr_id = w.series_arr_id
+ORDER BY w.priority DESC, w.id
+"""
+# Claiming in one statement: mark the entries queued, spend the throttle slot and record
+# the dispatch row, all only when at least one entry was still eligible (none: the caller
+# rolls back and looks again). $1 connector, $2 now, $3 next_slot_at, $4 window_start,
+# $5 window_used, $6 command, $7 series, $8 season, $9 owner, $10 lease, $11 millis.
+_CLAIM_TAIL = """
+, taken AS (
+    SELECT array_agg(id ORDER BY pos) AS registry_ids,
+           array_agg(arr_id ORDER BY pos) AS arr_ids
+    FROM claimed HAVING count(*) > 0
+), spent AS (
+    UPDATE throttle_state SET next_slot_at = $3, window_start = $4, window_used = $5,
+        paused_until = NULL, pause_reason = NULL, requests_total = requests_total + 1,
+        last_sent_at = $2, updated_at = now()
+    WHERE connector_id = $1 AND EXISTS (SELECT 1 FROM taken)
+)
+INSERT INTO dispatch_commands (connector_id, command_name, series_arr_id, season_number,
+    arr_ids, registry_ids, owner, lease_until, correlation_id, created_at)
+SELECT $1, $6, $7, $8, arr_ids, registry_ids, $9, $10,
+       'dispatch-' || $1 || '-' || registry_ids[1] || '-' || $11::bigint, $2
+FROM taken
+RETURNING id, arr_ids, registry_ids, correlation_id
 """
 # A season pack covers every eligible gap of the season, also those beyond the window.
-_CLAIM_SEASON = """
-UPDATE search_registry r SET state = 'queued', updated_at = $5
-FROM episodes e
-WHERE e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
-  AND e.series_arr_id = $2 AND e.season_number = $3 AND r.search_type = 'gap'
-  AND r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $4
-RETURNING r.id, e.arr_id
-"""
-_CLAIM_IDS = """
-UPDATE search_registry SET state = 'queued', updated_at = $3
-WHERE connector_id = $1 AND id = ANY ($2::bigint[]) AND state IN ('pending', 'cooldown')
-RETURNING id
-"""
+# $12 series, $13 season (typed apart from $7/$8, which may be NULL for other commands).
+_SEASON_HEAD = """
+WITH claimed AS (
+    UPDATE search_registry r SET state = 'queued', updated_at = $2
+    FROM episodes e
+    WHERE e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
+      AND e.series_arr_id = $12 AND e.season_number = $13 AND r.search_type = 'gap'
+      AND r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $2
+    RETURNING r.id, e.arr_id, e.arr_id AS pos
+)"""
+_CLAIM_SEASON = _SEASON_HEAD + _CLAIM_TAIL
+# The chosen entries that are still eligible, in the batch's order. $12 ids, $13 arr ids.
+_IDS_HEAD = """
+WITH chosen AS (
+    SELECT id, arr_id, pos FROM unnest($12::bigint[], $13::int[]) WITH ORDINALITY
+        AS c(id, arr_id, pos)
+), claimed AS (
+    UPDATE search_registry r SET state = 'queued', updated_at = $2
+    FROM chosen c
+    WHERE r.connector_id = $1 AND r.id = c.id AND r.state IN ('pending', 'cooldown')
+    RETURNING r.id, c.arr_id, c.pos
+)"""
+_CLAIM_IDS = _IDS_HEAD + _CLAIM_TAIL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,52 +291,67 @@ class Dispatcher:
             return ClaimResult(retry_at=self.clock(), reason="batch changed; looking again")
 
     async def _claim(self, connector_id: int) -> ClaimResult:
+        # Round trips: BEGIN, lock (+ profile, queue pause), window (+ in-flight counts),
+        # claim (+ spend, dispatch row), COMMIT.
         async with self.pool.acquire() as conn, conn.transaction():
-            if await is_paused(conn, connector_id=connector_id):
+            locked = await self._lock(conn, connector_id)
+            if locked is None:
                 return ClaimResult(reason="queue paused")
-            profile = await profile_for_connector(conn, connector_id=connector_id)
-            # Lock first: in-flight counts read after the lock are the truth for this decision.
-            await conn.execute(
-                "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                connector_id,
-            )
-            await conn.execute(
-                "SELECT 1 FROM throttle_state WHERE connector_id = $1 FOR UPDATE", connector_id
-            )
-            busy_rows = await conn.fetch(
-                "SELECT series_arr_id, count(*) AS n FROM dispatch_commands"
-                " WHERE connector_id = $1 AND status IN ('sending', 'searching')"
-                " GROUP BY series_arr_id",
-                connector_id,
-            )
-            in_flight = sum(int(r["n"]) for r in busy_rows)
-            series_busy = {
-                r["series_arr_id"]: int(r["n"]) for r in busy_rows if r["series_arr_id"] is not None
-            }
+            profile, state = locked
             now = self.clock()
-            batch = await self._plan(conn, connector_id, profile, now, series_busy)
+            rows = await conn.fetch(_WINDOW, connector_id, now, self.config.buffer_size)
+            batch = self._plan(rows, profile)
             if batch is None:
                 return ClaimResult(reason="nothing eligible")
-            decision = await try_acquire(
-                conn, connector_id=connector_id, profile=profile, now=now, in_flight=in_flight
-            )
-            if not decision.allowed:
-                # Rolled back with the transaction: nothing was claimed.
+            in_flight: int = rows[0]["in_flight"]
+            decision = decide(profile, state, now=now, in_flight=in_flight)
+            if not decision.allowed or decision.state is None:
+                if decision.reason is not None and decision.reason.startswith(
+                    "request budget spent"
+                ):
+                    # Recorded so the explanation and the gateway show why the connector waits.
+                    await pause(
+                        conn,
+                        connector_id=connector_id,
+                        until=decision.wait_until,
+                        reason="daily request budget spent",
+                    )
+                # Nothing was claimed or spent.
                 return ClaimResult(retry_at=decision.wait_until, reason=decision.reason)
-            claimed = await self._claim_rows(conn, connector_id, batch, now)
+            claimed = await self._claim_rows(conn, connector_id, batch, decision.state, now)
             if claimed is None:
                 raise _Retry  # the window changed under us; roll back the spent slot
             return ClaimResult(claimed=claimed)
 
-    async def _plan(
-        self,
-        conn: Connection,
-        connector_id: int,
-        profile: ThrottleProfile,
-        now: datetime,
-        series_busy: dict[int, int],
-    ) -> Batch | None:
-        rows = await conn.fetch(_WINDOW, connector_id, now, self.config.buffer_size)
+    async def _lock(
+        self, conn: Connection, connector_id: int
+    ) -> tuple[ThrottleProfile, ThrottleState] | None:
+        """Lock the connector's throttle row; None when the queue is paused."""
+        row = await conn.fetchrow(_LOCK, connector_id)
+        if row is None:  # first send of this connector: create its counters, then lock
+            await conn.execute(
+                "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                connector_id,
+            )
+            row = await conn.fetchrow(_LOCK, connector_id)
+        assert row is not None
+        if row["queue_paused"]:
+            return None
+        if row["has_profile"]:
+            profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in _PROFILE_FIELDS})
+        else:
+            profile = await default_profile(conn)
+        state = ThrottleState(
+            connector_id=connector_id,
+            next_slot_at=row["next_slot_at"],
+            window_start=row["window_start"],
+            window_used=row["window_used"],
+            paused_until=row["paused_until"],
+            pause_reason=row["pause_reason"],
+        )
+        return profile, state
+
+    def _plan(self, rows: list[Any], profile: ThrottleProfile) -> Batch | None:
         candidates = [
             Candidate(
                 registry_id=r["id"],
@@ -287,6 +367,9 @@ class Dispatcher:
             for r in rows
             if r["arr_id"] is not None
         ]
+        series_busy = {
+            r["series_arr_id"]: r["series_busy"] for r in rows if r["series_arr_id"] is not None
+        }
         return plan_batch(
             candidates,
             batch_size=profile.batch_size,
@@ -296,47 +379,46 @@ class Dispatcher:
         )
 
     async def _claim_rows(
-        self, conn: Connection, connector_id: int, batch: Batch, now: datetime
+        self,
+        conn: Connection,
+        connector_id: int,
+        batch: Batch,
+        spent: ThrottleState,
+        now: datetime,
     ) -> Claimed | None:
+        first: Any
+        second: Any
         if batch.command_name == "SeasonSearch":
-            rows = await conn.fetch(
-                _CLAIM_SEASON, connector_id, batch.series_arr_id, batch.season_number, now, now
-            )
-            registry_ids = [r["id"] for r in rows]
-            arr_ids = [r["arr_id"] for r in rows]
+            sql, first, second = _CLAIM_SEASON, batch.series_arr_id, batch.season_number
         else:
-            rows = await conn.fetch(_CLAIM_IDS, connector_id, batch.registry_ids, now)
-            taken = {r["id"] for r in rows}
-            kept = [c for c in batch.candidates if c.registry_id in taken]
-            registry_ids = [c.registry_id for c in kept]
-            arr_ids = [c.arr_id for c in kept]
-        if not registry_ids:
-            return None
-        correlation_id = f"dispatch-{connector_id}-{registry_ids[0]}-{int(now.timestamp() * 1e3)}"
-        dispatch_id = await conn.fetchval(
-            "INSERT INTO dispatch_commands (connector_id, command_name, series_arr_id,"
-            " season_number, arr_ids, registry_ids, owner, lease_until, correlation_id,"
-            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            sql, first, second = _CLAIM_IDS, batch.registry_ids, batch.arr_ids
+        row = await conn.fetchrow(
+            sql,
             connector_id,
+            now,
+            spent.next_slot_at,
+            spent.window_start,
+            spent.window_used,
             batch.command_name,
             batch.series_arr_id,
             batch.season_number,
-            arr_ids,
-            registry_ids,
             self.config.replica,
             now + timedelta(seconds=self.config.lease_seconds),
-            correlation_id,
-            now,
+            int(now.timestamp() * 1e3),
+            first,
+            second,
         )
+        if row is None:
+            return None
         return Claimed(
-            dispatch_id=dispatch_id,
+            dispatch_id=row["id"],
             connector_id=connector_id,
             command_name=batch.command_name,
-            arr_ids=arr_ids,
-            registry_ids=registry_ids,
+            arr_ids=list(row["arr_ids"]),
+            registry_ids=list(row["registry_ids"]),
             series_arr_id=batch.series_arr_id,
             season_number=batch.season_number,
-            correlation_id=correlation_id,
+            correlation_id=row["correlation_id"],
         )
 
     # --- sending and following --------------------------------------------------------------
