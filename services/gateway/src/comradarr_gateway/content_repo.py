@@ -125,11 +125,25 @@ _SELECT = {
         JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
         LEFT JOIN search_registry r ON r.episode_id = e.id""",
 }
-_COUNT_FROM = {
-    "series": "FROM series s",
-    "movie": "FROM movies m LEFT JOIN search_registry r ON r.movie_id = m.id",
-    "episode": _SELECT["episode"][_SELECT["episode"].index("FROM episodes") :],
-}
+_REGISTRY_STATUSES = ("queued", "searching", "exhausted")
+
+
+def _count_from(query: PageQuery) -> str:
+    """The smallest FROM the count needs: joins only what the filters look at."""
+    if query.kind == "series":
+        return "FROM series s"
+    registry = query.status in _REGISTRY_STATUSES
+    if query.kind == "movie":
+        join = " JOIN search_registry r ON r.movie_id = m.id" if registry else ""
+        return "FROM movies m" + join
+    sql = "FROM episodes e"
+    if query.q:
+        sql += " JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id"
+    if registry:
+        sql += " JOIN search_registry r ON r.episode_id = e.id"
+    return sql
+
+
 _ALIAS = {"series": "s", "movie": "m", "episode": "e"}
 _TITLE = {"series": "s.title", "movie": "m.title", "episode": "s.title"}
 
@@ -301,7 +315,7 @@ async def browse(conn: Connection, query: PageQuery) -> Page:
         count_where = f" WHERE {' AND '.join(count_clauses)}" if count_clauses else ""
         count_args.append(TOTAL_CAP + 1)
         counted = await conn.fetchval(
-            f"SELECT count(*) FROM (SELECT 1 {_COUNT_FROM[query.kind]}{count_where}"  # noqa: S608
+            f"SELECT count(*) FROM (SELECT 1 {_count_from(query)}{count_where}"  # noqa: S608
             f" LIMIT ${len(count_args)}) t",
             *count_args,
         )

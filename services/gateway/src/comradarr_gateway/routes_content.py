@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,7 @@ MAX_PAGE_SIZE = 200
 MAX_BULK = 500
 HISTORY_PER_EPISODE = 5
 HISTORY_PER_MOVIE = 20
+TOTAL_TTL_SECONDS = 5.0
 _SORT = re.compile(r"-?[a-z_]{1,20}")
 
 
@@ -93,7 +95,8 @@ class ContentPageOut(BaseModel):
     page: int | None
     page_size: int
     total: int | None = Field(
-        description=f"Matching items, counted up to {content_repo.TOTAL_CAP}."
+        description=f"Matching items, counted up to {content_repo.TOTAL_CAP} (a count may be "
+        f"up to {TOTAL_TTL_SECONDS:g} s old); null when include_total is false."
     )
     total_capped: bool = Field(description="True when more items match than were counted.")
     next_cursor: str | None
@@ -253,9 +256,33 @@ def _sort(kind: str, sort: str | None) -> str:
     return sort
 
 
+class TotalCache:
+    """Recent match counts by filter, for a few seconds: paging through one listing (or
+    many people typing the same search) counts once, not on every page."""
+
+    def __init__(self, ttl: float = TOTAL_TTL_SECONDS, size: int = 1024) -> None:
+        self.ttl, self.size = ttl, size
+        self.entries: dict[tuple[Any, ...], tuple[float, int]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> int | None:
+        found = self.entries.get(key)
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put(self, key: tuple[Any, ...], total: int) -> None:
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[key] = (time.monotonic(), total)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
 def content_router() -> APIRouter:
     """Routes under /content."""
     router = APIRouter(prefix="/content", tags=["content"], route_class=ProtectedRoute)
+    totals = TotalCache()
 
     @router.get("", response_model=ContentPageOut)
     async def browse(
@@ -308,6 +335,8 @@ def content_router() -> APIRouter:
                 after = content_repo.decode_cursor(cursor, type, chosen)
             except CursorError as exc:
                 raise invalid(("query", "cursor"), str(exc)) from None
+        total_key = (type, connector_id, status, (text or "").lower())
+        cached = totals.get(total_key) if include_total else None
         query = PageQuery(
             kind=type,
             sort=chosen,
@@ -317,17 +346,20 @@ def content_router() -> APIRouter:
             limit=page_size,
             offset=(page - 1) * page_size,
             after=after,
-            with_total=include_total,
+            with_total=include_total and cached is None,
         )
         async with gateway_of(request).ctx.pool.acquire() as conn:
             result = await content_repo.browse(conn, query)
+        total = result.total if cached is None else cached
+        if result.total is not None:
+            totals.put(total_key, result.total)
         return ContentPageOut(
             type=type,
             sort=chosen,
             page=None if cursor else page,
             page_size=page_size,
-            total=result.total,
-            total_capped=result.total is not None and result.total > content_repo.TOTAL_CAP,
+            total=None if total is None else min(total, content_repo.TOTAL_CAP),
+            total_capped=total is not None and total > content_repo.TOTAL_CAP,
             next_cursor=result.next_cursor,
             items=[_item(r) for r in result.rows],
         )
@@ -393,6 +425,7 @@ def content_router() -> APIRouter:
             outcome = await content_repo.bulk_apply(
                 conn, action=body.action, target=body.target, ids=ids, priority=body.priority
             )
+        totals.clear()
         await publish_queued(gw, outcome.queued_by_connector)
         log.info(
             "bulk content action",

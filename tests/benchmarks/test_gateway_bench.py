@@ -1,0 +1,290 @@
+"""Gateway benchmark: content browsing over a 200,000-episode mirror through a real uvicorn
+server (its own process) on 127.0.0.1, 32 concurrent httpx clients; Argon2id login latency.
+
+Run: uv run pytest -m benchmark -s tests/benchmarks/test_gateway_bench.py
+Prints ONE JSON object. Target: browse p95 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.integration.gateway.mirror_seed import seed_mirror
+
+pytestmark = pytest.mark.benchmark
+
+REPO = Path(__file__).resolve().parents[2]
+SERIES, SEASONS, PER_SEASON, MOVIES = 2000, 5, 20, 20000  # 200,000 episodes
+CLIENTS = 32
+DURATION_SECONDS = float(os.environ.get("GATEWAY_BENCH_SECONDS", "20"))
+WORKERS = 1
+ADMIN, PASSWORD = "admin", "Bench-Password-123!"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(database_url: str, nats_url: str, prefix: str, data_dir: str, port: int) -> None:
+    """The gateway on uvicorn, as `comradarr up` would run it (used in a subprocess)."""
+    import uvicorn
+    from comradarr_bus import Bus
+    from comradarr_db import PoolConfig, create_pool
+    from comradarr_gateway.config import GatewaySettings
+    from comradarr_gateway.service import create_app
+    from comradarr_runtime import ServiceContext
+    from comradarr_settings import CoreSettings
+
+    async def main() -> None:
+        pool = await create_pool(database_url, config=PoolConfig(min_size=8, max_size=20))
+        core = CoreSettings(COMRADARR_DATA_DIR=data_dir, COMRADARR_BUS_PREFIX=prefix)
+        bus = Bus(url=nats_url, prefix=prefix, client_name="gateway-bench", pool=pool)
+        await bus.connect(retry_for=5)
+        ctx = ServiceContext(
+            name="gateway", settings=core, pool=pool, bus=bus, secret_key=core.resolved_secret_key()
+        )
+        app = create_app(ctx, settings=GatewaySettings(api_key_rate_per_minute=100000))
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(main())
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 2)
+
+
+def _scenarios(connector_id: int) -> list[tuple[str, dict[str, Any]]]:
+    prefixes = ["al", "br", "cha", "delt", "echo", "station", "park", "files", "ang", "force 1"]
+    return [
+        ("episodes_title", {"type": "episode"}),
+        ("episodes_missing", {"type": "episode", "status": "missing"}),
+        ("episodes_upgrade_recent", {"type": "episode", "status": "upgrade", "sort": "-air_date"}),
+        ("episodes_queued", {"type": "episode", "status": "queued"}),
+        ("episodes_search", {"type": "episode", "q": random.choice(prefixes)}),
+        (
+            "episodes_connector_page20",
+            {"type": "episode", "connector_id": connector_id, "page": 20},
+        ),
+        ("series_search", {"type": "series", "q": random.choice(prefixes)}),
+        ("series_missing", {"type": "series", "status": "missing", "sort": "-added"}),
+        ("movies_missing", {"type": "movie", "status": "missing", "sort": "-year"}),
+        ("movies_search", {"type": "movie", "q": random.choice(prefixes)}),
+        ("queue", {"__path": "/api/v1/queue"}),
+    ]
+
+
+async def _explain(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Plan node types of the main browse queries (to show index use, no Seq Scan)."""
+    from comradarr_gateway import content_repo
+
+    plans: dict[str, Any] = {}
+    cases = {
+        "episodes_title": content_repo.PageQuery(kind="episode", sort="title"),
+        "episodes_missing_air": content_repo.PageQuery(
+            kind="episode", sort="-air_date", status="missing"
+        ),
+        "episodes_search": content_repo.PageQuery(kind="episode", sort="title", q="station"),
+        "series_search_prefix": content_repo.PageQuery(kind="series", sort="title", q="br"),
+        "movies_title": content_repo.PageQuery(kind="movie", sort="title"),
+    }
+
+    class Capture:
+        """Records the page query browse() sends (EXPLAINed below)."""
+
+        def __init__(self) -> None:
+            self.sql = ""
+            self.args: tuple[Any, ...] = ()
+
+        async def fetch(self, sql: str, *args: Any) -> list[Any]:
+            self.sql, self.args = sql, args
+            return list(await conn.fetch(sql, *args))
+
+        async def fetchval(self, sql: str, *args: Any) -> Any:
+            return await conn.fetchval(sql, *args)
+
+    for name, query in cases.items():
+        captured = Capture()
+        await content_repo.browse(captured, query)  # type: ignore[arg-type]
+        raw = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + captured.sql, *captured.args)
+        plan = json.loads(raw)[0]
+        nodes: set[str] = set()
+
+        def walk(node: dict[str, Any], into: set[str] = nodes) -> None:
+            label = node["Node Type"]
+            if "Relation Name" in node:
+                label += f" on {node['Relation Name']}"
+            if "Index Name" in node:
+                label += f" using {node['Index Name']}"
+            into.add(label)
+            for child in node.get("Plans", []):
+                walk(child)
+
+        walk(plan["Plan"])
+        plans[name] = {"ms": round(plan["Execution Time"], 2), "nodes": sorted(nodes)}
+    return plans
+
+
+async def test_gateway_browse_benchmark(
+    database_url: str, nats_url: str, bus_prefix: str, private_tmp: Path
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        cid = await conn.fetchval(
+            "INSERT INTO connectors (type, name, url, api_key_enc) VALUES"
+            " ('sonarr', 'bench', 'http://127.0.0.1:9', '\\x00'::bytea) RETURNING id"
+        )
+        started = time.perf_counter()
+        await seed_mirror(
+            conn,
+            connector_id=cid,
+            series=SERIES,
+            seasons=SEASONS,
+            per_season=PER_SEASON,
+            movies=MOVIES,
+        )
+        seed_seconds = time.perf_counter() - started
+        counts = dict(
+            await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM episodes) AS episodes,"
+                " (SELECT count(*) FROM movies) AS movies,"
+                " (SELECT count(*) FROM search_registry) AS registry"
+            )
+        )
+        trgm = bool(await conn.fetchval("SELECT to_regclass('series_title_trgm') IS NOT NULL"))
+        plans = await _explain(conn)
+    finally:
+        await conn.close()
+
+    port = _free_port()
+    code = (
+        "from tests.benchmarks.test_gateway_bench import serve; "
+        f"serve({database_url!r}, {nats_url!r}, {bus_prefix!r}, {str(private_tmp)!r}, {port})"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("SECRET_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+            for _ in range(200):
+                try:
+                    if (await c.get("/api/v1/setup/status")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            r = await c.post("/api/v1/setup", json={"username": ADMIN, "password": PASSWORD})
+            assert r.status_code == 201, r.text
+            login_ms: list[float] = []
+            for _ in range(10):
+                t0 = time.perf_counter()
+                r = await c.post(
+                    "/api/v1/auth/login", json={"username": ADMIN, "password": PASSWORD}
+                )
+                login_ms.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200, r.text
+            cookie = r.cookies["comradarr_session"]
+
+        latencies: list[float] = []
+        by_scenario: dict[str, list[float]] = {}
+        errors: dict[str, int] = {}
+        stop_at = 0.0
+
+        async def client(i: int) -> None:
+            rng = random.Random(i)
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            async with httpx.AsyncClient(
+                base_url=base, timeout=30, limits=limits, cookies={"comradarr_session": cookie}
+            ) as c:
+                cursor: str | None = None
+                while time.perf_counter() < stop_at:
+                    random.seed(rng.random())
+                    name, params = rng.choice(_scenarios(cid))
+                    path = params.pop("__path", "/api/v1/content")
+                    if name == "episodes_title" and cursor and rng.random() < 0.5:
+                        params = {**params, "cursor": cursor}
+                        name = "episodes_keyset_next"
+                    t0 = time.perf_counter()
+                    resp = await c.get(path, params=params)
+                    ms = (time.perf_counter() - t0) * 1000
+                    if resp.status_code != 200:
+                        errors[str(resp.status_code)] = errors.get(str(resp.status_code), 0) + 1
+                        continue
+                    if name.startswith("episodes_title") or name == "episodes_keyset_next":
+                        cursor = resp.json().get("next_cursor")
+                    latencies.append(ms)
+                    by_scenario.setdefault(name, []).append(ms)
+
+        # Warm-up (plans, pool connections), then the measured run.
+        stop_at = time.perf_counter() + 3
+        await asyncio.gather(*(client(i) for i in range(CLIENTS)))
+        latencies.clear()
+        by_scenario.clear()
+        stop_at = time.perf_counter() + DURATION_SECONDS
+        t_start = time.perf_counter()
+        await asyncio.gather(*(client(100 + i) for i in range(CLIENTS)))
+        elapsed = time.perf_counter() - t_start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    result = {
+        "benchmark": "gateway_browse",
+        "dataset": {
+            **counts,
+            "series": SERIES,
+            "seed_seconds": round(seed_seconds, 1),
+            "pg_trgm": trgm,
+        },
+        "server": {"uvicorn_workers": WORKERS, "pool_max": 20, "host": "127.0.0.1"},
+        "clients": CLIENTS,
+        "duration_s": round(elapsed, 1),
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "latency_ms": {
+            "p50": _pct(latencies, 50),
+            "p95": _pct(latencies, 95),
+            "p99": _pct(latencies, 99),
+            "mean": round(statistics.fmean(latencies), 2),
+        },
+        "p95_target_ms": 50,
+        "p95_met": _pct(latencies, 95) <= 50,
+        "by_scenario_ms": {
+            k: {"n": len(v), "p50": _pct(v, 50), "p95": _pct(v, 95)}
+            for k, v in sorted(by_scenario.items())
+        },
+        "login_argon2id_ms": {
+            "p50": _pct(login_ms, 50),
+            "max": round(max(login_ms), 2),
+            "n": len(login_ms),
+        },
+        "query_plans": plans,
+        "cpu_count": os.cpu_count(),
+    }
+    print(json.dumps(result))
+    assert not errors, errors
