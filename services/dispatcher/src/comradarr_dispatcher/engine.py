@@ -177,6 +177,24 @@ WITH chosen AS (
 _CLAIM_IDS = _IDS_HEAD + _CLAIM_TAIL
 
 
+# A command the app accepted: $1 dispatch, $2 command id, $3 now, $4 app queued at,
+# $5 response ms, $6 registry ids, $7 command name, $8 batch size.
+_SENT = """
+WITH d AS (
+    UPDATE dispatch_commands SET status = 'searching', command_id = $2, sent_at = $3,
+        app_queued_at = $4, response_ms = $5
+    WHERE id = $1
+), r AS (
+    UPDATE search_registry SET state = 'searching', last_searched_at = $3, updated_at = $3
+    WHERE id = ANY ($6::bigint[])
+    RETURNING id, connector_id, search_type
+)
+INSERT INTO search_history (registry_id, connector_id, command_id, command_name,
+    search_type, outcome, started_at, dispatch_id, response_ms, batch_size)
+SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8 FROM r
+"""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Claimed:
     """A batch claimed for sending: its dispatch row and what it searches."""
@@ -226,10 +244,16 @@ class Dispatcher:
     async def run(self) -> None:
         """Dispatch until stop(): recover lapsed commands, claim, send and poll."""
         next_prune = 0.0
+        # Leases lapse after lease_seconds: looking for orphans a few times per lease is
+        # enough, not on every round (a round runs after every slot and every finish).
+        recover_every = self.config.lease_seconds / 4
+        next_recover = 0.0
         while not self._stopping.is_set():
             wait = self.config.tick_seconds
             try:
-                await self.recover()
+                if time.monotonic() >= next_recover:
+                    next_recover = time.monotonic() + recover_every
+                    await self.recover()
                 wait = min(wait, await self.dispatch_round())
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + self.config.prune_interval_seconds
@@ -446,7 +470,8 @@ class Dispatcher:
         try:
             command = await self.send(claimed)
             if command is not None:
-                await self.follow(claimed, command_id=command.id)
+                # The app's queue time as stored at send (saves reading it back).
+                await self.follow(claimed, command_id=command.id, queued_at=command.queued)
         except asyncio.CancelledError:
             raise  # the lease lapses; another replica (or this one restarted) polls on
         except Exception:
@@ -474,37 +499,21 @@ class Dispatcher:
             return None
         response_ms = int((time.perf_counter() - started) * 1000)
         now = self.clock()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE dispatch_commands SET status = 'searching', command_id = $2, sent_at = $3,"
-                " app_queued_at = $4, response_ms = $5 WHERE id = $1",
-                claimed.dispatch_id,
-                command.id,
-                now,
-                command.queued or now,
-                response_ms,
-            )
-            await conn.execute(
-                "UPDATE search_registry SET state = 'searching', last_searched_at = $2,"
-                " updated_at = $2 WHERE id = ANY ($1::bigint[])",
-                claimed.registry_ids,
-                now,
-            )
-            await conn.execute(
-                "INSERT INTO search_history (registry_id, connector_id, command_id, command_name,"
-                " search_type, outcome, started_at, dispatch_id, response_ms, batch_size)"
-                " SELECT r.id, r.connector_id, $2, $3, r.search_type, 'dispatched', $4, $5, $6, $7"
-                " FROM search_registry r WHERE r.id = ANY ($1::bigint[])",
-                claimed.registry_ids,
-                command.id,
-                claimed.command_name,
-                now,
-                claimed.dispatch_id,
-                response_ms,
-                len(claimed.registry_ids),
-            )
+        # One statement (atomic on its own): command id persisted before polling, entries
+        # searching, one history row per entry.
+        await self.pool.execute(
+            _SENT,
+            claimed.dispatch_id,
+            command.id,
+            now,
+            command.queued or now,
+            response_ms,
+            claimed.registry_ids,
+            claimed.command_name,
+            len(claimed.registry_ids),
+        )
         self.sent += 1
-        log.info(
+        log.debug(
             "search dispatched",
             connector_id=claimed.connector_id,
             command=claimed.command_name,
@@ -617,12 +626,21 @@ class Dispatcher:
                 )
             )
 
-    async def follow(self, claimed: Claimed, *, command_id: int) -> None:
-        """Poll the command to its end (renewing the lease), then record the outcome."""
+    async def follow(
+        self, claimed: Claimed, *, command_id: int, queued_at: datetime | None = None
+    ) -> None:
+        """Poll the command to its end (renewing the lease), then record the outcome.
+
+        The first poll waits one interval (the command was queued a moment ago); the lease
+        is renewed once a third of it has passed, not on every poll.
+        """
         client = await self._client(claimed.connector_id)
         deadline = time.monotonic() + self.config.command_max_wait_seconds
+        lease = self.config.lease_seconds
+        renewed = time.monotonic()
         command: Command | None = None
         while True:
+            await asyncio.sleep(self.config.poll_interval_seconds)
             try:
                 command = await client.command(command_id=command_id)
             except ArrError as exc:
@@ -632,19 +650,22 @@ class Dispatcher:
                 break
             if time.monotonic() > deadline:
                 break
-            await self.pool.execute(
-                "UPDATE dispatch_commands SET lease_until = $2 WHERE id = $1 AND owner = $3",
-                claimed.dispatch_id,
-                self.clock() + timedelta(seconds=self.config.lease_seconds),
-                self.config.replica,
-            )
-            await asyncio.sleep(self.config.poll_interval_seconds)
-        await self.finish(claimed, command)
+            if time.monotonic() - renewed >= lease / 3:
+                renewed = time.monotonic()
+                await self.pool.execute(
+                    "UPDATE dispatch_commands SET lease_until = $2 WHERE id = $1 AND owner = $3",
+                    claimed.dispatch_id,
+                    self.clock() + timedelta(seconds=lease),
+                    self.config.replica,
+                )
+        await self.finish(claimed, command, queued_at=queued_at)
 
-    async def _found_ids(self, claimed: Claimed, command: Command) -> set[int]:
+    async def _found_ids(
+        self, claimed: Claimed, command: Command, queued_at: datetime | None = None
+    ) -> set[int]:
         """Items the app grabbed a release for since the command was queued (its own clock)."""
         client = await self._client(claimed.connector_id)
-        since = await self.pool.fetchval(
+        since = queued_at or await self.pool.fetchval(
             "SELECT app_queued_at FROM dispatch_commands WHERE id = $1", claimed.dispatch_id
         )
         since = (since or command.queued or self.clock()) - timedelta(seconds=2)
@@ -657,13 +678,15 @@ class Dispatcher:
                 found.add(item)
         return found
 
-    async def finish(self, claimed: Claimed, command: Command | None) -> None:
+    async def finish(
+        self, claimed: Claimed, command: Command | None, *, queued_at: datetime | None = None
+    ) -> None:
         """Record found / not found / failed per item, apply backoff and exhaustion, publish."""
         status = command.status if command is not None else "timeout"
         found: set[int] = set()
         if status == "completed" and command is not None:
             try:
-                found = await self._found_ids(claimed, command)
+                found = await self._found_ids(claimed, command, queued_at)
             except ArrError as exc:
                 log.info("history unavailable; counting as not found", error=str(exc))
         now = self.clock()
