@@ -153,8 +153,12 @@ def _fill_mirror(data_dir, connector_id: int) -> float:
         finally:
             await conn.close()
 
+    from concurrent.futures import ThreadPoolExecutor
+
     t0 = time.perf_counter()
-    asyncio.run(fill())
+    # Playwright's sync API owns this thread's event loop: fill from another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(fill())).result(timeout=600)
     return time.perf_counter() - t0
 
 
@@ -193,6 +197,7 @@ def test_content_browser_first_render_200k() -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(system.ui_url + "/login")
+            page.locator("#username").wait_for(timeout=90_000)
             page.fill("#username", ADMIN[0])
             page.fill("#password", ADMIN[1])
             page.click("#login-submit")

@@ -218,6 +218,31 @@ def test_schedule_from_the_cron_builder_then_run_now(page, system: System) -> No
     page.locator("#timeline").wait_for()
     row.locator(".run-now").click()
     page.get_by_text("Sweep requested").wait_for()
+    # A second schedule firing at the same minutes shows up as an overlap on the timeline.
+    page.click("#new-schedule")
+    page.fill("#sched-name", "e2e hourly")
+    pick(page, "#cron-preset", "Every hour")
+    page.wait_for_function("document.querySelector('#cron').value === '0 * * * *'")
+    page.click("#save-schedule")
+    page.locator(".schedule-row", has_text="e2e hourly").wait_for()
+    page.locator("#overlaps", has_text="e2e hourly").wait_for()
+    shot(page, "schedules-timeline-desktop-light")
+
+
+def test_throttle_profile_created_from_the_editor(page, system: System) -> None:
+    page.goto(system.ui_url + "/schedules")
+    page.click("#new-profile")
+    page.locator("#profile-editor").wait_for()
+    page.fill("#profile-name", "e2e gentle")
+    page.fill("#profile-requests_per_minute", "1")
+    page.fill("#profile-daily_budget", "abc")
+    page.click("#save-profile")
+    page.get_by_text("a number, please").wait_for()
+    page.fill("#profile-daily_budget", "40")
+    page.click("#save-profile")
+    card = page.locator(".profile-card", has_text="e2e gentle")
+    card.wait_for()
+    assert "1/min" in card.inner_text() and "Budget 40" in card.inner_text()
 
 
 def test_sweep_discovers_gaps_in_the_content_browser(page, system: System) -> None:

@@ -20,7 +20,8 @@ from .state import AuthState, fmt_time
 
 POLL_SECONDS = 3.0
 WATCH_MINUTES = 15
-PAGE_SIZE = 50
+PAGE_SIZE = 25
+MAX_SHOWN = 200
 PRIORITY_CHOICES = [("Top (+100)", 100), ("High (+50)", 50), ("Normal", 0), ("Low (-50)", -50)]
 
 
@@ -106,11 +107,12 @@ class QueueState(AuthState):
     updated: str = ""
     live: bool = False
     confirm_clear: bool = False
+    limit: int = PAGE_SIZE
     _polling: bool = False
     _watch_until: float = 0.0
 
     async def _fetch(self) -> None:
-        body = await self._guarded("GET", "/queue", params={"page_size": PAGE_SIZE})
+        body = await self._guarded("GET", "/queue", params={"page_size": self.limit})
         recent = await self._guarded("GET", "/queue/recent", params={"limit": 15})
         self._apply(body, recent)
 
@@ -144,6 +146,7 @@ class QueueState(AuthState):
         if not self._authed():
             return self._login_redirect()
         self.confirm_clear = False
+        self.limit = PAGE_SIZE
         try:
             await self._fetch()
         except api.Unauthorized:
@@ -174,9 +177,10 @@ class QueueState(AuthState):
                     here = (self.router.url.path or "/").rstrip("/")
                     if here != "/queue" or time.monotonic() > self._watch_until:
                         return
+                    limit = self.limit
                 try:
                     body, _ = await api.call(
-                        "GET", "/queue", session=session, params={"page_size": PAGE_SIZE}
+                        "GET", "/queue", session=session, params={"page_size": limit}
                     )
                     recent, _ = await api.call(
                         "GET", "/queue/recent", session=session, params={"limit": 15}
@@ -213,8 +217,15 @@ class QueueState(AuthState):
         return await self._command("POST", "/queue/resume", "Queue resumed", json={})
 
     @rx.event
-    def ask_clear(self, on: bool = True) -> None:
-        self.confirm_clear = on
+    async def more(self):
+        self.limit = min(MAX_SHOWN, self.limit + PAGE_SIZE)
+        try:
+            await self._fetch()
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.error(exc.message)
+        return None
 
     @rx.event
     async def clear(self):
@@ -416,6 +427,18 @@ def queue() -> rx.Component:
                 variant="surface",
                 id="queue-table",
             ),
+            rx.cond(
+                (s.total > s.items.length()) & (s.limit < MAX_SHOWN),
+                rx.button(
+                    "Show more",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=s.more,
+                    width="100%",
+                    margin_top="8px",
+                    id="queue-more",
+                ),
+            ),
             width="100%",
             overflow_x="auto",
         ),
@@ -433,6 +456,7 @@ def queue() -> rx.Component:
             id="recent",
         ),
         width="100%",
+        align_self="start",
     )
     return page(
         "Queue",

@@ -70,6 +70,41 @@ class ProfileRow:
     preset: bool = False
 
 
+@dataclass
+class PField:
+    key: str = ""
+    label: str = ""
+    value: str = ""
+    hint: str = ""
+
+
+PROFILE_FIELDS = [
+    ("name", "Name", ""),
+    ("requests_per_minute", "Commands per minute", "0-600"),
+    ("batch_size", "Items per command", "1-10"),
+    ("daily_budget", "Budget (commands per period)", "1-1,000,000"),
+    ("budget_period_hours", "Budget period (hours)", "1, 2, 3, 4, 6, 8, 12 or 24"),
+    ("budget_reset_time", "Budget resets at", "HH:MM, local"),
+    ("timezone", "Time zone", "IANA name"),
+    ("cooldown_base_seconds", "Cooldown after a search (s)", "grows by the factor"),
+    ("cooldown_factor", "Cooldown factor", "1-10"),
+    ("cooldown_max_seconds", "Longest cooldown (s)", ""),
+    ("max_attempts", "Attempts before exhausted", "1-1000"),
+    ("max_concurrent_per_connector", "Concurrent per connector", "1-50"),
+    ("max_concurrent_per_series", "Concurrent per series", "1-50"),
+    ("rate_limit_cooldown_seconds", "Pause after HTTP 429 (s)", ""),
+]
+_TEXT_FIELDS = {"name", "budget_reset_time", "timezone"}
+_INT_FIELDS = {
+    "batch_size",
+    "daily_budget",
+    "budget_period_hours",
+    "max_attempts",
+    "max_concurrent_per_connector",
+    "max_concurrent_per_series",
+}
+
+
 def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds < 172800 else f"{seconds / 86400:g} d"
 
@@ -98,6 +133,12 @@ class SchedulesState(AuthState):
     preview_runs: list[str] = []
     preview_error: str = ""
     msg: str = ""
+    # throttle profile editor
+    p_editing: bool = False
+    p_id: int = 0
+    p_fields: list[PField] = []
+    p_msg: str = ""
+    _raw_profiles: dict[int, dict[str, Any]] = {}
 
     @rx.var
     def cron_fields(self) -> list[str]:
@@ -120,6 +161,7 @@ class SchedulesState(AuthState):
         except api.NotAvailable:
             profiles = []
         pnames = {int(p.get("id", 0)): str(p.get("name", "")) for p in profiles}
+        self._raw_profiles = {int(p.get("id", 0)): p for p in profiles}
         self.profile_opts = [Opt(value="none", label="Default")] + [
             Opt(value=str(k), label=v) for k, v in pnames.items()
         ]
@@ -409,6 +451,82 @@ class SchedulesState(AuthState):
     async def delete(self, schedule_id: int):
         return await self._act("DELETE", f"/schedules/{schedule_id}", "Schedule deleted")
 
+    @rx.event
+    def edit_profile(self, profile_id: int, copy: bool = False) -> None:
+        """Edit a custom profile, or start a new one from any profile's values."""
+        self._fill_profile(profile_id, copy)
+
+    def _fill_profile(self, profile_id: int, copy: bool) -> None:
+        base = self._raw_profiles.get(profile_id) or {}
+        self.p_id = 0 if copy else profile_id
+        fields = []
+        for key, label, hint in PROFILE_FIELDS:
+            value = base.get(key, "")
+            if key == "name" and copy:
+                value = f"{value} (copy)" if value else ""
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            fields.append(PField(key=key, label=label, value=str(value), hint=hint))
+        self.p_fields = fields
+        self.p_editing = True
+        self.p_msg = ""
+
+    @rx.event
+    def new_profile(self) -> None:
+        default = next(
+            (k for k, p in self._raw_profiles.items() if p.get("is_default")),
+            next(iter(self._raw_profiles), 0),
+        )
+        self._fill_profile(default, True)
+        self.p_fields = [
+            PField(key=f.key, label=f.label, value="", hint=f.hint) if f.key == "name" else f
+            for f in self.p_fields
+        ]
+
+    @rx.event
+    def set_pfield(self, key: str, value: str) -> None:
+        self.p_fields = [
+            PField(key=f.key, label=f.label, value=value, hint=f.hint) if f.key == key else f
+            for f in self.p_fields
+        ]
+
+    @rx.event
+    def cancel_profile(self) -> None:
+        self.p_editing = False
+
+    @rx.event
+    async def save_profile(self):
+        body: dict[str, Any] = {}
+        for f in self.p_fields:
+            text = f.value.strip()
+            if f.key in _TEXT_FIELDS:
+                body[f.key] = text
+                continue
+            try:
+                body[f.key] = int(text) if f.key in _INT_FIELDS else float(text)
+            except ValueError:
+                self.p_msg = f"{f.label}: a number, please."
+                return None
+        try:
+            if self.p_id:
+                await self._guarded("PATCH", f"/throttle-profiles/{self.p_id}", json=body)
+            else:
+                await self._guarded("POST", "/throttle-profiles", json=body)
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            self.p_msg = f"Not saved: {exc.message}"
+            return None
+        self.p_editing = False
+        await self._fetch()
+        return rx.toast.success("Throttle profile saved")
+
+    @rx.event
+    async def delete_profile(self, profile_id: int):
+        return await self._act(
+            "DELETE", f"/throttle-profiles/{profile_id}", "Throttle profile deleted"
+        )
+
 
 # ---------------------------------------------------------------- components
 
@@ -628,7 +746,8 @@ def schedule_row(r: ScheduleRow) -> rx.Component:
                     on_click=s.delete(r.id),
                     aria_label="Delete",
                 ),
-                gap="6px",
+                gap="10px",
+                align="center",
             )
         ),
         class_name="schedule-row",
@@ -725,28 +844,122 @@ def timeline() -> rx.Component:
     )
 
 
+def profile_editor() -> rx.Component:
+    s = SchedulesState
+    return rx.card(
+        rx.vstack(
+            rx.heading(
+                rx.cond(s.p_id > 0, "Edit throttle profile", "New throttle profile"), size="3"
+            ),
+            rx.grid(
+                rx.foreach(
+                    s.p_fields,
+                    lambda f: rx.vstack(
+                        rx.text(f.label, size="2", weight="medium"),
+                        rx.input(
+                            value=f.value,
+                            on_change=lambda v: s.set_pfield(f.key, v),
+                            id="profile-" + f.key,
+                            width="100%",
+                        ),
+                        rx.cond(
+                            f.hint != "", rx.text(f.hint, size="1", color=rx.color("gray", 10))
+                        ),
+                        spacing="1",
+                        width="100%",
+                    ),
+                ),
+                grid_template_columns=["1fr", "1fr 1fr", "repeat(3, 1fr)"],
+                gap="12px",
+                width="100%",
+            ),
+            rx.flex(
+                rx.button("Save profile", on_click=s.save_profile, id="save-profile"),
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=s.cancel_profile),
+                rx.text(s.p_msg, size="2", color=rx.color("red", 11)),
+                gap="8px",
+                align="center",
+                wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="profile-editor",
+    )
+
+
+def profile_card(p: ProfileRow) -> rx.Component:
+    s = SchedulesState
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(p.name, weight="bold"),
+                rx.cond(p.preset, rx.badge("preset", variant="soft")),
+                rx.spacer(),
+                rx.cond(
+                    p.preset,
+                    rx.fragment(),
+                    rx.hstack(
+                        rx.icon_button(
+                            rx.icon("pencil", size=14),
+                            size="1",
+                            variant="ghost",
+                            on_click=s.edit_profile(p.id, False),
+                            aria_label="Edit profile",
+                        ),
+                        rx.icon_button(
+                            rx.icon("trash-2", size=14),
+                            size="1",
+                            variant="ghost",
+                            color_scheme="red",
+                            on_click=s.delete_profile(p.id),
+                            aria_label="Delete profile",
+                        ),
+                        spacing="1",
+                    ),
+                ),
+                rx.icon_button(
+                    rx.icon("copy", size=14),
+                    size="1",
+                    variant="ghost",
+                    on_click=s.edit_profile(p.id, True),
+                    aria_label="Duplicate profile",
+                ),
+                align="center",
+                width="100%",
+            ),
+            rx.text(p.rate, size="1"),
+            rx.text("Budget " + p.budget, size="1"),
+            rx.text("Cooldown " + p.cooldown, size="1"),
+            rx.text(p.concurrency, size="1", color=rx.color("gray", 10)),
+            spacing="1",
+            width="100%",
+        ),
+        class_name="profile-card",
+    )
+
+
 def profiles() -> rx.Component:
     s = SchedulesState
     return rx.vstack(
-        rx.heading("Throttle profiles", size="4"),
-        rx.grid(
-            rx.foreach(
-                s.profiles,
-                lambda p: rx.card(
-                    rx.vstack(
-                        rx.hstack(
-                            rx.text(p.name, weight="bold"),
-                            rx.cond(p.preset, rx.badge("preset", variant="soft")),
-                            align="center",
-                        ),
-                        rx.text(p.rate, size="1"),
-                        rx.text("Budget " + p.budget, size="1"),
-                        rx.text("Cooldown " + p.cooldown, size="1"),
-                        rx.text(p.concurrency, size="1", color=rx.color("gray", 10)),
-                        spacing="1",
-                    )
-                ),
+        rx.hstack(
+            rx.heading("Throttle profiles", size="4"),
+            rx.spacer(),
+            rx.button(
+                rx.icon("plus", size=14),
+                "New profile",
+                size="1",
+                variant="soft",
+                on_click=s.new_profile,
+                id="new-profile",
             ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(s.p_editing, profile_editor()),
+        rx.grid(
+            rx.foreach(s.profiles, profile_card),
             grid_template_columns=["1fr", "1fr 1fr", "repeat(3, 1fr)"],
             gap="12px",
             width="100%",
