@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import orjson
-from comradarr_arr import ArrClient, Episode, Movie, Series, Shape
+from comradarr_arr import ArrClient, Episode, Movie, QualityModel, Series, Shape
 from prometheus_client import REGISTRY
 
 from .writer import MirrorWriter
@@ -156,10 +156,29 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
     return rows
 
 
+# A library has a handful of distinct quality models; dumping one per file through the
+# model (model_dump) costs more than the rest of the row. Keyed by the models' field values.
+_QUALITY_JSON: dict[Any, str] = {}
+
+
+def _quality_json(q: QualityModel) -> str:
+    try:
+        key = (tuple(q.quality.__dict__.items()), tuple(q.revision.__dict__.items()))
+        cached = _QUALITY_JSON.get(key)
+    except TypeError:  # a field value that cannot be hashed: no cache
+        return orjson.dumps(q.to_wire()).decode()
+    if cached is None:
+        cached = orjson.dumps(q.to_wire()).decode()
+        if len(_QUALITY_JSON) >= 4096:
+            _QUALITY_JSON.clear()
+        _QUALITY_JSON[key] = cached
+    return cached
+
+
 def _episode_row(e: Episode) -> tuple[Any, ...]:
     f = e.episode_file
     has_file = e.has_file or (f is not None)
-    quality = orjson.dumps(f.quality.to_wire()).decode() if f and f.quality else None
+    quality = _quality_json(f.quality) if f and f.quality else None
     return (
         e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
         e.title, e.air_date_utc, e.monitored, has_file,
@@ -171,7 +190,7 @@ def _episode_row(e: Episode) -> tuple[Any, ...]:
 def _movie_row(m: Movie) -> tuple[Any, ...]:
     f = m.movie_file
     has_file = bool(m.has_file) or (f is not None)
-    quality = orjson.dumps(f.quality.to_wire()).decode() if f and f.quality else None
+    quality = _quality_json(f.quality) if f and f.quality else None
     extra: tuple[Any, ...] = (None, None, None, None)
     if isinstance(m, _MirrorMovie):
         extra = (
@@ -343,10 +362,13 @@ async def _sync_episodes(
     tick: _Throttle,
     total: int,
 ) -> None:
-    # Fetchers put one series' whole episode list at a time; the bounded queue holds the
-    # memory to a few series per fetcher while the single writer merges batches.
+    # Fetchers put one series' whole episode list at a time; the single writer merges
+    # batches. The queue holds about two batches of rows, so fetching and parsing go on
+    # while the database merges a batch (a few series per fetcher would stall them), and
+    # memory stays bounded by the batch size.
+    per_series = max(1, sum(t.expected for t in todo) // max(1, len(todo)))
     queue: asyncio.Queue[tuple[_Todo, list[tuple[Any, ...]], bool] | None] = asyncio.Queue(
-        maxsize=fetch_concurrency * 2
+        maxsize=max(fetch_concurrency * 2, 2 * batch_rows // per_series)
     )
     pending = iter(todo)
 
