@@ -230,3 +230,56 @@ async def test_repeated_failures_mark_the_connector_unhealthy(pool: asyncpg.Pool
         "SELECT health_status FROM connectors WHERE id = $1", h.connector_id
     )
     assert health == "healthy"
+
+
+async def _versions(pool: asyncpg.Pool, table: str, key: str) -> dict[object, str]:
+    rows = await pool.fetch(f"SELECT {key} AS k, xmin::text AS v FROM {table}")  # noqa: S608
+    return {r["k"]: r["v"] for r in rows}
+
+
+async def test_unchanged_movies_are_not_rewritten_and_old_rows_get_their_digest(
+    pool: asyncpg.Pool, bus: Bus
+) -> None:
+    sim = sim_for(Flavor.RADARR_V3, movies=30)
+    h = await make_harness(pool, bus, sim, connector_type="radarr", name="films")
+    await h.sweep("full")
+    before = await _versions(pool, "movies", "arr_id")
+    for mode in ("incremental", "full"):
+        run = await h.sweep(mode)
+        assert (run["inserted"], run["updated"], run["deleted"]) == (0, 0, 0)
+    # Unchanged movies are not staged at all: no row has a new version.
+    assert await _versions(pool, "movies", "arr_id") == before
+    # Rows written before the digest existed are compared, get their digest, and do not
+    # count as updated.
+    await pool.execute("UPDATE movies SET content_hash = NULL")
+    run = await h.sweep("incremental")
+    assert (run["inserted"], run["updated"], run["deleted"]) == (0, 0, 0)
+    assert await pool.fetchval("SELECT count(*) FROM movies WHERE content_hash IS NULL") == 0
+    sim.library.movies[3].monitored = not sim.library.movies[3].monitored
+    sim.changed(movie_ids=[3])
+    run = await h.sweep("incremental")
+    assert (run["inserted"], run["updated"], run["deleted"]) == (0, 1, 0)
+    await assert_movie_mirror_matches(pool, h.connector_id, sim)
+
+
+async def test_unchanged_series_and_seasons_are_not_rewritten(pool: asyncpg.Pool, bus: Bus) -> None:
+    sim = sim_for(series=6, seasons=2, episodes_per_season=3)
+    h = await make_harness(pool, bus, sim)
+    await h.sweep("full")
+    series = await _versions(pool, "series", "arr_id")
+    seasons = await _versions(pool, "seasons", "(series_arr_id, season_number)::text")
+    run = await h.sweep("incremental")
+    assert (run["inserted"], run["updated"], run["deleted"]) == (0, 0, 0)
+    assert await _versions(pool, "series", "arr_id") == series
+    assert await _versions(pool, "seasons", "(series_arr_id, season_number)::text") == seasons
+    await pool.execute("UPDATE series SET content_hash = NULL")
+    run = await h.sweep("incremental")
+    assert (run["inserted"], run["updated"], run["deleted"]) == (0, 0, 0)
+    assert run["episode_requests"] == 0
+    assert await pool.fetchval("SELECT count(*) FROM series WHERE content_hash IS NULL") == 0
+    lib = sim.library
+    lib.series[2].monitored = not lib.series[2].monitored
+    sim.changed(episode_ids=[lib.series[2].episode_ids[0]])
+    run = await h.sweep("incremental")
+    assert run["updated"] == 1
+    await assert_series_mirror_matches(pool, h.connector_id, sim)

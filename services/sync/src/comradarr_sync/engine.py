@@ -208,6 +208,12 @@ def _movie_row(m: Movie) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def row_hash(*parts: Any) -> int:
+    """Stable 64-bit digest of row values (the mirror's content_hash)."""
+    digest = hashlib.blake2b(orjson.dumps(parts), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _malformed(name: str, endpoint: str) -> float:
     value = REGISTRY.get_sample_value(
         "comradarr_arr_malformed_records_total", {"connector": name, "endpoint": endpoint}
@@ -279,22 +285,34 @@ async def _sync_movies(
 ) -> None:
     name = client.config.name
     before = _malformed(name, "movie")
+    # Movies whose values hash as the mirror's row did are not staged at all: a re-read
+    # of an unchanged library writes nothing (the merge would have changed nothing).
+    known = await writer.known_movies()
     seen: list[int] = []
     batch: dict[int, tuple[Any, ...]] = {}
+    rehash = False
     async for movie in _stream_movies(client):
         result.fetched += 1
         seen.append(movie.id)
-        batch[movie.id] = _movie_row(movie)
+        row = _movie_row(movie)
+        digest = row_hash(*row)
+        if movie.id in known:
+            if known[movie.id] == digest:
+                batch.pop(movie.id, None)
+                continue
+            rehash = True
+        batch[movie.id] = (*row, digest)
         if len(batch) >= batch_rows:
-            await writer.write_movies(list(batch.values()))
+            await writer.write_movies(list(batch.values()), rehash=rehash)
             batch.clear()
+            rehash = False
             await tick(result.fetched, None)
     if batch:
-        await writer.write_movies(list(batch.values()))
+        await writer.write_movies(list(batch.values()), rehash=rehash)
     if _malformed(name, "movie") > before:
         # A record we could not read may be a movie that still exists: keep what we have.
         result.deletions_skipped.append("movies: malformed records in the list")
-    else:
+    elif not known.keys() <= set(seen):
         await writer.delete_vanished(table="movies", seen=seen)
 
 
@@ -316,6 +334,10 @@ async def _sync_series(
 ) -> None:
     name = client.config.name
     before = _malformed(name, "series")
+    # One read of what the mirror holds: series whose values (with their seasons) hash as
+    # stored are not staged, and the episodes fingerprint decides which series' episodes
+    # are read again, so an unchanged library costs no writes.
+    known = await writer.known_series()
     seen: list[int] = []
     todo: list[_Todo] = []
     series_batch: dict[int, Series] = {}
@@ -323,12 +345,23 @@ async def _sync_series(
     async def flush_series() -> None:
         items = list(series_batch.values())
         series_batch.clear()
-        rows = [_series_row(s, getattr(s, "imdb_id", None)) for s in items]
-        seasons = [row for s in items for row in _season_rows(s)]
-        prints = {s.id: series_fingerprint(s) for s in items}
-        expected = {s.id: expected_episodes(s) for s in items}
-        needed = await writer.write_series(rows, seasons, list(prints.items()), refetch_all=full)
-        todo.extend(_Todo(i, prints[i], expected[i]) for i in needed)
+        rows: list[tuple[Any, ...]] = []
+        seasons: list[tuple[Any, ...]] = []
+        rehash = False
+        for s in items:
+            row = _series_row(s, getattr(s, "imdb_id", None))
+            season_rows = _season_rows(s)
+            digest = row_hash(row, season_rows)
+            old = known.get(s.id)
+            fingerprint = series_fingerprint(s)
+            if old is None or old.content_hash != digest:
+                rehash = rehash or old is not None
+                rows.append((*row, digest))
+                seasons.extend(season_rows)
+            if full or old is None or old.episodes_fingerprint != fingerprint:
+                todo.append(_Todo(s.id, fingerprint, expected_episodes(s)))
+        if rows:
+            await writer.write_series(rows, seasons, rehash=rehash)
 
     async for s in client.series():
         result.fetched += 1
@@ -348,7 +381,7 @@ async def _sync_series(
         )
     if _malformed(name, "series") > before:
         result.deletions_skipped.append("series: malformed records in the list")
-    else:
+    elif not known.keys() <= set(seen):
         await writer.delete_vanished(table="series", seen=seen)
 
 

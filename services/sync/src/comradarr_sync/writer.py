@@ -15,7 +15,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_series (
     series_type text, year integer, monitored boolean, quality_profile_id integer,
     added timestamptz, first_aired timestamptz, previous_airing timestamptz,
     next_airing timestamptz, season_count integer, episode_count integer,
-    episode_file_count integer, total_episode_count integer, size_on_disk bigint
+    episode_file_count integer, total_episode_count integer, size_on_disk bigint,
+    content_hash bigint
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_seasons (
     series_arr_id integer, season_number integer, monitored boolean, episode_count integer,
@@ -34,7 +35,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_movies (
     quality_profile_id integer, has_file boolean, movie_file_id integer, quality text,
     quality_cutoff_not_met boolean, file_size bigint, last_search_time timestamptz,
     added timestamptz, in_cinemas timestamptz, physical_release timestamptz,
-    digital_release timestamptz, release_date timestamptz
+    digital_release timestamptz, release_date timestamptz, content_hash bigint
 ) ON COMMIT DELETE ROWS;
 """
 
@@ -62,19 +63,25 @@ MOVIE_COLUMNS = (
 )  # fmt: skip
 
 _JSON_COLUMNS = frozenset({"quality"})
+# Series and movie rows carry the digest of their values (see the mirror's content_hash):
+# written with the values, never compared as one of them.
+_HASH = "content_hash"
 
 
-def _merge_sql(table: str, stage: str, columns: Sequence[str], key: Sequence[str]) -> str:
+def _merge_sql(
+    table: str, stage: str, columns: Sequence[str], key: Sequence[str], *, hashed: bool = False
+) -> str:
     """INSERT … ON CONFLICT DO UPDATE that touches only rows whose values differ."""
-    values = [f"s.{c}::jsonb" if c in _JSON_COLUMNS else f"s.{c}" for c in columns]
+    written = [*columns, _HASH] if hashed else list(columns)
+    values = [f"s.{c}::jsonb" if c in _JSON_COLUMNS else f"s.{c}" for c in written]
     updated = [c for c in columns if c not in key]
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*updated, *([_HASH] if hashed else [])])
     old = ", ".join(f"t.{c}" for c in updated)
     new = ", ".join(f"EXCLUDED.{c}" for c in updated)
     conflict = ", ".join(("connector_id", *key))
     # Table and column names come from the constants above; values are parameters.
     return (
-        f"WITH m AS (INSERT INTO {table} AS t (connector_id, {', '.join(columns)})"  # noqa: S608
+        f"WITH m AS (INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
         f" SELECT $1, {', '.join(values)} FROM {stage} s"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
@@ -84,12 +91,35 @@ def _merge_sql(table: str, stage: str, columns: Sequence[str], key: Sequence[str
     )
 
 
-_MERGE_SERIES = _merge_sql("series", "stage_series", SERIES_COLUMNS, ("arr_id",))
+_MERGE_SERIES = _merge_sql("series", "stage_series", SERIES_COLUMNS, ("arr_id",), hashed=True)
 _MERGE_SEASONS = _merge_sql(
     "seasons", "stage_seasons", SEASON_COLUMNS, ("series_arr_id", "season_number")
 )
 _MERGE_EPISODES = _merge_sql("episodes", "stage_episodes", EPISODE_COLUMNS, ("arr_id",))
-_MERGE_MOVIES = _merge_sql("movies", "stage_movies", MOVIE_COLUMNS, ("arr_id",))
+_MERGE_MOVIES = _merge_sql("movies", "stage_movies", MOVIE_COLUMNS, ("arr_id",), hashed=True)
+
+
+def _rehash_sql(table: str, stage: str) -> str:
+    """Store the digest of staged rows whose values the merge found equal (a row written
+    before the digest existed, or under another digest): not counted as an update."""
+    # Names are the constants above.
+    return (
+        f"UPDATE {table} t SET {_HASH} = s.{_HASH} FROM {stage} s"  # noqa: S608
+        f" WHERE t.connector_id = $1 AND t.arr_id = s.arr_id"
+        f" AND t.{_HASH} IS DISTINCT FROM s.{_HASH}"
+    )
+
+
+_REHASH_SERIES = _rehash_sql("series", "stage_series")
+_REHASH_MOVIES = _rehash_sql("movies", "stage_movies")
+
+
+@dataclass(slots=True)
+class KnownSeries:
+    """What the mirror holds for one series: its digest and its episodes' fingerprint."""
+
+    content_hash: int | None
+    episodes_fingerprint: str | None
 
 
 @dataclass(slots=True)
@@ -123,20 +153,39 @@ class MirrorWriter:
     ) -> None:
         await self.conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
+    async def known_series(self) -> dict[int, KnownSeries]:
+        """The connector's series in the mirror (one read at the start of a sync)."""
+        rows = await self.conn.fetch(
+            "SELECT arr_id, content_hash, episodes_fingerprint FROM series WHERE connector_id = $1",
+            self.connector_id,
+        )
+        return {r[0]: KnownSeries(r[1], r[2]) for r in rows}
+
+    async def known_movies(self) -> dict[int, int | None]:
+        """The connector's movies in the mirror with their digests."""
+        rows = await self.conn.fetch(
+            "SELECT arr_id, content_hash FROM movies WHERE connector_id = $1", self.connector_id
+        )
+        return {r[0]: r[1] for r in rows}
+
     async def write_series(
         self,
         series: Sequence[tuple[Any, ...]],
         seasons: Sequence[tuple[Any, ...]],
-        fingerprints: Sequence[tuple[int, str]],
         *,
-        refetch_all: bool,
-    ) -> list[int]:
-        """Merge a batch of series and their seasons; return the series needing episodes."""
+        rehash: bool = True,
+    ) -> None:
+        """Merge a batch of series (rows ending in their digest) and their seasons.
+
+        rehash: some of the series were in the mirror already (a new row has its digest).
+        """
         ids = [row[0] for row in series]
         async with self.conn.transaction():
-            await self._stage("stage_series", SERIES_COLUMNS, series)
+            await self._stage("stage_series", (*SERIES_COLUMNS, _HASH), series)
             await self._stage("stage_seasons", SEASON_COLUMNS, seasons)
             self.counts.add(await self.conn.fetchrow(_MERGE_SERIES, self.connector_id))
+            if rehash:
+                await self.conn.execute(_REHASH_SERIES, self.connector_id)
             await self.conn.fetchrow(_MERGE_SEASONS, self.connector_id)
             status = await self.conn.execute(
                 "DELETE FROM seasons t WHERE t.connector_id = $1 AND t.series_arr_id = ANY($2)"
@@ -146,17 +195,6 @@ class MirrorWriter:
                 ids,
             )
             del status  # seasons follow their series; only content rows are counted
-            if refetch_all:
-                return ids
-            rows = await self.conn.fetch(
-                "SELECT f.arr_id FROM unnest($2::int[], $3::text[]) AS f(arr_id, fp)"
-                " JOIN series t ON t.connector_id = $1 AND t.arr_id = f.arr_id"
-                " WHERE t.episodes_fingerprint IS DISTINCT FROM f.fp",
-                self.connector_id,
-                [f[0] for f in fingerprints],
-                [f[1] for f in fingerprints],
-            )
-            return [r["arr_id"] for r in rows]
 
     async def write_episodes(
         self,
@@ -203,11 +241,13 @@ class MirrorWriter:
                     [c[1] for c in complete],
                 )
 
-    async def write_movies(self, movies: Sequence[tuple[Any, ...]]) -> None:
-        """Merge a batch of movies."""
+    async def write_movies(self, movies: Sequence[tuple[Any, ...]], *, rehash: bool = True) -> None:
+        """Merge a batch of movies (rows ending in their digest); rehash as for series."""
         async with self.conn.transaction():
-            await self._stage("stage_movies", MOVIE_COLUMNS, movies)
+            await self._stage("stage_movies", (*MOVIE_COLUMNS, _HASH), movies)
             self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id))
+            if rehash:
+                await self.conn.execute(_REHASH_MOVIES, self.connector_id)
 
     async def delete_vanished(self, *, table: str, seen: Sequence[int]) -> None:
         """Delete series or movies the app no longer lists (cascading to their search state)."""
