@@ -373,6 +373,13 @@ class ContentState(BulkMixin, AuthState):
         self.selected = rest + ids if on else rest
 
 
+def _file_text(has_file: Any, quality: Any, size: Any) -> str:
+    if not has_file:
+        return "no file"
+    text = str(quality or "unknown quality")
+    return f"{text} · {size / 1e9:.1f} GB" if isinstance(size, int | float) and size else text
+
+
 def _history_lines(history: list[dict[str, Any]]) -> list[str]:
     lines = []
     for h in history:
@@ -506,7 +513,7 @@ class MovieState(BulkMixin, AuthState):
             ("Year", m.get("year") or "—"),
             ("Status", m.get("status") or "—"),
             ("Monitored", "yes" if m.get("monitored") else "no"),
-            ("File", f"{m.get('quality') or '?'} · {size / 1e9:.1f} GB" if size else "no file"),
+            ("File", _file_text(m.get("has_file"), m.get("quality"), size)),
             ("Wanted", m.get("wanted") or "no"),
             ("Search state", f"{state} (priority {prio})" if state else "not in the queue"),
             ("TMDB / IMDb", f"{m.get('tmdb_id') or '—'} / {m.get('imdb_id') or '—'}"),
