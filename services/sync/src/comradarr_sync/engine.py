@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import operator
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -157,13 +158,30 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
 
 
 # A library has a handful of distinct quality models; dumping one per file through the
-# model (model_dump) costs more than the rest of the row. Keyed by the models' field values.
+# model (model_dump) costs more than the rest of the row. Keyed by the models' field values
+# (read with one attrgetter per model class, built from the class's declared fields).
 _QUALITY_JSON: dict[Any, str] = {}
+_FIELD_GETTERS: dict[type, Callable[[Any], Any]] = {}
+# The key covers a quality model's two parts; any other field would need to be in it.
+_CACHEABLE_QUALITY = set(QualityModel.model_fields) == {"quality", "revision"}
+
+
+def _field_values(model: Any) -> Any:
+    cls = type(model)
+    getter = _FIELD_GETTERS.get(cls)
+    if getter is None:
+        names = list(cls.model_fields)
+        # Two names at least, so the getter always returns a tuple.
+        getter = operator.attrgetter("__class__", *names)
+        _FIELD_GETTERS[cls] = getter
+    return getter(model)
 
 
 def _quality_json(q: QualityModel) -> str:
     try:
-        key = (tuple(q.quality.__dict__.items()), tuple(q.revision.__dict__.items()))
+        if not _CACHEABLE_QUALITY:
+            raise TypeError
+        key = (_field_values(q.quality), _field_values(q.revision))
         cached = _QUALITY_JSON.get(key)
     except TypeError:  # a field value that cannot be hashed: no cache
         return orjson.dumps(q.to_wire()).decode()
