@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -15,8 +16,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+@cache
+def _zones() -> frozenset[str]:
+    # available_timezones() walks the whole tz directory on every call (tens of ms); the
+    # installed zones do not change while the process runs.
+    return frozenset(available_timezones())
+
+
 def _check_tz(v: str) -> str:
-    if v not in available_timezones() and v != "UTC":
+    if v not in _zones() and v != "UTC":
         raise ValueError("unknown time zone (use an IANA name like Europe/Berlin)")
     try:
         ZoneInfo(v)

@@ -195,22 +195,26 @@ class ProtectedRoute(APIRoute):
         return handler
 
 
-def current_principal(request: Request) -> Principal:
-    """Router-level dependency of every protected route (default deny)."""
+async def current_principal(request: Request) -> Principal:
+    """Router-level dependency of every protected route (default deny).
+
+    Async on purpose (like the two below): FastAPI runs a plain ``def`` dependency in its
+    thread pool, a thread hop per request for a getattr.
+    """
     principal = getattr(request.state, "principal", None)
     if not isinstance(principal, Principal):
         raise HTTPException(status_code=401, detail="authentication required")
     return principal
 
 
-def require_session(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
+async def require_session(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
     """Account and security operations need a signed-in person, not a key or bypass."""
     if principal.kind != "session":
         raise HTTPException(status_code=403, detail="this action needs a signed-in session")
     return principal
 
 
-def require_user(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
+async def require_user(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
     """Anything but an API key (sessions and local bypass)."""
     if principal.kind == "api_key":
         raise HTTPException(status_code=403, detail="not available to API keys")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -38,6 +39,8 @@ class Gateway:
     event_subscribers: int = field(default=0, init=False)
     _cached: AppSettings | None = field(default=None, init=False)
     _cached_at: float = field(default=0.0, init=False)
+    _settings_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _settings_generation: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.box = SecretBox(self.ctx.secret_key)
@@ -49,18 +52,37 @@ class Gateway:
         return self.clock()
 
     async def app_settings(self) -> AppSettings:
-        """The application settings, cached for a couple of seconds."""
+        """The application settings, cached for a couple of seconds.
+
+        One request reloads an expired cache; concurrent ones wait for that load instead of
+        each reading and validating the settings again.
+        """
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        async with self._settings_lock:
+            cached = self._fresh()
+            if cached is not None:
+                return cached
+            generation = self._settings_generation
+            async with self.ctx.pool.acquire() as conn:
+                stored = await repo.load_settings_rows(conn)
+            loaded = build(stored)
+            if generation == self._settings_generation:
+                # Not if a change was saved meanwhile: the next request reads it afresh.
+                self._cached = loaded
+                self._cached_at = time.monotonic()
+            return loaded
+
+    def _fresh(self) -> AppSettings | None:
         if self._cached is not None and time.monotonic() - self._cached_at < SETTINGS_TTL_SECONDS:
             return self._cached
-        async with self.ctx.pool.acquire() as conn:
-            stored = await repo.load_settings_rows(conn)
-        self._cached = build(stored)
-        self._cached_at = time.monotonic()
-        return self._cached
+        return None
 
     def forget_settings(self) -> None:
         """Drop the cache after a change."""
         self._cached = None
+        self._settings_generation += 1
 
     def bypass_csrf_token(self) -> str:
         """The CSRF token of local-bypass requests (no session to hold one)."""
