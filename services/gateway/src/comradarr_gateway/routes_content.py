@@ -220,31 +220,44 @@ def _wanted(has_file: bool | None, cutoff: bool | None, monitored: bool) -> str 
     return "upgrade" if cutoff else None
 
 
-def _registry(row: dict[str, Any]) -> RegistryInfo | None:
+_REGISTRY_COLUMNS = (
+    ("id", "registry_id"),
+    ("state", "state"),
+    ("search_type", "search_type"),
+    ("priority", "priority"),
+    ("user_priority", "user_priority"),
+    ("attempts", "attempts"),
+    ("next_eligible_at", "next_eligible_at"),
+    ("last_searched_at", "last_searched_at"),
+)
+
+
+def _registry_data(row: dict[str, Any]) -> dict[str, Any] | None:
     if row.get("registry_id") is None:
         return None
-    return RegistryInfo(
-        id=row["registry_id"],
-        state=row["state"],
-        search_type=row["search_type"],
-        priority=row["priority"],
-        user_priority=row["user_priority"],
-        attempts=row["attempts"],
-        next_eligible_at=row["next_eligible_at"],
-        last_searched_at=row["last_searched_at"],
-        last_error=row.get("last_error"),
-    )
+    data = {field: row[column] for field, column in _REGISTRY_COLUMNS}
+    data["last_error"] = row.get("last_error")
+    return data
 
 
-def _item(row: dict[str, Any]) -> ContentItem:
-    data = {k: v for k, v in row.items() if k in ContentItem.model_fields}
-    data["registry"] = _registry(row)
+def _registry(row: dict[str, Any]) -> RegistryInfo | None:
+    data = _registry_data(row)
+    return None if data is None else RegistryInfo.model_validate(data)
+
+
+_ITEM_FIELDS = frozenset(ContentItem.model_fields) - {"registry", "wanted"}
+
+
+def _item_data(row: dict[str, Any]) -> dict[str, Any]:
+    """A browse row as ContentItem input (validated with the whole page, in one call)."""
+    data = {k: v for k, v in row.items() if k in _ITEM_FIELDS}
+    data["registry"] = _registry_data(row)
     data["wanted"] = (
         ("missing" if (row["missing_count"] or 0) > 0 and row["monitored"] else None)
         if row["type"] == "series"
         else _wanted(row["has_file"], row["cutoff_not_met"], row["monitored"])
     )
-    return ContentItem.model_validate(data)
+    return data
 
 
 def _sort(kind: str, sort: str | None) -> str:
@@ -353,15 +366,18 @@ def content_router() -> APIRouter:
         total = result.total if cached is None else cached
         if result.total is not None:
             totals.put(total_key, result.total)
-        return ContentPageOut(
-            type=type,
-            sort=chosen,
-            page=None if cursor else page,
-            page_size=page_size,
-            total=None if total is None else min(total, content_repo.TOTAL_CAP),
-            total_capped=total is not None and total > content_repo.TOTAL_CAP,
-            next_cursor=result.next_cursor,
-            items=[_item(r) for r in result.rows],
+        # One validation of the whole page (pydantic-core), not a model_validate per item.
+        return ContentPageOut.model_validate(
+            {
+                "type": type,
+                "sort": chosen,
+                "page": None if cursor else page,
+                "page_size": page_size,
+                "total": None if total is None else min(total, content_repo.TOTAL_CAP),
+                "total_capped": total is not None and total > content_repo.TOTAL_CAP,
+                "next_cursor": result.next_cursor,
+                "items": [_item_data(r) for r in result.rows],
+            }
         )
 
     @router.get(

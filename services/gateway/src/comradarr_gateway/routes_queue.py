@@ -130,8 +130,12 @@ class PriorityChange(Strict):
     priority: int | None = Field(ge=-100, le=100)
 
 
+_QUEUE_ITEM_FIELDS = frozenset(QueueItem.model_fields)
+
+
 def _item(row: dict[str, Any]) -> QueueItem:
-    return QueueItem.model_validate({k: v for k, v in row.items() if k in QueueItem.model_fields})
+    # The field names once: reading Model.model_fields costs a property call each time.
+    return QueueItem.model_validate({k: v for k, v in row.items() if k in _QUEUE_ITEM_FIELDS})
 
 
 def queue_router() -> APIRouter:
