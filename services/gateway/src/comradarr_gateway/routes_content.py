@@ -16,7 +16,7 @@ from . import content_repo
 from .content_repo import SORTS, CursorError, PageQuery
 from .errors import invalid
 from .models import ErrorBody, Strict
-from .security import ProtectedRoute
+from .security import ProtectedRoute, request_connection, shares_auth_connection
 from .state import Gateway, gateway_of
 from .text import _clean
 
@@ -298,6 +298,7 @@ def content_router() -> APIRouter:
     totals = TotalCache()
 
     @router.get("", response_model=ContentPageOut)
+    @shares_auth_connection
     async def browse(
         request: Request,
         type: Annotated[ContentType, Query(description="What to list.")] = "series",
@@ -361,7 +362,7 @@ def content_router() -> APIRouter:
             after=after,
             with_total=include_total and cached is None,
         )
-        async with gateway_of(request).ctx.pool.acquire() as conn:
+        async with request_connection(request) as conn:
             result = await content_repo.browse(conn, query)
         total = result.total if cached is None else cached
         if result.total is not None:
@@ -385,8 +386,9 @@ def content_router() -> APIRouter:
         response_model=SeriesDetail,
         responses={404: {"model": ErrorBody, "description": "No series has that id"}},
     )
+    @shares_auth_connection
     async def series(series_id: IdPath, request: Request) -> SeriesDetail:
-        async with gateway_of(request).ctx.pool.acquire() as conn:
+        async with request_connection(request) as conn:
             found = await content_repo.series_detail(conn, series_id=series_id)
             if found is None:
                 raise HTTPException(404, "no series has that id")
@@ -401,8 +403,9 @@ def content_router() -> APIRouter:
         response_model=MovieDetail,
         responses={404: {"model": ErrorBody, "description": "No movie has that id"}},
     )
+    @shares_auth_connection
     async def movie(movie_id: IdPath, request: Request) -> MovieDetail:
-        async with gateway_of(request).ctx.pool.acquire() as conn:
+        async with request_connection(request) as conn:
             m = await content_repo.movie_detail(conn, movie_id=movie_id)
             if m is None:
                 raise HTTPException(404, "no movie has that id")

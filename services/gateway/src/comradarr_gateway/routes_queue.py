@@ -15,7 +15,13 @@ from . import queue_repo
 from .content_repo import TOTAL_CAP
 from .errors import invalid
 from .models import ErrorBody, Strict
-from .security import Principal, ProtectedRoute, current_principal
+from .security import (
+    Principal,
+    ProtectedRoute,
+    current_principal,
+    request_connection,
+    shares_auth_connection,
+)
 from .state import gateway_of
 
 log = get_logger(__name__)
@@ -143,6 +149,7 @@ def queue_router() -> APIRouter:
     router = APIRouter(prefix="/queue", tags=["queue"], route_class=ProtectedRoute)
 
     @router.get("", response_model=QueuePage)
+    @shares_auth_connection
     async def list_queue(
         request: Request,
         connector_id: ConnectorQuery = None,
@@ -154,7 +161,7 @@ def queue_router() -> APIRouter:
     ) -> QueuePage:
         gw = gateway_of(request)
         now = gw.now()
-        async with gw.ctx.pool.acquire() as conn:
+        async with request_connection(request) as conn:
             rows, total = await queue_repo.page(
                 conn,
                 connector_id=connector_id,

@@ -6,17 +6,20 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from comradarr_db import Connection
 from comradarr_logging import get_logger
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from . import repo
+from .appsettings import AppSettings
 from .clientip import ClientInfo, resolve_client
 from .state import Gateway, gateway_of
 
@@ -82,32 +85,31 @@ def _unauthorized() -> JSONResponse:
     return _error(401, "authentication required")
 
 
-async def _from_api_key(request: Request, gw: Gateway, raw: str) -> Principal | JSONResponse:
+async def _from_api_key(
+    request: Request, gw: Gateway, conn: Connection, raw: str
+) -> Principal | JSONResponse:
     if not raw.startswith(API_KEY_PREFIX) or len(raw) > 128:
         return _error(401, "invalid API key")
     digest = token_hash(raw)
     now = gw.now()
-    async with gw.ctx.pool.acquire() as conn:
-        found = await repo.find_api_key(conn, token_hash=digest)
-        if found is None or not hmac.compare_digest(found[1], digest):
-            return _error(401, "invalid API key")
-        key = found[0]
-        if key.scope == "read" and request.method not in SAFE_METHODS:
-            return _error(403, "this API key is read-only")
-        count, oldest = await repo.key_uses_since(
-            conn, key_id=key.id, since=now - timedelta(minutes=1)
+    found = await repo.find_api_key(conn, token_hash=digest)
+    if found is None or not hmac.compare_digest(found[1], digest):
+        return _error(401, "invalid API key")
+    key = found[0]
+    if key.scope == "read" and request.method not in SAFE_METHODS:
+        return _error(403, "this API key is read-only")
+    count, oldest = await repo.key_uses_since(conn, key_id=key.id, since=now - timedelta(minutes=1))
+    if count >= gw.settings.api_key_rate_per_minute:
+        wait = 60 - (now - oldest).total_seconds() if oldest is not None else 60
+        retry = max(1, math.ceil(wait))
+        return _error(
+            429, f"API key rate limit reached; retry in {retry} s", {"Retry-After": str(retry)}
         )
-        if count >= gw.settings.api_key_rate_per_minute:
-            wait = 60 - (now - oldest).total_seconds() if oldest is not None else 60
-            retry = max(1, math.ceil(wait))
-            return _error(
-                429, f"API key rate limit reached; retry in {retry} s", {"Retry-After": str(retry)}
-            )
-        endpoint = request.url.path
-        await repo.record_key_use(
-            conn, key_id=key.id, method=request.method, endpoint=str(endpoint), now=now
-        )
-        user = await repo.first_user(conn)
+    endpoint = request.url.path
+    await repo.record_key_use(
+        conn, key_id=key.id, method=request.method, endpoint=str(endpoint), now=now
+    )
+    user = await repo.first_user(conn)
     if user is None:
         return _unauthorized()
     log.info("api key used", api_key_id=key.id, method=request.method, endpoint=str(endpoint))
@@ -116,20 +118,18 @@ async def _from_api_key(request: Request, gw: Gateway, raw: str) -> Principal | 
     )
 
 
-async def _from_session(request: Request, gw: Gateway, token: str) -> Principal | None:
+async def _from_session(
+    gw: Gateway, conn: Connection, settings: AppSettings, token: str
+) -> Principal | None:
     if len(token) > 128:
         return None
-    settings = await gw.app_settings()
     now = gw.now()
     idle = timedelta(minutes=settings.security.session_idle_minutes)
-    async with gw.ctx.pool.acquire() as conn:
-        session = await repo.get_live_session(
-            conn, token_hash=token_hash(token), now=now, idle=idle
-        )
-        if session is None:
-            return None
-        if now - session.last_seen_at > _TOUCH_EVERY:
-            await repo.touch_session(conn, session_id=session.id, now=now)
+    session = await repo.get_live_session(conn, token_hash=token_hash(token), now=now, idle=idle)
+    if session is None:
+        return None
+    if now - session.last_seen_at > _TOUCH_EVERY:
+        await repo.touch_session(conn, session_id=session.id, now=now)
     return Principal(
         kind="session",
         username=session.username,
@@ -139,16 +139,22 @@ async def _from_session(request: Request, gw: Gateway, token: str) -> Principal 
     )
 
 
-async def authenticate(request: Request) -> Principal | JSONResponse:
-    """Resolve the caller, or the response refusing them (401/403/429)."""
+async def authenticate(
+    request: Request, conn: Connection, settings: AppSettings
+) -> Principal | JSONResponse:
+    """Resolve the caller, or the response refusing them (401/403/429).
+
+    Every lookup runs on conn (the request's one pool connection); settings are read
+    before it is taken, so nothing here waits for a second connection while holding one.
+    """
     gw = gateway_of(request)
     raw_key = request.headers.get(API_KEY_HEADER)
     if raw_key is not None:
         # API-key requests are exempt from CSRF: browsers never attach this header by themselves.
-        return await _from_api_key(request, gw, raw_key)
+        return await _from_api_key(request, gw, conn, raw_key)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        principal = await _from_session(request, gw, token)
+        principal = await _from_session(gw, conn, settings, token)
         if principal is not None:
             if request.method not in SAFE_METHODS:
                 sent = request.headers.get(CSRF_HEADER, "")
@@ -158,10 +164,8 @@ async def authenticate(request: Request) -> Principal | JSONResponse:
                 ):
                     return _error(403, "CSRF token missing or invalid")
             return principal
-    settings = await gw.app_settings()
     if settings.security.auth_mode == "local_bypass" and client_info(request).is_local:
-        async with gw.ctx.pool.acquire() as conn:
-            user = await repo.first_user(conn)
+        user = await repo.first_user(conn)
         if user is not None:
             bypass_csrf = gw.bypass_csrf_token()
             if request.method not in SAFE_METHODS and not hmac.compare_digest(
@@ -175,6 +179,42 @@ async def authenticate(request: Request) -> Principal | JSONResponse:
     return _unauthorized()
 
 
+def _has_credentials(request: Request, settings: AppSettings) -> bool:
+    """Whether authenticate() could accept this request at all."""
+    return (
+        request.headers.get(API_KEY_HEADER) is not None
+        or bool(request.cookies.get(SESSION_COOKIE))
+        or (settings.security.auth_mode == "local_bypass" and client_info(request).is_local)
+    )
+
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+_SHARES_CONNECTION = "_comradarr_shares_auth_connection"
+
+
+def shares_auth_connection(endpoint: _Endpoint) -> _Endpoint:
+    """Mark an endpoint that runs all its SQL through request_connection(): ProtectedRoute
+    then lends it the connection the request was authenticated on (one pool acquire and
+    one connection reset per request instead of two).
+
+    Such an endpoint must not acquire another pool connection while it runs (a request
+    holding one and waiting for a second could starve the pool under load).
+    """
+    setattr(endpoint, _SHARES_CONNECTION, True)
+    return endpoint
+
+
+@asynccontextmanager
+async def request_connection(request: Request) -> AsyncIterator[Connection]:
+    """The connection ProtectedRoute lent this request, else one from the pool."""
+    lent: Connection | None = getattr(request.state, "db", None)
+    if lent is not None:
+        yield lent
+        return
+    async with gateway_of(request).ctx.pool.acquire() as conn:
+        yield conn
+
+
 class ProtectedRoute(APIRoute):
     """A route that authenticates before FastAPI reads or validates the request body.
 
@@ -184,12 +224,24 @@ class ProtectedRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
+        shares = bool(getattr(self.endpoint, _SHARES_CONNECTION, False))
 
         async def handler(request: Request) -> Response:
-            result = await authenticate(request)
-            if isinstance(result, Response):
-                return result
-            request.state.principal = result
+            gw = gateway_of(request)
+            settings = await gw.app_settings()  # may take a connection itself: before ours
+            if not _has_credentials(request, settings):
+                return _unauthorized()  # without touching the pool
+            async with gw.ctx.pool.acquire() as conn:
+                result = await authenticate(request, conn, settings)
+                if isinstance(result, Response):
+                    return result
+                request.state.principal = result
+                if shares:
+                    request.state.db = conn
+                    try:
+                        return await original(request)
+                    finally:
+                        request.state.db = None
             return await original(request)
 
         return handler
