@@ -3,6 +3,7 @@ search, multi-select bulk actions, series and movie detail."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ class ContentRow:
     title: str = ""
     sub: str = ""
     conn: str = ""
+    conn_id: int = 0
     quality: str = ""
     wanted: str = ""
     wanted_color: str = "gray"
@@ -125,6 +127,7 @@ def content_row(item: dict[str, Any], names: dict[int, str]) -> ContentRow:
         title=str(item.get("title") or "(untitled)"),
         sub=sub,
         conn=names.get(cid, f"#{cid}"),
+        conn_id=cid,
         quality=quality,
         wanted=wanted,
         wanted_color=WANTED_COLORS.get(wanted, "gray"),
@@ -311,17 +314,24 @@ class ContentState(BulkMixin, AuthState):
             self.status = qp["status"]
         if "q" in qp:
             self.q = qp["q"]
-        try:
-            conns = api.items_of(await self._guarded("GET", "/connectors"))
-        except api.Unauthorized:
+        # The connector names and the first page at once (one round trip less).
+        names, page = await asyncio.gather(
+            self._guarded("GET", "/connectors"), self._restart(), return_exceptions=True
+        )
+        if isinstance(page, BaseException):
+            raise page
+        if isinstance(names, api.Unauthorized):
             return self._login_redirect()
-        except api.GatewayError:
-            conns = []
+        conns = [] if isinstance(names, BaseException) else api.items_of(names)
         self._names = {int(c.get("id", 0)): str(c.get("name", "")) for c in conns}
         self.connector_opts = [Opt(value="all", label="All connectors")] + [
             Opt(value=str(k), label=v) for k, v in self._names.items()
         ]
-        return await self._restart()
+        self.rows = [
+            ContentRow(**{**r.__dict__, "conn": self._names.get(r.conn_id, r.conn)})
+            for r in self.rows
+        ]
+        return page
 
     @rx.event
     async def set_kind(self, v: str):
