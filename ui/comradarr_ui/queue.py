@@ -56,7 +56,7 @@ class RecentRow:
 
 def _eta(value: Any, now: datetime) -> str:
     if not value:
-        return ""
+        return "—"  # no estimate: in flight, paused or blocked (the reason says which)
     try:
         at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
