@@ -310,18 +310,25 @@ async def key_uses_since(conn: Connection, *, key_id: int, since: datetime) -> t
 
 async def record_key_use(
     conn: Connection, *, key_id: int, method: str, endpoint: str, now: datetime
-) -> None:
-    """Log one use of a key."""
-    async with conn.transaction():
-        await conn.execute(
-            "INSERT INTO api_key_usage (api_key_id, method, endpoint, used_at)"
-            " VALUES ($1, $2, $3, $4)",
-            key_id,
-            method,
-            endpoint[:512],
-            now,
+) -> User | None:
+    """Log one use of a key (usage row and last_used_at, atomically: one statement) and
+    return the administrator the key acts for, all in one round trip."""
+    row = await conn.fetchrow(
+        """
+        WITH used AS (
+            INSERT INTO api_key_usage (api_key_id, method, endpoint, used_at)
+            VALUES ($1, $2, $3, $4)
+        ), touched AS (
+            UPDATE api_keys SET last_used_at = $4 WHERE id = $1
         )
-        await conn.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
+        SELECT id, username, password_hash FROM users ORDER BY id LIMIT 1
+        """,
+        key_id,
+        method,
+        endpoint[:512],
+        now,
+    )
+    return None if row is None else User(row["id"], row["username"], row["password_hash"])
 
 
 # --- settings ----------------------------------------------------------------------------

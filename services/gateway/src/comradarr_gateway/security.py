@@ -106,10 +106,9 @@ async def _from_api_key(
             429, f"API key rate limit reached; retry in {retry} s", {"Retry-After": str(retry)}
         )
     endpoint = request.url.path
-    await repo.record_key_use(
+    user = await repo.record_key_use(
         conn, key_id=key.id, method=request.method, endpoint=str(endpoint), now=now
     )
-    user = await repo.first_user(conn)
     if user is None:
         return _unauthorized()
     log.info("api key used", api_key_id=key.id, method=request.method, endpoint=str(endpoint))
