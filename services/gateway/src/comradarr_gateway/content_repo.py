@@ -144,6 +144,27 @@ def _count_from(query: PageQuery) -> str:
     return sql
 
 
+# search_registry.episode_id/movie_id are unique and reference their item (ON DELETE
+# CASCADE), so "items with an entry in state X" is "entries in state X": no join needed.
+_REGISTRY_KEY = {"episode": "r.episode_id IS NOT NULL", "movie": "r.movie_id IS NOT NULL"}
+
+
+def _count_sql(query: PageQuery, clauses: list[str], args: list[Any]) -> str:
+    """The capped count of the query's matches (args gets the cap appended)."""
+    args.append(TOTAL_CAP + 1)
+    cap = f"${len(args)}"
+    if (
+        query.kind in _REGISTRY_KEY
+        and query.status in _REGISTRY_STATUSES
+        and query.q is None
+        and query.connector_id is None
+    ):
+        where = f"{_REGISTRY_KEY[query.kind]} AND {STATUS_SQL[query.kind][query.status]}"
+        return f"SELECT count(*) FROM (SELECT 1 FROM search_registry r WHERE {where} LIMIT {cap}) t"  # noqa: S608
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return f"SELECT count(*) FROM (SELECT 1 {_count_from(query)}{where} LIMIT {cap}) t"  # noqa: S608
+
+
 _ALIAS = {"series": "s", "movie": "m", "episode": "e"}
 _TITLE = {"series": "s.title", "movie": "m.title", "episode": "s.title"}
 
@@ -312,13 +333,7 @@ async def browse(conn: Connection, query: PageQuery) -> Page:
     rows = rows[: query.limit]
     total: int | None = None
     if query.with_total:
-        count_where = f" WHERE {' AND '.join(count_clauses)}" if count_clauses else ""
-        count_args.append(TOTAL_CAP + 1)
-        counted = await conn.fetchval(
-            f"SELECT count(*) FROM (SELECT 1 {_count_from(query)}{count_where}"  # noqa: S608
-            f" LIMIT ${len(count_args)}) t",
-            *count_args,
-        )
+        counted = await conn.fetchval(_count_sql(query, count_clauses, count_args), *count_args)
         total = int(counted or 0)
     cursor = None
     if more and rows:
