@@ -145,8 +145,15 @@ class MirrorWriter:
         self.counts = Counts()
 
     async def prepare(self) -> None:
-        """Create the session's staging tables (once per connection)."""
-        await self.conn.execute(_STAGING)
+        """Create the session's staging tables (once per connection).
+
+        The mirror is a copy of what the app says, so its batches commit without waiting
+        for the WAL flush (synchronous_commit off, for this session only: the pool's RESET
+        ALL on release restores it). A crash can lose the last moments of committed batches
+        but never leaves them half-applied; their series lose nothing but the fingerprint
+        written with them, so the next sync reads those series again.
+        """
+        await self.conn.execute(_STAGING + "SET synchronous_commit TO off;")
 
     async def _stage(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
