@@ -11,9 +11,11 @@ here but sent to the dispatcher as ControlQueue commands.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from comradarr_db import Connection
 from comradarr_throttle import (
     ThrottleProfile,
@@ -24,7 +26,6 @@ from comradarr_throttle import (
     profile_for_connector,
 )
 
-from . import repo
 from .content_repo import TOTAL_CAP
 
 WAITING = ("pending", "queued", "searching", "cooldown")
@@ -64,10 +65,15 @@ class ConnectorView:
 
 
 async def queue_pause_flags(conn: Connection) -> dict[int, bool]:
-    """Paused flags by connector id (0 = the whole queue); empty without the table."""
-    if not await repo.table_exists(conn, name="queue_state"):
+    """Paused flags by connector id (0 = the whole queue); empty without the table.
+
+    One round trip: the read itself tells whether the table exists. Call it outside a
+    transaction (a failed statement would abort one).
+    """
+    try:
+        rows = await conn.fetch("SELECT connector_id, paused FROM queue_state")
+    except asyncpg.UndefinedTableError:
         return {}
-    rows = await conn.fetch("SELECT connector_id, paused FROM queue_state")
     return {r["connector_id"]: bool(r["paused"]) for r in rows}
 
 
@@ -144,6 +150,17 @@ async def eligible_ahead(
     return int(value or 0)
 
 
+@lru_cache(maxsize=64)
+def _budget_window(
+    *, now: datetime, reset_time: time, timezone: str, period_hours: int
+) -> tuple[datetime, datetime]:
+    # A pure function, asked once per entry with the same arguments for a whole page
+    # (one now per request): ~20 zone conversions and a sort each time otherwise.
+    return budget_window(
+        now=now, reset_time=reset_time, timezone=timezone, period_hours=period_hours
+    )
+
+
 def explain(
     row: dict[str, Any], view: ConnectorView | None, *, ahead: int, now: datetime
 ) -> tuple[list[Reason], datetime | None]:
@@ -193,7 +210,7 @@ def explain(
         code = "budget_spent" if "budget" in text else "throttle_paused"
         reasons.append(Reason(code=code, message=text, until=st.paused_until))
     else:
-        start, end = budget_window(
+        start, end = _budget_window(
             now=now,
             reset_time=prof.budget_reset_time,
             timezone=prof.timezone,
