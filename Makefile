@@ -52,7 +52,7 @@ schemas: install ## regenerate proto/generated (JSON Schema + AsyncAPI)
 	$(RUN) python -m comradarr_proto.generate
 
 bench: install ## benchmarks; each prints its figures as JSON
-	$(RUN) pytest -m benchmark -s -q -p no:cacheprovider tests/benchmarks
+	$(RUN) pytest -m benchmark -s -q -p no:cacheprovider --timeout=900 tests/benchmarks
 
 BUN_VERSION ?= 1
 UI_BUN := ui/.tools/node_modules/bun/bin/bun.exe
