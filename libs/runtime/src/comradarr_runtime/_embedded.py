@@ -22,7 +22,7 @@ class Servers:
     """The URLs in use and the embedded servers this process owns."""
 
     database_url: str
-    nats_url: str
+    nats_url: str | None
     owned: list[EmbeddedPostgres | EmbeddedNats] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -49,18 +49,37 @@ def _stable_nats_port(data_dir: Path) -> int:
     return port
 
 
-def start_missing(*, data_dir: Path, database_url: str | None, nats_url: str | None) -> Servers:
-    """Embedded PostgreSQL when database_url is None, embedded NATS when nats_url is None."""
+def _embedded_root(data_dir: Path) -> Path:
     root = data_dir / "embedded"
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    owned: list[EmbeddedPostgres | EmbeddedNats] = []
+    return root
+
+
+def start_database(*, data_dir: Path, database_url: str | None) -> Servers:
+    """Only the database: embedded PostgreSQL when database_url is None (for `migrate`).
+
+    Nothing is published for `comradarr service` to attach to: this process has no NATS.
+    """
+    if database_url is not None:
+        return Servers(database_url=database_url, nats_url=None)
+    pg = EmbeddedPostgres(_embedded_root(data_dir) / "postgres")
+    admin = pg.start()
     try:
-        if database_url is None:
-            pg = EmbeddedPostgres(root / "postgres")
-            admin = pg.start()
-            owned.append(pg)
-            database_url = _ensure_database(pg, admin)
-            log.info("embedded PostgreSQL started", data=str(pg.pgdata))
+        url = _ensure_database(pg, admin)
+    except BaseException:
+        pg.stop()
+        raise
+    log.info("embedded PostgreSQL started", data=str(pg.pgdata))
+    return Servers(database_url=url, nats_url=None, owned=[pg])
+
+
+def start_missing(*, data_dir: Path, database_url: str | None, nats_url: str | None) -> Servers:
+    """Embedded PostgreSQL when database_url is None, embedded NATS when nats_url is None."""
+    root = _embedded_root(data_dir)
+    database = start_database(data_dir=data_dir, database_url=database_url)
+    owned: list[EmbeddedPostgres | EmbeddedNats] = list(database.owned)
+    database_url = database.database_url
+    try:
         if nats_url is None:
             nats = EmbeddedNats(root / "nats", port=_stable_nats_port(data_dir))
             nats_url = nats.start()

@@ -13,7 +13,7 @@ from comradarr_db import migrate
 from comradarr_logging import configure_logging
 from comradarr_settings import CoreSettings, SettingsError, load_settings
 
-from ._embedded import attach_to_running, start_missing
+from ._embedded import attach_to_running, start_database, start_missing
 from ._runner import Runner, run_until_signalled
 from ._service import UnknownServiceError, available_services, load_service
 from ._ui import start_ui
@@ -51,6 +51,7 @@ def _up(settings: CoreSettings) -> int:
     try:
         ui = start_ui(settings)
         definitions = [load_service(name) for name in sorted(available_services())]
+        assert servers.nats_url is not None  # start_missing always provides one
         runner = Runner(
             definitions,
             settings=settings,
@@ -94,9 +95,7 @@ def _service(settings: CoreSettings, name: str) -> int:
 
 
 def _migrate(settings: CoreSettings) -> int:
-    servers = start_missing(
-        data_dir=settings.data_dir, database_url=settings.database_url, nats_url="nats://unused"
-    )
+    servers = start_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         ran = asyncio.run(migrate(servers.database_url))
     finally:
