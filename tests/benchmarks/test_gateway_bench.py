@@ -52,13 +52,14 @@ def _free_port() -> int:
 
 
 def serve(database_url: str, nats_url: str, prefix: str, data_dir: str, port: int) -> None:
-    """The gateway on uvicorn, as `comradarr up` would run it (used in a subprocess)."""
+    """The gateway on uvicorn and uvloop, as `comradarr service gateway` runs it (used in a
+    subprocess)."""
     import uvicorn
     from comradarr_bus import Bus
     from comradarr_db import PoolConfig, create_pool
     from comradarr_gateway.config import GatewaySettings
     from comradarr_gateway.service import create_app
-    from comradarr_runtime import ServiceContext
+    from comradarr_runtime import ServiceContext, run
     from comradarr_settings import CoreSettings
 
     async def main() -> None:
@@ -75,7 +76,7 @@ def serve(database_url: str, nats_url: str, prefix: str, data_dir: str, port: in
         )
         await uvicorn.Server(config).serve()
 
-    asyncio.run(main())
+    run(main())
 
 
 class RawClient:
@@ -121,6 +122,28 @@ class RawClient:
         if self.writer is not None:
             self.writer.close()
             self.reader = self.writer = None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc; 0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _backend_pids(database_url: str) -> list[int]:
+    """PostgreSQL backends serving the benchmark database (local server: /proc readable)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows if Path(f"/proc/{r['pid']}/stat").exists()]
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -320,9 +343,13 @@ async def test_gateway_browse_benchmark(
         by_scenario.clear()
         sequential_ms = await sequential(200)
         stop_at = time.perf_counter() + DURATION_SECONDS
-        t_start = time.perf_counter()
+        backends = await _backend_pids(database_url)
+        t_start, client_start = time.perf_counter(), time.process_time()
+        cpu_start = {pid: _cpu_seconds(pid) for pid in [proc.pid, *backends]}
         await asyncio.gather(*(client(100 + i) for i in range(CLIENTS)))
         elapsed = time.perf_counter() - t_start
+        cpu_used = {pid: _cpu_seconds(pid) - start for pid, start in cpu_start.items()}
+        client_cpu = time.process_time() - client_start
     finally:
         proc.terminate()
         try:
@@ -345,6 +372,17 @@ async def test_gateway_browse_benchmark(
         "requests": len(latencies),
         "errors": errors,
         "requests_per_s": round(len(latencies) / elapsed, 1),
+        # CPU per request of each party on the 2 shared cores (where the time goes).
+        "cpu_ms_per_request": {
+            "gateway": round(cpu_used[proc.pid] * 1000 / max(1, len(latencies)), 3),
+            "postgres": round(
+                sum(v for k, v in cpu_used.items() if k != proc.pid)
+                * 1000
+                / max(1, len(latencies)),
+                3,
+            ),
+            "measuring_client": round(client_cpu * 1000 / max(1, len(latencies)), 3),
+        },
         "latency_ms": {
             "p50": _pct(latencies, 50),
             "p95": _pct(latencies, 95),

@@ -1,6 +1,7 @@
 """Service runtime: definitions, the runner (one service or all-in-one) and the CLI."""
 
 from ._embedded import Servers, attach_to_running, start_missing
+from ._loop import run
 from ._runner import Runner, run_until_signalled
 from ._service import (
     ServiceContext,
@@ -19,6 +20,7 @@ __all__ = [
     "attach_to_running",
     "available_services",
     "load_service",
+    "run",
     "run_until_signalled",
     "start_missing",
 ]

@@ -63,6 +63,7 @@ class Runner:
         self.client_name = client_name
         self.stopping = asyncio.Event()
         self.ready = asyncio.Event()
+        self.finishing = False
         self.contexts: list[ServiceContext] = []
         self._loops: list[asyncio.Task[None]] = []
         self._http: uvicorn.Server | None = None
@@ -115,6 +116,9 @@ class Runner:
                 await self.bus.subscribe(sub)
             for coro in definition.loops(ctx):
                 self._loops.append(asyncio.create_task(self._guard(definition.name, coro)))
+        # Past this point start() only waits for uvicorn to report itself up; a signal
+        # arriving now (say, right after the first /health answered) lets it finish.
+        self.finishing = True
         if self.http_port is not None:
             await self._start_http(self._http_app())
         self.ready.set()
@@ -193,8 +197,8 @@ async def run_until_signalled(runner: Runner) -> None:
     try:
         # A signal during a slow start (servers still coming up) must not wait for it.
         await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if starting.done():
-            starting.result()
+        if starting.done() or runner.finishing:
+            await starting
             await stopped
         else:
             starting.cancel()

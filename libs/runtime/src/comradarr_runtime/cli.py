@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from importlib import metadata
@@ -14,6 +13,7 @@ from comradarr_logging import configure_logging
 from comradarr_settings import CoreSettings, SettingsError, load_settings
 
 from ._embedded import attach_to_running, start_database, start_missing
+from ._loop import run
 from ._runner import Runner, run_until_signalled
 from ._service import UnknownServiceError, available_services, load_service
 from ._ui import start_ui
@@ -60,7 +60,7 @@ def _up(settings: CoreSettings) -> int:
             http_port=settings.gateway_port,
             client_name="comradarr-all-in-one",
         )
-        asyncio.run(run_until_signalled(runner))
+        run(run_until_signalled(runner))
     finally:
         if ui is not None:
             ui.stop()
@@ -90,14 +90,14 @@ def _service(settings: CoreSettings, name: str) -> int:
         http_port=port,
         client_name=f"comradarr-{name}-{os.getpid()}",
     )
-    asyncio.run(run_until_signalled(runner))
+    run(run_until_signalled(runner))
     return 0
 
 
 def _migrate(settings: CoreSettings) -> int:
     servers = start_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
-        ran = asyncio.run(migrate(servers.database_url))
+        ran = run(migrate(servers.database_url))
     finally:
         servers.stop()
     print(f"{ran} migration(s) applied")
