@@ -14,6 +14,7 @@ from comradarr_throttle import (
     CONSERVATIVE,
     MODERATE,
     PRESETS,
+    RATE_SAFETY_MARGIN,
     ThrottleProfile,
     ThrottleState,
     budget_window,
@@ -46,12 +47,16 @@ def run(p: ThrottleProfile, times: list[datetime]) -> list[datetime]:
 
 
 def test_rpm_spacing_never_exceeds_the_rate() -> None:
-    p = profile(requests_per_minute=6)  # one per 10 s
-    asks = [T0 + timedelta(seconds=s) for s in range(0, 121)]
+    p = profile(requests_per_minute=6)  # one per 10 s, plus the safety margin
+    assert p.interval_seconds == pytest.approx(10 * (1 + RATE_SAFETY_MARGIN))
+    asks = [T0 + timedelta(seconds=s) for s in range(0, 122)]
     sent = run(p, asks)
-    assert len(sent) == 13  # t=0, 10, ..., 120
+    # Slots at 0, 10.05, 20.1, ... 120.6: asked every second, the first ask after each.
+    assert sent == [T0] + [T0 + timedelta(seconds=10 * k + 1) for k in range(1, 13)]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sent)]
     assert min(gaps) >= 10
+    # Over the whole run: never faster than configured.
+    assert (len(sent) - 1) / (sent[-1] - sent[0]).total_seconds() * 60 <= 6
 
 
 def test_slot_keeps_its_anchor_when_slightly_late() -> None:
@@ -166,7 +171,7 @@ def test_estimate_walks_rate_and_budget() -> None:
     now = datetime(2025, 6, 1, 23, 0, tzinfo=UTC)
     assert estimate_dispatch_times(p, state, now=now, batches_ahead=0) == now
     assert estimate_dispatch_times(p, state, now=now, batches_ahead=3) == now + timedelta(
-        seconds=30
+        seconds=30 * (1 + RATE_SAFETY_MARGIN)
     )
     # The 11th command waits for the next day's budget.
     assert estimate_dispatch_times(p, state, now=now, batches_ahead=10) == datetime(

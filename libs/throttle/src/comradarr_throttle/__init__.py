@@ -11,6 +11,8 @@ Tables (migrations/, component "throttle"):
 from ._math import (
     BUDGET_PERIODS_HOURS,
     MAX_RETRY_AFTER_SECONDS,
+    RATE_SAFETY_MARGIN,
+    SPACING,
     Decision,
     Slot,
     ThrottleProfile,
@@ -54,6 +56,8 @@ __all__ = [
     "MAX_RETRY_AFTER_SECONDS",
     "MODERATE",
     "PRESETS",
+    "RATE_SAFETY_MARGIN",
+    "SPACING",
     "Decision",
     "PresetReadOnlyError",
     "ProfileNotFoundError",
