@@ -35,12 +35,12 @@ from comradarr_proto import (
     SearchFailed,
 )
 from comradarr_throttle import (
+    SPACING,
     ThrottleProfile,
     ThrottleState,
     cooldown_seconds,
     decide,
     default_profile,
-    is_exhausted,
     pause,
     profile_for_connector,
     rate_limit_pause_seconds,
@@ -74,28 +74,36 @@ def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
 
 
 _PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(ThrottleProfile))
-# One round trip before deciding: lock the connector's throttle row (replicas serialize on
-# it) and read the counters, the profile (NULL columns: fall back to the default) and
-# whether the queue is paused.
-_LOCK = f"""
-SELECT t.next_slot_at, t.window_start, t.window_used, t.paused_until, t.pause_reason,
-       (SELECT coalesce(bool_or(q.paused), false) FROM queue_state q
-        WHERE q.connector_id IN (0, $1)) AS queue_paused,
-       p.id IS NOT NULL AS has_profile,
-       {", ".join(f"p.{name} AS p_{name}" for name in _PROFILE_FIELDS)}
-FROM throttle_state t
-LEFT JOIN connectors c ON c.id = t.connector_id
-LEFT JOIN throttle_profiles p ON p.id = c.throttle_profile_id
-WHERE t.connector_id = $1
-FOR UPDATE OF t
-"""  # noqa: S608 - constant column names
-# The best eligible entries of a connector, with what batching needs, and the commands in
-# flight (per series of each row, and in total). Read after the lock, in a new snapshot, so
-# in-flight counts and claimed entries of other replicas are the truth for this decision.
-# The inner query walks the partial index search_registry_eligible and stops after $3 rows;
-# both CTEs are materialized so the in-flight counts are hashed once, not per window row.
-_WINDOW = """
-WITH busy AS MATERIALIZED (
+
+
+def _look_sql(buffer_size: int) -> str:
+    """One round trip, no lock and no transaction, before deciding: the connector's counters
+    (has_state false: no row yet), its profile (NULL columns: the default), whether its
+    queue is paused, the commands in flight, and its best eligible entries with what
+    batching needs, as one array of rows in priority order.
+
+    Nothing is locked: the claim statement re-checks the counters it was decided on
+    (compare-and-set on the throttle row) and takes the entries only if they are still
+    eligible, so two replicas never both spend a slot or search an entry twice.
+
+    The inner query walks the partial index search_registry_eligible and stops after
+    buffer_size rows (a constant, and `now` compared through a sub-select, so the plan
+    does not depend on the parameter values and PostgreSQL keeps one generic plan per
+    connection instead of planning every call).
+    """
+    return f"""
+WITH st AS (
+    SELECT t.connector_id IS NOT NULL AS has_state, t.next_slot_at, t.window_start,
+           coalesce(t.window_used, 0) AS window_used, t.paused_until, t.pause_reason,
+           (SELECT coalesce(bool_or(q.paused), false) FROM queue_state q
+            WHERE q.connector_id IN (0, $1)) AS queue_paused,
+           p.id IS NOT NULL AS has_profile,
+           {", ".join(f"p.{name} AS p_{name}" for name in _PROFILE_FIELDS)}
+    FROM connectors c
+    LEFT JOIN throttle_state t ON t.connector_id = c.id
+    LEFT JOIN throttle_profiles p ON p.id = c.throttle_profile_id
+    WHERE c.id = $1
+), busy AS MATERIALIZED (
     SELECT series_arr_id, count(*)::int AS n FROM dispatch_commands
     WHERE connector_id = $1 AND status IN ('sending', 'searching')
     GROUP BY series_arr_id
@@ -111,9 +119,9 @@ WITH busy AS MATERIALIZED (
         SELECT id, content_type, search_type, priority, episode_id, movie_id
         FROM search_registry
         WHERE connector_id = $1 AND state IN ('pending', 'cooldown')
-          AND next_eligible_at <= $2
+          AND next_eligible_at <= (SELECT $2::timestamptz)
         ORDER BY priority DESC, id
-        LIMIT $3
+        LIMIT {int(buffer_size)}
     ) r
     LEFT JOIN episodes e ON e.id = r.episode_id
     LEFT JOIN movies m ON m.id = r.movie_id
@@ -124,15 +132,32 @@ WITH busy AS MATERIALIZED (
                        AND f.series_arr_id = e.series_arr_id
                        AND f.season_number = e.season_number
 )
-SELECT w.*, coalesce(b.n, 0) AS series_busy,
-       (SELECT coalesce(sum(n), 0)::int FROM busy) AS in_flight
-FROM w LEFT JOIN busy b ON b.series_arr_id = w.series_arr_id
-ORDER BY w.priority DESC, w.id
-"""
-# Claiming in one statement: mark the entries queued, spend the throttle slot and record
-# the dispatch row, all only when at least one entry was still eligible (none: the caller
-# rolls back and looks again). $1 connector, $2 now, $3 next_slot_at, $4 window_start,
-# $5 window_used, $6 command, $7 series, $8 season, $9 owner, $10 lease, $11 millis.
+SELECT st.*, (SELECT coalesce(sum(n), 0)::int FROM busy) AS in_flight,
+       (SELECT array_agg(ROW(w.id, w.content_type, w.search_type, w.arr_id, w.series_arr_id,
+                             w.season_number, w.fully_aired, w.missing_share, w.pack_failed,
+                             coalesce(b.n, 0))
+                         ORDER BY w.priority DESC, w.id)
+        FROM w LEFT JOIN busy b ON b.series_arr_id = w.series_arr_id) AS candidates
+FROM st
+"""  # noqa: S608 - constant column names and an int
+
+
+# Claiming in one statement (atomic on its own, no transaction round trips): lock the
+# throttle row only if it still holds the counters the decision was made on (another
+# replica's claim or a 429 pause changed them: nothing happens, the caller looks again),
+# mark the entries queued, spend the slot and record the dispatch row, all only when at
+# least one entry was still eligible. $1 connector, $2 now, $3 next_slot_at,
+# $4 window_start, $5 window_used, $6 command, $7 series, $8 season, $9 owner, $10 lease,
+# $11 millis, $12/$13 what to claim, $14..$17 the counters read: next_slot_at,
+# window_start, window_used, paused_until.
+_CAS = """
+WITH lk AS (
+    SELECT 1 FROM throttle_state
+    WHERE connector_id = $1 AND next_slot_at IS NOT DISTINCT FROM $14
+      AND window_start IS NOT DISTINCT FROM $15 AND window_used = $16
+      AND paused_until IS NOT DISTINCT FROM $17
+    FOR UPDATE
+)"""
 _CLAIM_TAIL = """
 , taken AS (
     SELECT array_agg(id ORDER BY pos) AS registry_ids,
@@ -154,27 +179,29 @@ RETURNING id, arr_ids, registry_ids, correlation_id
 # A season pack covers every eligible gap of the season, also those beyond the window.
 # $12 series, $13 season (typed apart from $7/$8, which may be NULL for other commands).
 _SEASON_HEAD = """
-WITH claimed AS (
+, claimed AS (
     UPDATE search_registry r SET state = 'queued', updated_at = $2
     FROM episodes e
-    WHERE e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
+    WHERE EXISTS (SELECT 1 FROM lk)
+      AND e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
       AND e.series_arr_id = $12 AND e.season_number = $13 AND r.search_type = 'gap'
       AND r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $2
     RETURNING r.id, e.arr_id, e.arr_id AS pos
 )"""
-_CLAIM_SEASON = _SEASON_HEAD + _CLAIM_TAIL
+_CLAIM_SEASON = _CAS + _SEASON_HEAD + _CLAIM_TAIL
 # The chosen entries that are still eligible, in the batch's order. $12 ids, $13 arr ids.
 _IDS_HEAD = """
-WITH chosen AS (
+, chosen AS (
     SELECT id, arr_id, pos FROM unnest($12::bigint[], $13::int[]) WITH ORDINALITY
         AS c(id, arr_id, pos)
 ), claimed AS (
     UPDATE search_registry r SET state = 'queued', updated_at = $2
     FROM chosen c
-    WHERE r.connector_id = $1 AND r.id = c.id AND r.state IN ('pending', 'cooldown')
+    WHERE EXISTS (SELECT 1 FROM lk)
+      AND r.connector_id = $1 AND r.id = c.id AND r.state IN ('pending', 'cooldown')
     RETURNING r.id, c.arr_id, c.pos
 )"""
-_CLAIM_IDS = _IDS_HEAD + _CLAIM_TAIL
+_CLAIM_IDS = _CAS + _IDS_HEAD + _CLAIM_TAIL
 
 
 # A command the app accepted: $1 dispatch, $2 command id, $3 now, $4 app queued at,
@@ -193,6 +220,65 @@ INSERT INTO search_history (registry_id, connector_id, command_id, command_name,
     search_type, outcome, started_at, dispatch_id, response_ms, batch_size)
 SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8 FROM r
 """
+
+
+# Recording a command's outcome in one statement (atomic on its own): per entry found
+# (grabbed: one base cooldown, no attempt counted) or not (attempts + 1, backoff from $6,
+# exhausted at $5 attempts as is_exhausted says), the history rows, the dispatch row, and
+# a season whose pack did not do it goes by episode searches from now on.
+# $1 dispatch, $2 registry ids, $3 arr ids found, $4 now, $5 max attempts, $6 cooldown
+# seconds after the n-th attempt (n = 1.., the last one repeats), $7 base cooldown,
+# $8 error, $9 outcome when not found, $10 message, $11 dispatch status, $12 season pack,
+# $13 connector, $14 series, $15 season.
+_FINISH = """
+WITH cur AS (
+    SELECT r.id, r.attempts,
+           coalesce(coalesce(e.arr_id, m.arr_id) = ANY ($3::int[]), false) AS found
+    FROM search_registry r LEFT JOIN episodes e ON e.id = r.episode_id
+    LEFT JOIN movies m ON m.id = r.movie_id
+    WHERE r.id = ANY ($2::bigint[]) FOR UPDATE OF r
+), upd AS (
+    UPDATE search_registry r SET
+        state = CASE WHEN c.found THEN 'cooldown'
+                     WHEN c.attempts + 1 >= $5 THEN 'exhausted' ELSE 'cooldown' END,
+        attempts = CASE WHEN c.found THEN c.attempts ELSE c.attempts + 1 END,
+        next_eligible_at = CASE
+            WHEN c.found THEN $4::timestamptz + $7::interval
+            WHEN c.attempts + 1 >= $5 THEN $4
+            ELSE $4 + make_interval(
+                secs => ($6::float8[])[least(c.attempts + 1, cardinality($6::float8[]))])
+            END,
+        last_error = CASE WHEN c.found THEN NULL ELSE $8 END,
+        updated_at = $4
+    FROM cur c WHERE r.id = c.id
+    RETURNING r.id, r.state, c.found
+), hist AS (
+    UPDATE search_history SET
+        outcome = CASE WHEN registry_id IN (SELECT id FROM upd WHERE found) THEN 'found'
+                       ELSE $9 END,
+        ended_at = $4, message = $10, error = CASE WHEN $11 = 'failed' THEN $10 END
+    WHERE dispatch_id = $1
+), disp AS (
+    UPDATE dispatch_commands SET status = $11, ended_at = $4, message = $10,
+        found = (SELECT count(*) FROM upd WHERE found)
+    WHERE id = $1
+), fallback AS (
+    INSERT INTO season_pack_fallbacks (connector_id, series_arr_id, season_number, failed_at)
+    SELECT $13, $14, $15, $4
+    WHERE $12 AND ($11 = 'failed' OR EXISTS (SELECT 1 FROM upd WHERE NOT found))
+    ON CONFLICT DO NOTHING
+)
+SELECT id, state, found FROM upd
+"""
+
+
+def _cooldowns(profile: ThrottleProfile) -> list[float]:
+    """cooldown_seconds after the 1st, 2nd, ... unsuccessful attempt, up to the cap (every
+    later attempt waits as long as the last one listed)."""
+    out = [cooldown_seconds(profile, attempts=1)]
+    while out[-1] < profile.cooldown_max_seconds and len(out) < 65:
+        out.append(cooldown_seconds(profile, attempts=len(out) + 1))
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +302,9 @@ class ClaimResult:
     claimed: Claimed | None = None
     retry_at: datetime | None = None
     reason: str | None = None
+    # The connector's next send slot when known (after a claim, or refused for spacing):
+    # no replica can send for it before then, so there is no point looking earlier.
+    next_slot_at: datetime | None = None
 
 
 @dataclass
@@ -232,8 +321,17 @@ class Dispatcher:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Per connector: its next send slot as last seen (slots only move forward), the profile
+    # of its last look (finishing a command uses it), whether its client is ready to send.
+    _next_slot: dict[int, datetime] = field(default_factory=dict)
+    _profiles: dict[int, ThrottleProfile] = field(default_factory=dict)
+    _ready: dict[int, asyncio.Task[None] | None] = field(default_factory=dict)
+    _look: str = ""
     # CPU seconds spent on the event loop thread per dispatched command (benchmark figure).
     sent: int = 0
+
+    def __post_init__(self) -> None:
+        self._look = _look_sql(self.config.buffer_size)
 
     # --- public -------------------------------------------------------------------------
 
@@ -275,6 +373,10 @@ class Dispatcher:
                 task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.gather(*pending, return_exceptions=True)
+        for ready in self._ready.values():
+            if ready is not None:
+                ready.cancel()
+        self._ready.clear()
         for client in self._clients.values():
             with contextlib.suppress(Exception):
                 await client.aclose()
@@ -285,14 +387,52 @@ class Dispatcher:
         again (the earliest slot, cooldown or pause end)."""
         wait = self.config.tick_seconds
         for connector_id in await self._dispatchable_connectors():
+            if not self._client_ready(connector_id):
+                continue  # the loop is woken when the client is ready
             while not self._stopping.is_set():
+                slot = self._next_slot.get(connector_id)
+                if slot is not None:
+                    ahead = (slot - self.clock()).total_seconds()
+                    if ahead > 0:  # its next slot is known and not yet due
+                        wait = min(wait, ahead)
+                        break
                 result = await self.claim(connector_id=connector_id)
+                if result.next_slot_at is not None:
+                    self._next_slot[connector_id] = result.next_slot_at
                 if result.claimed is None:
                     if result.retry_at is not None:
                         wait = min(wait, (result.retry_at - self.clock()).total_seconds())
                     break
                 self._spawn(self.send_and_follow(result.claimed))
         return max(wait, 0.0)
+
+    def _client_ready(self, connector_id: int) -> bool:
+        """Whether the connector's client is ready to send at once; if not, get it ready in
+        the background (client built, app and API version detected).
+
+        A slot is only taken when the command can go out right away: the first send of a
+        connector otherwise waits for the detection request and a new connection after its
+        slot was spent, and goes out later than the slots after it are spaced from.
+        A failed detection is not handled here: the send retries it and handles the error.
+        """
+        if connector_id not in self._ready:
+            warming = asyncio.create_task(self._get_ready(connector_id))
+            warming.add_done_callback(lambda _t: self.wake())
+            self._ready[connector_id] = warming
+        task = self._ready[connector_id]
+        if task is None:
+            return True
+        if not task.done():
+            return False
+        self._ready[connector_id] = None
+        return True
+
+    async def _get_ready(self, connector_id: int) -> None:
+        try:
+            client = await self._client(connector_id)
+            await client.api_info()
+        except Exception as exc:  # the send will meet (and handle) the same problem
+            log.debug("client not ready", connector_id=connector_id, error=repr(exc))
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -315,85 +455,82 @@ class Dispatcher:
             return ClaimResult(retry_at=self.clock(), reason="batch changed; looking again")
 
     async def _claim(self, connector_id: int) -> ClaimResult:
-        # Round trips: BEGIN, lock (+ profile, queue pause), window (+ in-flight counts),
-        # claim (+ spend, dispatch row), COMMIT.
-        async with self.pool.acquire() as conn, conn.transaction():
-            locked = await self._lock(conn, connector_id)
-            if locked is None:
-                return ClaimResult(reason="queue paused")
-            profile, state = locked
+        # Round trips: look (counters, profile, pause, in-flight, window), then claim (CAS on
+        # the counters + entries + slot + dispatch row). No BEGIN/COMMIT: each is atomic.
+        async with self.pool.acquire() as conn:
             now = self.clock()
-            rows = await conn.fetch(_WINDOW, connector_id, now, self.config.buffer_size)
-            batch = self._plan(rows, profile)
+            row = await conn.fetchrow(self._look, connector_id, now)
+            if row is None:
+                return ClaimResult(reason="connector not found")
+            if not row["has_state"]:  # first send of this connector: create its counters
+                await conn.execute(
+                    "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                    connector_id,
+                )
+                row = await conn.fetchrow(self._look, connector_id, now)
+                assert row is not None
+            if row["queue_paused"]:
+                return ClaimResult(reason="queue paused")
+            if row["has_profile"]:
+                profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in _PROFILE_FIELDS})
+            else:
+                profile = await default_profile(conn)
+            self._profiles[connector_id] = profile
+            batch = self._plan(row["candidates"] or [], profile)
             if batch is None:
                 return ClaimResult(reason="nothing eligible")
-            in_flight: int = rows[0]["in_flight"]
-            decision = decide(profile, state, now=now, in_flight=in_flight)
+            state = ThrottleState(
+                connector_id=connector_id,
+                next_slot_at=row["next_slot_at"],
+                window_start=row["window_start"],
+                window_used=row["window_used"],
+                paused_until=row["paused_until"],
+                pause_reason=row["pause_reason"],
+            )
+            decision = decide(profile, state, now=now, in_flight=row["in_flight"])
             if not decision.allowed or decision.state is None:
                 if decision.reason is not None and decision.reason.startswith(
                     "request budget spent"
                 ):
                     # Recorded so the explanation and the gateway show why the connector waits.
-                    await pause(
-                        conn,
-                        connector_id=connector_id,
-                        until=decision.wait_until,
-                        reason="daily request budget spent",
-                    )
+                    async with conn.transaction():
+                        await pause(
+                            conn,
+                            connector_id=connector_id,
+                            until=decision.wait_until,
+                            reason="daily request budget spent",
+                        )
                 # Nothing was claimed or spent.
-                return ClaimResult(retry_at=decision.wait_until, reason=decision.reason)
-            claimed = await self._claim_rows(conn, connector_id, batch, decision.state, now)
+                spacing = decision.reason == SPACING
+                return ClaimResult(
+                    retry_at=decision.wait_until,
+                    reason=decision.reason,
+                    next_slot_at=decision.wait_until if spacing else None,
+                )
+            claimed = await self._claim_rows(conn, connector_id, batch, state, decision.state, now)
             if claimed is None:
-                raise _Retry  # the window changed under us; roll back the spent slot
-            return ClaimResult(claimed=claimed)
-
-    async def _lock(
-        self, conn: Connection, connector_id: int
-    ) -> tuple[ThrottleProfile, ThrottleState] | None:
-        """Lock the connector's throttle row; None when the queue is paused."""
-        row = await conn.fetchrow(_LOCK, connector_id)
-        if row is None:  # first send of this connector: create its counters, then lock
-            await conn.execute(
-                "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                connector_id,
-            )
-            row = await conn.fetchrow(_LOCK, connector_id)
-        assert row is not None
-        if row["queue_paused"]:
-            return None
-        if row["has_profile"]:
-            profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in _PROFILE_FIELDS})
-        else:
-            profile = await default_profile(conn)
-        state = ThrottleState(
-            connector_id=connector_id,
-            next_slot_at=row["next_slot_at"],
-            window_start=row["window_start"],
-            window_used=row["window_used"],
-            paused_until=row["paused_until"],
-            pause_reason=row["pause_reason"],
-        )
-        return profile, state
+                raise _Retry  # counters or entries changed under us: nothing was written
+            return ClaimResult(claimed=claimed, next_slot_at=decision.state.next_slot_at)
 
     def _plan(self, rows: list[Any], profile: ThrottleProfile) -> Batch | None:
+        # Each row: (id, content_type, search_type, arr_id, series_arr_id, season_number,
+        # fully_aired, missing_share, pack_failed, series_busy), best first.
         candidates = [
             Candidate(
-                registry_id=r["id"],
-                content_type=r["content_type"],
-                search_type=r["search_type"],
-                arr_id=r["arr_id"],
-                series_arr_id=r["series_arr_id"],
-                season_number=r["season_number"],
-                season_fully_aired=r["fully_aired"],
-                season_missing_share=r["missing_share"],
-                season_pack_failed=r["pack_failed"],
+                registry_id=r[0],
+                content_type=r[1],
+                search_type=r[2],
+                arr_id=r[3],
+                series_arr_id=r[4],
+                season_number=r[5],
+                season_fully_aired=r[6],
+                season_missing_share=r[7],
+                season_pack_failed=r[8],
             )
             for r in rows
-            if r["arr_id"] is not None
+            if r[3] is not None
         ]
-        series_busy = {
-            r["series_arr_id"]: r["series_busy"] for r in rows if r["series_arr_id"] is not None
-        }
+        series_busy = {r[4]: r[9] for r in rows if r[4] is not None}
         return plan_batch(
             candidates,
             batch_size=profile.batch_size,
@@ -407,6 +544,7 @@ class Dispatcher:
         conn: Connection,
         connector_id: int,
         batch: Batch,
+        read: ThrottleState,
         spent: ThrottleState,
         now: datetime,
     ) -> Claimed | None:
@@ -431,6 +569,10 @@ class Dispatcher:
             int(now.timestamp() * 1e3),
             first,
             second,
+            read.next_slot_at,
+            read.window_start,
+            read.window_used,
+            read.paused_until,
         )
         if row is None:
             return None
@@ -695,77 +837,30 @@ class Dispatcher:
             "not_found" if not failed else ("timeout" if status == "timeout" else "failed")
         )
         message = (command.message if command is not None else None) or status
-        exhausted: list[int] = []
-        async with self.pool.acquire() as conn, conn.transaction():
-            profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
+        profile = self._profiles.get(claimed.connector_id)
+        async with self.pool.acquire() as conn:
+            if profile is None:  # a command taken over from another replica
+                profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
             rows = await conn.fetch(
-                "SELECT r.id, r.attempts, coalesce(e.arr_id, m.arr_id) AS arr_id"
-                " FROM search_registry r LEFT JOIN episodes e ON e.id = r.episode_id"
-                " LEFT JOIN movies m ON m.id = r.movie_id"
-                " WHERE r.id = ANY ($1::bigint[]) FOR UPDATE OF r",
+                _FINISH,
+                claimed.dispatch_id,
                 claimed.registry_ids,
-            )
-            found_ids: list[int] = []
-            for r in rows:
-                if r["arr_id"] in found:
-                    found_ids.append(r["id"])
-                    # Grabbed: discovery removes the entry once the file lands; if the
-                    # download fails it becomes eligible again after one base cooldown.
-                    await conn.execute(
-                        "UPDATE search_registry SET state = 'cooldown', last_error = NULL,"
-                        " next_eligible_at = $2, updated_at = $3 WHERE id = $1",
-                        r["id"],
-                        now + timedelta(seconds=profile.cooldown_base_seconds),
-                        now,
-                    )
-                    continue
-                attempts = r["attempts"] + 1
-                if is_exhausted(profile, attempts=attempts):
-                    exhausted.append(r["id"])
-                    new_state, eligible = "exhausted", now
-                else:
-                    new_state = "cooldown"
-                    eligible = now + timedelta(seconds=cooldown_seconds(profile, attempts=attempts))
-                await conn.execute(
-                    "UPDATE search_registry SET state = $2, attempts = $3, next_eligible_at = $4,"
-                    " last_error = $5, updated_at = $6 WHERE id = $1",
-                    r["id"],
-                    new_state,
-                    attempts,
-                    eligible,
-                    None if not failed else message[:500],
-                    now,
-                )
-            await conn.execute(
-                "UPDATE search_history SET outcome = CASE WHEN registry_id = ANY ($2::bigint[])"
-                " THEN 'found' ELSE $3 END, ended_at = $4, message = $5, error = $6"
-                " WHERE dispatch_id = $1",
-                claimed.dispatch_id,
-                found_ids,
+                list(found),
+                now,
+                profile.max_attempts,
+                _cooldowns(profile),
+                timedelta(seconds=profile.cooldown_base_seconds),
+                None if not failed else message[:500],
                 outcome_missing,
-                now,
                 message[:2000],
-                message[:2000] if failed else None,
-            )
-            await conn.execute(
-                "UPDATE dispatch_commands SET status = $2, ended_at = $3, found = $4, message = $5"
-                " WHERE id = $1",
-                claimed.dispatch_id,
                 "failed" if failed else "done",
-                now,
-                len(found_ids),
-                message[:2000],
+                claimed.command_name == "SeasonSearch",
+                claimed.connector_id,
+                claimed.series_arr_id,
+                claimed.season_number,
             )
-            if claimed.command_name == "SeasonSearch" and (failed or len(found_ids) < len(rows)):
-                # The pack did not do it: this season goes by episode searches from now on.
-                await conn.execute(
-                    "INSERT INTO season_pack_fallbacks (connector_id, series_arr_id, season_number,"
-                    " failed_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    claimed.connector_id,
-                    claimed.series_arr_id,
-                    claimed.season_number,
-                    now,
-                )
+        found_ids = [r["id"] for r in rows if r["found"]]
+        exhausted = [r["id"] for r in rows if r["state"] == "exhausted"]
         log.info(
             "search finished",
             connector_id=claimed.connector_id,
