@@ -222,6 +222,7 @@ def make_engine(
     cfg = DispatcherConfig(
         tick_seconds=0.2,
         poll_interval_seconds=0.02,
+        judge_wait_seconds=0.05,
         lease_seconds=2.0,
         send_failure_delay_seconds=0.5,
         replica=replica,

@@ -18,6 +18,9 @@ class DispatcherConfig:
     # Longest sleep between looks at the queue (a wake-up or a due slot ends it sooner).
     tick_seconds: float = 2.0
     poll_interval_seconds: float = 2.0
+    # Commands of a connector that finish within this many seconds of each other are judged
+    # (found or not) with one history request: at a high rate one request serves many.
+    judge_wait_seconds: float = 1.0
     # A command still running after this is recorded as a timeout.
     command_max_wait_seconds: float = 1800.0
     # A replica that stops renewing its lease loses its commands to another replica.

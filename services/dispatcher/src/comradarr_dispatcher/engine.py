@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +48,7 @@ from comradarr_throttle import (
 
 from .batching import Batch, Candidate, plan_batch
 from .config import DispatcherConfig
+from .judging import Grab, GrabJudge
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +94,9 @@ def _look_sql(buffer_size: int) -> str:
     """
     return f"""
 WITH st AS (
-    SELECT t.connector_id IS NOT NULL AS has_state, t.next_slot_at, t.window_start,
+    SELECT c.enabled AND c.type <> 'prowlarr' AND c.health_status NOT IN ('unhealthy', 'offline')
+           AND (c.paused_until IS NULL OR c.paused_until <= $2) AS dispatchable,
+           t.connector_id IS NOT NULL AS has_state, t.next_slot_at, t.window_start,
            coalesce(t.window_used, 0) AS window_used, t.paused_until, t.pause_reason,
            (SELECT coalesce(bool_or(q.paused), false) FROM queue_state q
             WHERE q.connector_id IN (0, $1)) AS queue_paused,
@@ -326,6 +329,11 @@ class Dispatcher:
     _next_slot: dict[int, datetime] = field(default_factory=dict)
     _profiles: dict[int, ThrottleProfile] = field(default_factory=dict)
     _ready: dict[int, asyncio.Task[None] | None] = field(default_factory=dict)
+    _judges: dict[int, GrabJudge] = field(default_factory=dict)
+    # The connectors that may dispatch, read at most once per tick (the look at a
+    # connector checks again that it may).
+    _connectors: list[int] = field(default_factory=list)
+    _connectors_until: float = 0.0
     _look: str = ""
     # CPU seconds spent on the event loop thread per dispatched command (benchmark figure).
     sent: int = 0
@@ -336,7 +344,8 @@ class Dispatcher:
     # --- public -------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Look at the queue now (new items, queue resumed, a command finished)."""
+        """Look at the queue now (new items, queue resumed, a connector back)."""
+        self._connectors_until = 0.0  # and read which connectors may dispatch again
         self._wake.set()
 
     async def run(self) -> None:
@@ -377,6 +386,9 @@ class Dispatcher:
             if ready is not None:
                 ready.cancel()
         self._ready.clear()
+        for judge in self._judges.values():
+            judge.close()
+        self._judges.clear()
         for client in self._clients.values():
             with contextlib.suppress(Exception):
                 await client.aclose()
@@ -384,26 +396,39 @@ class Dispatcher:
 
     async def dispatch_round(self) -> float:
         """Claim as many batches as the limits allow now; returns seconds until worth looking
-        again (the earliest slot, cooldown or pause end)."""
+        again (the earliest slot, cooldown or pause end).
+
+        A round uses one pool connection, taken only when there is something to look at.
+        """
         wait = self.config.tick_seconds
-        for connector_id in await self._dispatchable_connectors():
-            if not self._client_ready(connector_id):
-                continue  # the loop is woken when the client is ready
-            while not self._stopping.is_set():
-                slot = self._next_slot.get(connector_id)
-                if slot is not None:
-                    ahead = (slot - self.clock()).total_seconds()
-                    if ahead > 0:  # its next slot is known and not yet due
-                        wait = min(wait, ahead)
+        async with contextlib.AsyncExitStack() as stack:
+            conn: Connection | None = None
+
+            async def connection() -> Connection:
+                nonlocal conn
+                if conn is None:
+                    conn = await stack.enter_async_context(self.pool.acquire())
+                assert conn is not None
+                return conn
+
+            for connector_id in await self._dispatchable_connectors(connection):
+                if not self._client_ready(connector_id):
+                    continue  # the loop is woken when the client is ready
+                while not self._stopping.is_set():
+                    slot = self._next_slot.get(connector_id)
+                    if slot is not None:
+                        ahead = (slot - self.clock()).total_seconds()
+                        if ahead > 0:  # its next slot is known and not yet due
+                            wait = min(wait, ahead)
+                            break
+                    result = await self.claim(connector_id=connector_id, conn=await connection())
+                    if result.next_slot_at is not None:
+                        self._next_slot[connector_id] = result.next_slot_at
+                    if result.claimed is None:
+                        if result.retry_at is not None:
+                            wait = min(wait, (result.retry_at - self.clock()).total_seconds())
                         break
-                result = await self.claim(connector_id=connector_id)
-                if result.next_slot_at is not None:
-                    self._next_slot[connector_id] = result.next_slot_at
-                if result.claimed is None:
-                    if result.retry_at is not None:
-                        wait = min(wait, (result.retry_at - self.clock()).total_seconds())
-                    break
-                self._spawn(self.send_and_follow(result.claimed))
+                    self._spawn(self.send_and_follow(result.claimed))
         return max(wait, 0.0)
 
     def _client_ready(self, connector_id: int) -> bool:
@@ -417,7 +442,7 @@ class Dispatcher:
         """
         if connector_id not in self._ready:
             warming = asyncio.create_task(self._get_ready(connector_id))
-            warming.add_done_callback(lambda _t: self.wake())
+            warming.add_done_callback(lambda _t: self._wake.set())
             self._ready[connector_id] = warming
         task = self._ready[connector_id]
         if task is None:
@@ -436,81 +461,89 @@ class Dispatcher:
 
     # --- claiming -------------------------------------------------------------------------
 
-    async def _dispatchable_connectors(self) -> list[int]:
-        rows = await self.pool.fetch(
-            "SELECT id FROM connectors WHERE enabled AND type <> 'prowlarr'"
-            " AND health_status NOT IN ('unhealthy', 'offline')"
-            " AND (paused_until IS NULL OR paused_until <= $1) ORDER BY id",
-            self.clock(),
-        )
-        return [r["id"] for r in rows]
+    async def _dispatchable_connectors(
+        self, connection: Callable[[], Awaitable[Connection]]
+    ) -> list[int]:
+        if time.monotonic() >= self._connectors_until:
+            conn = await connection()
+            rows = await conn.fetch(
+                "SELECT id FROM connectors WHERE enabled AND type <> 'prowlarr'"
+                " AND health_status NOT IN ('unhealthy', 'offline')"
+                " AND (paused_until IS NULL OR paused_until <= $1) ORDER BY id",
+                self.clock(),
+            )
+            self._connectors = [r["id"] for r in rows]
+            self._connectors_until = time.monotonic() + self.config.tick_seconds
+        return self._connectors
 
-    async def claim(self, *, connector_id: int) -> ClaimResult:
-        """In one transaction: check pauses and limits, choose the batch, mark it queued,
-        spend the throttle and record the dispatch row. Replicas serialize on the
-        connector's throttle row, so together they never exceed the profile."""
+    async def claim(self, *, connector_id: int, conn: Connection | None = None) -> ClaimResult:
+        """Check pauses and limits, choose the batch, then in one statement mark it queued,
+        spend the throttle and record the dispatch row, if the connector's counters are
+        still those the decision was made on (otherwise nothing is written: look again).
+        So replicas together never exceed the profile nor claim an entry twice."""
         try:
-            return await self._claim(connector_id)
+            if conn is not None:
+                return await self._claim(conn, connector_id)
+            async with self.pool.acquire() as own:
+                return await self._claim(own, connector_id)
         except _Retry:
             return ClaimResult(retry_at=self.clock(), reason="batch changed; looking again")
 
-    async def _claim(self, connector_id: int) -> ClaimResult:
+    async def _claim(self, conn: Connection, connector_id: int) -> ClaimResult:
         # Round trips: look (counters, profile, pause, in-flight, window), then claim (CAS on
         # the counters + entries + slot + dispatch row). No BEGIN/COMMIT: each is atomic.
-        async with self.pool.acquire() as conn:
-            now = self.clock()
-            row = await conn.fetchrow(self._look, connector_id, now)
-            if row is None:
-                return ClaimResult(reason="connector not found")
-            if not row["has_state"]:  # first send of this connector: create its counters
-                await conn.execute(
-                    "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                    connector_id,
-                )
-                row = await conn.fetchrow(self._look, connector_id, now)
-                assert row is not None
-            if row["queue_paused"]:
-                return ClaimResult(reason="queue paused")
-            if row["has_profile"]:
-                profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in _PROFILE_FIELDS})
-            else:
-                profile = await default_profile(conn)
-            self._profiles[connector_id] = profile
-            batch = self._plan(row["candidates"] or [], profile)
-            if batch is None:
-                return ClaimResult(reason="nothing eligible")
-            state = ThrottleState(
-                connector_id=connector_id,
-                next_slot_at=row["next_slot_at"],
-                window_start=row["window_start"],
-                window_used=row["window_used"],
-                paused_until=row["paused_until"],
-                pause_reason=row["pause_reason"],
+        now = self.clock()
+        row = await conn.fetchrow(self._look, connector_id, now)
+        if row is None or not row["dispatchable"]:
+            self._connectors_until = 0.0  # read the list again next round
+            return ClaimResult(reason="connector disabled, unavailable or paused")
+        if not row["has_state"]:  # first send of this connector: create its counters
+            await conn.execute(
+                "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                connector_id,
             )
-            decision = decide(profile, state, now=now, in_flight=row["in_flight"])
-            if not decision.allowed or decision.state is None:
-                if decision.reason is not None and decision.reason.startswith(
-                    "request budget spent"
-                ):
-                    # Recorded so the explanation and the gateway show why the connector waits.
-                    async with conn.transaction():
-                        await pause(
-                            conn,
-                            connector_id=connector_id,
-                            until=decision.wait_until,
-                            reason="daily request budget spent",
-                        )
-                # Nothing was claimed or spent.
-                spacing = decision.reason == SPACING
-                return ClaimResult(
-                    retry_at=decision.wait_until,
-                    reason=decision.reason,
-                    next_slot_at=decision.wait_until if spacing else None,
-                )
-            claimed = await self._claim_rows(conn, connector_id, batch, state, decision.state, now)
-            if claimed is None:
-                raise _Retry  # counters or entries changed under us: nothing was written
-            return ClaimResult(claimed=claimed, next_slot_at=decision.state.next_slot_at)
+            row = await conn.fetchrow(self._look, connector_id, now)
+            assert row is not None
+        if row["queue_paused"]:
+            return ClaimResult(reason="queue paused")
+        if row["has_profile"]:
+            profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in _PROFILE_FIELDS})
+        else:
+            profile = await default_profile(conn)
+        self._profiles[connector_id] = profile
+        batch = self._plan(row["candidates"] or [], profile)
+        if batch is None:
+            return ClaimResult(reason="nothing eligible")
+        state = ThrottleState(
+            connector_id=connector_id,
+            next_slot_at=row["next_slot_at"],
+            window_start=row["window_start"],
+            window_used=row["window_used"],
+            paused_until=row["paused_until"],
+            pause_reason=row["pause_reason"],
+        )
+        decision = decide(profile, state, now=now, in_flight=row["in_flight"])
+        if not decision.allowed or decision.state is None:
+            if decision.reason is not None and decision.reason.startswith("request budget spent"):
+                # Recorded so the explanation and the gateway show why the connector waits.
+                async with conn.transaction():
+                    await pause(
+                        conn,
+                        connector_id=connector_id,
+                        until=decision.wait_until,
+                        reason="daily request budget spent",
+                    )
+            # Nothing was claimed or spent.
+            spacing = decision.reason == SPACING
+            return ClaimResult(
+                retry_at=decision.wait_until,
+                reason=decision.reason,
+                next_slot_at=decision.wait_until if spacing else None,
+            )
+        claimed = await self._claim_rows(conn, connector_id, batch, state, decision.state, now)
+        if claimed is None:
+            raise _Retry  # counters or entries changed under us: nothing was written
+        return ClaimResult(claimed=claimed, next_slot_at=decision.state.next_slot_at)
 
     def _plan(self, rows: list[Any], profile: ThrottleProfile) -> Batch | None:
         # Each row: (id, content_type, search_type, arr_id, series_arr_id, season_number,
@@ -593,7 +626,7 @@ class Dispatcher:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _t: self.wake())
+        task.add_done_callback(lambda _t: self._wake.set())  # a slot in flight is free
 
     async def _client(self, connector_id: int) -> ArrClient:
         client = self._clients.get(connector_id)
@@ -759,6 +792,7 @@ class Dispatcher:
                 messages=messages,
             )
         if previous != status:
+            self._connectors_until = 0.0  # the set of connectors that may dispatch changed
             await self._publish(
                 ConnectorHealthChanged(
                     connector_id=connector_id,
@@ -806,19 +840,30 @@ class Dispatcher:
         self, claimed: Claimed, command: Command, queued_at: datetime | None = None
     ) -> set[int]:
         """Items the app grabbed a release for since the command was queued (its own clock)."""
-        client = await self._client(claimed.connector_id)
         since = queued_at or await self.pool.fetchval(
             "SELECT app_queued_at FROM dispatch_commands WHERE id = $1", claimed.dispatch_id
         )
         since = (since or command.queued or self.clock()) - timedelta(seconds=2)
-        wanted = set(claimed.arr_ids)
-        found: set[int] = set()
-        movie = claimed.command_name == "MoviesSearch"
-        async for record in client.history_since(since=since, event_type="grabbed"):
-            item = record.movie_id if movie else record.episode_id
-            if item in wanted:
-                found.add(item)
-        return found
+        return await self._judge(claimed.connector_id).found(
+            since=since,
+            wanted=frozenset(claimed.arr_ids),
+            movie=claimed.command_name == "MoviesSearch",
+        )
+
+    def _judge(self, connector_id: int) -> GrabJudge:
+        judge = self._judges.get(connector_id)
+        if judge is None:
+
+            async def grabs(since: datetime) -> list[Grab]:
+                client = await self._client(connector_id)
+                return [
+                    (r.date, r.movie_id, r.episode_id)
+                    async for r in client.history_since(since=since, event_type="grabbed")
+                ]
+
+            judge = GrabJudge(grabs, self.config.judge_wait_seconds)
+            self._judges[connector_id] = judge
+        return judge
 
     async def finish(
         self, claimed: Claimed, command: Command | None, *, queued_at: datetime | None = None
