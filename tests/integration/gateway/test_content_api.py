@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -325,3 +327,41 @@ async def test_read_only_key_may_browse_but_not_write(
         assert r.status_code == 403
         r = await c.post("/api/v1/content/bulk", json=body, headers={"X-API-Key": full})
         assert r.status_code == 200
+
+
+async def test_browse_bodies_are_exactly_what_the_response_model_describes(
+    admin: httpx.AsyncClient, seeded: int
+) -> None:
+    """Browse items are written as JSON by PostgreSQL, not through ContentPageOut: for every
+    kind and status each item must have exactly the model's fields and survive the model
+    unchanged (dates compared as instants: RFC 3339 in UTC either way)."""
+    from comradarr_gateway.routes_content import ContentItem, ContentPageOut
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        if isinstance(a, str) and isinstance(b, str) and a[-1:] == "Z" and b[-1:] == "Z":
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+        if isinstance(a, float) or isinstance(b, float):  # JSON has one number type
+            return not isinstance(a, bool) and not isinstance(b, bool) and a == b
+        return bool(a == b) and type(a) is type(b)
+
+    checked, dated = 0, 0
+    for kind in ("series", "movie", "episode"):
+        for status in ("all", "missing", "upgrade", "queued", "searching", "exhausted"):
+            r = await admin.get(
+                "/api/v1/content", params={"type": kind, "status": status, "page_size": 200}
+            )
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == "application/json"
+            body = r.json()
+            for item in body["items"]:
+                assert set(item) == set(ContentItem.model_fields), (kind, status)
+                dated += item["registry"] is not None and item["air_date"] is not None
+            dumped = ContentPageOut.model_validate(body).model_dump(mode="json")
+            assert same(dumped, body), (kind, status)
+            checked += len(body["items"])
+    assert checked > 500 and dated > 50  # registry entries, dates and nulls all appeared

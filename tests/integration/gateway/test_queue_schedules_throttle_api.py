@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from comradarr_gateway.routes_queue import QueuePage
 from comradarr_proto import ControlQueue, ItemsQueued, RequestSweep
 
 from .conftest import Harness
@@ -70,6 +71,8 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     assert keys == sorted(keys)
     codes = {w["code"] for i in items for w in i["waiting"]}
     assert {"in_flight", "cooldown"} <= codes and codes & {"next", "waiting_turn"}
+    # Serialized by orjson, not through QueuePage: still exactly what the model writes.
+    assert QueuePage.model_validate(body).model_dump(mode="json") == body
     pending = [i for i in items if i["state"] == "pending"]
     assert pending[0]["position"] == 0 and pending[0]["estimated_dispatch_at"] is not None
     assert [p["position"] for p in pending] == list(range(len(pending)))
@@ -99,6 +102,7 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     await harness.pool.execute("UPDATE connectors SET health_status = 'offline'")
     body = (await admin.get("/api/v1/queue", params={"connector_id": cid})).json()
     assert "connector_unhealthy" in {w["code"] for w in body["items"][0]["waiting"]}
+    assert QueuePage.model_validate(body).model_dump(mode="json") == body
 
 
 async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.AsyncClient) -> None:

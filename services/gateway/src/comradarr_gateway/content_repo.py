@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -77,54 +77,166 @@ SORTS: dict[str, dict[str, list[Key]]] = {
 }
 DEFAULT_SORT = {"series": "title", "movie": "title", "episode": "title"}
 
-_SELECT = {
-    "series": """
-        SELECT 'series' AS type, s.id, s.connector_id, s.arr_id, s.title,
-               NULL::bigint AS series_id, NULL::text AS series_title,
-               NULL::int AS season_number, NULL::int AS episode_number, s.year,
-               s.first_aired AS air_date, s.added, s.monitored, NULL::bool AS has_file,
-               NULL::text AS quality, NULL::bool AS cutoff_not_met, s.status AS arr_status,
-               s.episode_count, s.episode_file_count,
-               greatest(s.episode_count - s.episode_file_count, 0) AS missing_count,
-               NULL::bigint AS registry_id, NULL::text AS state, NULL::text AS search_type,
-               NULL::float8 AS priority, NULL::int AS user_priority, NULL::int AS attempts,
-               NULL::timestamptz AS next_eligible_at, NULL::timestamptz AS last_searched_at,
-               lower(s.title) AS k_title,
-               coalesce(s.added, '1970-01-01 00:00:00+00'::timestamptz) AS k_added,
-               coalesce(s.year, 0) AS k_year
-        FROM series s""",
-    "movie": """
-        SELECT 'movie' AS type, m.id, m.connector_id, m.arr_id, m.title,
-               NULL::bigint AS series_id, NULL::text AS series_title,
-               NULL::int AS season_number, NULL::int AS episode_number, m.year,
-               coalesce(m.digital_release, m.physical_release, m.in_cinemas, m.release_date)
-                   AS air_date,
-               m.added, m.monitored, m.has_file, m.quality->'quality'->>'name' AS quality,
-               m.quality_cutoff_not_met AS cutoff_not_met, m.status AS arr_status,
-               NULL::int AS episode_count, NULL::int AS episode_file_count,
-               NULL::int AS missing_count,
-               r.id AS registry_id, r.state, r.search_type, r.priority, r.user_priority,
-               r.attempts, r.next_eligible_at, r.last_searched_at,
-               lower(m.title) AS k_title,
-               coalesce(m.added, '1970-01-01 00:00:00+00'::timestamptz) AS k_added,
-               coalesce(m.year, 0) AS k_year
-        FROM movies m LEFT JOIN search_registry r ON r.movie_id = m.id""",
-    "episode": """
-        SELECT 'episode' AS type, e.id, e.connector_id, e.arr_id, e.title,
-               s.id AS series_id, s.title AS series_title, e.season_number,
-               e.episode_number, s.year, e.air_date_utc AS air_date, NULL::timestamptz AS added,
-               e.monitored, e.has_file, e.quality->'quality'->>'name' AS quality,
-               e.quality_cutoff_not_met AS cutoff_not_met, NULL::text AS arr_status,
-               NULL::int AS episode_count, NULL::int AS episode_file_count,
-               NULL::int AS missing_count,
-               r.id AS registry_id, r.state, r.search_type, r.priority, r.user_priority,
-               r.attempts, r.next_eligible_at, r.last_searched_at,
-               lower(s.title) AS k_title, coalesce(e.episode_number, -1) AS k_episode,
-               coalesce(e.air_date_utc, '1970-01-01 00:00:00+00'::timestamptz) AS k_air
-        FROM episodes e
-        JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
-        LEFT JOIN search_registry r ON r.episode_id = e.id""",
+
+def _utc(sql: str) -> str:
+    """A timestamptz as RFC 3339 text in UTC whatever the session's TimeZone (NULL stays)."""
+    return f"""to_char(({sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def _json_object(fields: Mapping[str, str]) -> str:
+    return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
+
+
+_REGISTRY_JSON = (
+    "CASE WHEN r.id IS NOT NULL THEN "
+    + _json_object(
+        {
+            "id": "r.id",
+            "state": "r.state",
+            "search_type": "r.search_type",
+            "priority": "r.priority",
+            "user_priority": "r.user_priority",
+            "attempts": "r.attempts",
+            "next_eligible_at": _utc("r.next_eligible_at"),
+            "last_searched_at": _utc("r.last_searched_at"),
+            "last_error": "NULL::text",
+        }
+    )
+    + " END"
+)
+_WANTED_ITEM = (
+    "CASE WHEN {a}.has_file IS NULL THEN NULL"
+    " WHEN NOT {a}.has_file THEN CASE WHEN {a}.monitored THEN 'missing' END"
+    " WHEN {a}.quality_cutoff_not_met THEN 'upgrade' END"
+)
+
+# Each page row is its ContentItem, built as JSON by PostgreSQL (the gateway passes the
+# text through: no per-value decoding, dicts or re-encoding in Python), plus the sort-key
+# columns the next-page cursor is made from.
+_ITEMS: dict[str, dict[str, str]] = {
+    "series": {
+        "type": "'series'",
+        "id": "s.id",
+        "connector_id": "s.connector_id",
+        "arr_id": "s.arr_id",
+        "title": "s.title",
+        "series_id": "NULL::bigint",
+        "series_title": "NULL::text",
+        "season_number": "NULL::int",
+        "episode_number": "NULL::int",
+        "year": "s.year",
+        "air_date": _utc("s.first_aired"),
+        "added": _utc("s.added"),
+        "monitored": "s.monitored",
+        "has_file": "NULL::bool",
+        "quality": "NULL::text",
+        "cutoff_not_met": "NULL::bool",
+        "arr_status": "s.status",
+        "episode_count": "s.episode_count",
+        "episode_file_count": "s.episode_file_count",
+        "missing_count": "greatest(s.episode_count - s.episode_file_count, 0)",
+        "wanted": "CASE WHEN s.monitored AND s.episode_count > s.episode_file_count"
+        " THEN 'missing' END",
+        "registry": "NULL::json",
+    },
+    "movie": {
+        "type": "'movie'",
+        "id": "m.id",
+        "connector_id": "m.connector_id",
+        "arr_id": "m.arr_id",
+        "title": "m.title",
+        "series_id": "NULL::bigint",
+        "series_title": "NULL::text",
+        "season_number": "NULL::int",
+        "episode_number": "NULL::int",
+        "year": "m.year",
+        "air_date": _utc(
+            "coalesce(m.digital_release, m.physical_release, m.in_cinemas, m.release_date)"
+        ),
+        "added": _utc("m.added"),
+        "monitored": "m.monitored",
+        "has_file": "m.has_file",
+        "quality": "m.quality->'quality'->>'name'",
+        "cutoff_not_met": "m.quality_cutoff_not_met",
+        "arr_status": "m.status",
+        "episode_count": "NULL::int",
+        "episode_file_count": "NULL::int",
+        "missing_count": "NULL::int",
+        "wanted": _WANTED_ITEM.format(a="m"),
+        "registry": _REGISTRY_JSON,
+    },
+    "episode": {
+        "type": "'episode'",
+        "id": "e.id",
+        "connector_id": "e.connector_id",
+        "arr_id": "e.arr_id",
+        "title": "e.title",
+        "series_id": "p.series_id",
+        "series_title": "p.series_title",
+        "season_number": "e.season_number",
+        "episode_number": "e.episode_number",
+        "year": "p.series_year",
+        "air_date": _utc("e.air_date_utc"),
+        "added": "NULL::text",
+        "monitored": "e.monitored",
+        "has_file": "e.has_file",
+        "quality": "e.quality->'quality'->>'name'",
+        "cutoff_not_met": "e.quality_cutoff_not_met",
+        "arr_status": "NULL::text",
+        "episode_count": "NULL::int",
+        "episode_file_count": "NULL::int",
+        "missing_count": "NULL::int",
+        "wanted": _WANTED_ITEM.format(a="e"),
+        "registry": _REGISTRY_JSON,
+    },
 }
+# Beyond the sort keys, what the page query carries out of the inner select (episodes: their
+# series' columns, so the page is not joined to series a second time).
+_CARRIED = {"episode": {"series_title": "s.title", "series_year": "s.year"}}
+
+
+# The page is chosen first on the sort keys alone (filters, ORDER BY, LIMIT, OFFSET), and
+# only its rows are then joined for their columns and built into JSON: skipped OFFSET
+# rows and sort candidates never pay for the registry lookup or the JSON.
+_PAGE_JOINS = {
+    "series": "JOIN series s ON s.id = p.id",
+    "movie": "JOIN movies m ON m.id = p.id LEFT JOIN search_registry r ON r.movie_id = m.id",
+    "episode": "JOIN episodes e ON e.id = p.id LEFT JOIN search_registry r ON r.episode_id = e.id",
+}
+
+
+def _page_from(query: PageQuery) -> str:
+    """The inner FROM: the sort keys' tables, and the registry only when filtered on."""
+    registry = query.kind != "series" and query.status in _REGISTRY_STATUSES
+    if query.kind == "series":
+        return "FROM series s"
+    if query.kind == "movie":
+        return "FROM movies m" + (
+            " JOIN search_registry r ON r.movie_id = m.id" if registry else ""
+        )
+    return (
+        "FROM episodes e"
+        " JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id"
+        + (" JOIN search_registry r ON r.episode_id = e.id" if registry else "")
+    )
+
+
+def _page_sql(query: PageQuery, *, where: str, keys: Sequence[Key], limit: str) -> str:
+    direction = " DESC" if query.sort.startswith("-") else ""
+    kind = query.kind
+    columns = {k.column: k.sql for sort in SORTS[kind].values() for k in sort}
+    columns.update(_CARRIED.get(kind, {}))
+    inner = ", ".join(f"{sql} AS {column}" for column, sql in columns.items())
+    order = ", ".join(f"{k.sql}{direction}" for k in keys)
+    outer = ", ".join(f"p.{column}" for column in columns)
+    outer_order = ", ".join(f"p.{k.column}{direction}" for k in keys)
+    return (
+        f"SELECT {_json_object(_ITEMS[kind])}::text AS item, {outer}"  # noqa: S608
+        f" FROM (SELECT {inner} {_page_from(query)}{where} ORDER BY {order} {limit}) p"
+        f" {_PAGE_JOINS[kind]} ORDER BY {outer_order}"
+    )
+
+
 _REGISTRY_STATUSES = ("queued", "searching", "exhausted")
 
 
@@ -149,10 +261,9 @@ def _count_from(query: PageQuery) -> str:
 _REGISTRY_KEY = {"episode": "r.episode_id IS NOT NULL", "movie": "r.movie_id IS NOT NULL"}
 
 
-def _count_sql(query: PageQuery, clauses: list[str], args: list[Any]) -> str:
-    """The capped count of the query's matches (args gets the cap appended)."""
-    args.append(TOTAL_CAP + 1)
-    cap = f"${len(args)}"
+def _count_sql(query: PageQuery, clauses: list[str]) -> str:
+    """The capped count of the query's matches."""
+    cap = f"{TOTAL_CAP + 1:d}"
     if (
         query.kind in _REGISTRY_KEY
         and query.status in _REGISTRY_STATUSES
@@ -281,7 +392,7 @@ class PageQuery:
 class Page:
     """Rows of one page, whether more follow, and the (capped) total."""
 
-    rows: list[dict[str, Any]]
+    rows: Sequence[Mapping[str, Any]]  # "item": the ContentItem as JSON text; sort keys
     more: bool
     total: int | None
     next_cursor: str | None
@@ -320,20 +431,19 @@ async def browse(conn: Connection, query: PageQuery) -> Page:
         # The leading key alone, so the planner can start the index scan at the cursor.
         clauses.append(f"{keys[0].sql} {op}= {placeholders[0]}")
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    direction = " DESC" if desc else ""
-    order = ", ".join(f"{k.sql}{direction}" for k in keys)
-    args.append(query.limit + 1)
-    sql = f"{_SELECT[query.kind]}{where} ORDER BY {order} LIMIT ${len(args)}"
+    # LIMIT and OFFSET are written into the SQL (validated ints, never client text): with
+    # them as parameters PostgreSQL plans every execution afresh (a generic plan cannot
+    # cost "LIMIT $n"), and planning cost more than running these queries.
+    limit = f"LIMIT {int(query.limit) + 1:d}"
     if query.after is None and query.offset:
-        args.append(query.offset)
-        sql += f" OFFSET ${len(args)}"
-    records = await conn.fetch(sql, *args)
-    rows = [dict(r) for r in records]
+        limit += f" OFFSET {int(query.offset):d}"
+    sql = _page_sql(query, where=where, keys=keys, limit=limit)
+    rows = await conn.fetch(sql, *args)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     total: int | None = None
     if query.with_total:
-        counted = await conn.fetchval(_count_sql(query, count_clauses, count_args), *count_args)
+        counted = await conn.fetchval(_count_sql(query, count_clauses), *count_args)
         total = int(counted or 0)
     cursor = None
     if more and rows:

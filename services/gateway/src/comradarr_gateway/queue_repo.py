@@ -84,28 +84,35 @@ async def page(
     state: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """Entries not exhausted, best first, and how many there are (counted up to a cap)."""
-    where = (
-        " WHERE r.state <> 'exhausted' AND ($1::int IS NULL OR r.connector_id = $1)"
-        " AND ($2::text IS NULL OR r.state = $2)"
-    )
+    with_total: bool = True,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Entries not exhausted, best first, and how many there are (counted up to a cap;
+    None without with_total)."""
+    # Filters only when given and LIMIT/OFFSET as literals (validated ints): PostgreSQL can
+    # then keep one generic plan per shape instead of planning every poll of the page.
+    clauses: list[str] = ["r.state <> 'exhausted'"]
+    args: list[object] = []
+    if connector_id is not None:
+        args.append(connector_id)
+        clauses.append(f"r.connector_id = ${len(args)}")
+    if state is not None:
+        args.append(state)
+        clauses.append(f"r.state = ${len(args)}")
+    where = " WHERE " + " AND ".join(clauses)
     rows = await conn.fetch(
         "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
         " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
         f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
         f" FROM search_registry r {_JOINS}{where}"
-        " ORDER BY r.priority DESC, r.id LIMIT $3 OFFSET $4",
-        connector_id,
-        state,
-        limit,
-        offset,
+        f" ORDER BY r.priority DESC, r.id LIMIT {int(limit):d} OFFSET {int(offset):d}",
+        *args,
     )
+    if not with_total:
+        return [dict(r) for r in rows], None
     total = await conn.fetchval(
-        f"SELECT count(*) FROM (SELECT 1 FROM search_registry r{where} LIMIT $3) t",  # noqa: S608
-        connector_id,
-        state,
-        TOTAL_CAP + 1,
+        f"SELECT count(*) FROM (SELECT 1 FROM search_registry r{where}"  # noqa: S608
+        f" LIMIT {TOTAL_CAP + 1:d}) t",
+        *args,
     )
     return [dict(r) for r in rows], int(total or 0)
 

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import re
-import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from comradarr_logging import get_logger
 from comradarr_proto import ItemsQueued
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
 from . import content_repo
 from .content_repo import SORTS, CursorError, PageQuery
 from .errors import invalid
+from .fastjson import page_response
 from .models import ErrorBody, Strict
 from .security import ProtectedRoute, request_connection, shares_auth_connection
 from .state import Gateway, gateway_of
 from .text import _clean
+from .totals import TotalCache
 
 log = get_logger(__name__)
 
@@ -232,8 +234,8 @@ _REGISTRY_COLUMNS = (
 )
 
 
-def _registry_data(row: dict[str, Any]) -> dict[str, Any] | None:
-    if row.get("registry_id") is None:
+def _registry_data(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    if row["registry_id"] is None:
         return None
     data = {field: row[column] for field, column in _REGISTRY_COLUMNS}
     data["last_error"] = row.get("last_error")
@@ -245,21 +247,6 @@ def _registry(row: dict[str, Any]) -> RegistryInfo | None:
     return None if data is None else RegistryInfo.model_validate(data)
 
 
-_ITEM_FIELDS = frozenset(ContentItem.model_fields) - {"registry", "wanted"}
-
-
-def _item_data(row: dict[str, Any]) -> dict[str, Any]:
-    """A browse row as ContentItem input (validated with the whole page, in one call)."""
-    data = {k: v for k, v in row.items() if k in _ITEM_FIELDS}
-    data["registry"] = _registry_data(row)
-    data["wanted"] = (
-        ("missing" if (row["missing_count"] or 0) > 0 and row["monitored"] else None)
-        if row["type"] == "series"
-        else _wanted(row["has_file"], row["cutoff_not_met"], row["monitored"])
-    )
-    return data
-
-
 def _sort(kind: str, sort: str | None) -> str:
     if sort is None:
         return content_repo.DEFAULT_SORT[kind]
@@ -269,33 +256,10 @@ def _sort(kind: str, sort: str | None) -> str:
     return sort
 
 
-class TotalCache:
-    """Recent match counts by filter, for a few seconds: paging through one listing (or
-    many people typing the same search) counts once, not on every page."""
-
-    def __init__(self, ttl: float = TOTAL_TTL_SECONDS, size: int = 1024) -> None:
-        self.ttl, self.size = ttl, size
-        self.entries: dict[tuple[Any, ...], tuple[float, int]] = {}
-
-    def get(self, key: tuple[Any, ...]) -> int | None:
-        found = self.entries.get(key)
-        if found is None or time.monotonic() - found[0] > self.ttl:
-            return None
-        return found[1]
-
-    def put(self, key: tuple[Any, ...], total: int) -> None:
-        if len(self.entries) >= self.size:
-            self.entries.clear()
-        self.entries[key] = (time.monotonic(), total)
-
-    def clear(self) -> None:
-        self.entries.clear()
-
-
 def content_router() -> APIRouter:
     """Routes under /content."""
     router = APIRouter(prefix="/content", tags=["content"], route_class=ProtectedRoute)
-    totals = TotalCache()
+    totals = TotalCache(ttl=TOTAL_TTL_SECONDS)
 
     @router.get("", response_model=ContentPageOut)
     @shares_auth_connection
@@ -333,7 +297,7 @@ def content_router() -> APIRouter:
             str | None, Query(max_length=1000, description="next_cursor of the previous page.")
         ] = None,
         include_total: bool = True,
-    ) -> ContentPageOut:
+    ) -> Response:
         chosen = _sort(type, sort)
         text = q.strip() if q else None
         if text:
@@ -367,19 +331,16 @@ def content_router() -> APIRouter:
         total = result.total if cached is None else cached
         if result.total is not None:
             totals.put(total_key, result.total)
-        # One validation of the whole page (pydantic-core), not a model_validate per item.
-        return ContentPageOut.model_validate(
-            {
-                "type": type,
-                "sort": chosen,
-                "page": None if cursor else page,
-                "page_size": page_size,
-                "total": None if total is None else min(total, content_repo.TOTAL_CAP),
-                "total_capped": total is not None and total > content_repo.TOTAL_CAP,
-                "next_cursor": result.next_cursor,
-                "items": [_item_data(r) for r in result.rows],
-            }
-        )
+        head = {
+            "type": type,
+            "sort": chosen,
+            "page": None if cursor else page,
+            "page_size": page_size,
+            "total": None if total is None else min(total, content_repo.TOTAL_CAP),
+            "total_capped": total is not None and total > content_repo.TOTAL_CAP,
+            "next_cursor": result.next_cursor,
+        }
+        return page_response(head, "items", [r["item"] for r in result.rows])
 
     @router.get(
         "/series/{series_id}",

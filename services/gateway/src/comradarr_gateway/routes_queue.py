@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from . import queue_repo
 from .content_repo import TOTAL_CAP
 from .errors import invalid
+from .fastjson import FastJSONResponse
 from .models import ErrorBody, Strict
 from .security import (
     Principal,
@@ -23,8 +24,12 @@ from .security import (
     shares_auth_connection,
 )
 from .state import gateway_of
+from .totals import TotalCache
 
 log = get_logger(__name__)
+
+# A page polled by every open queue view: its total is counted at most this often.
+TOTAL_TTL_SECONDS = 2.0
 
 IdPath = Annotated[int, Path(ge=1, le=2**53)]
 ConnectorQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -85,7 +90,10 @@ class QueuePage(BaseModel):
 
     paused: bool = Field(description="The whole queue is paused.")
     paused_connectors: list[int]
-    total: int = Field(description=f"Entries not exhausted, counted up to {TOTAL_CAP}.")
+    total: int = Field(
+        description=f"Entries not exhausted, counted up to {TOTAL_CAP} (the count may be up"
+        f" to {TOTAL_TTL_SECONDS:g} s old)."
+    )
     total_capped: bool
     page: int
     page_size: int
@@ -137,6 +145,10 @@ class PriorityChange(Strict):
 
 
 _QUEUE_ITEM_FIELDS = frozenset(QueueItem.model_fields)
+# What a queue_repo row carries; the list adds position, estimate and reasons itself.
+_QUEUE_ROW_FIELDS = tuple(
+    f for f in QueueItem.model_fields if f not in ("position", "estimated_dispatch_at", "waiting")
+)
 
 
 def _item(row: dict[str, Any]) -> QueueItem:
@@ -147,6 +159,7 @@ def _item(row: dict[str, Any]) -> QueueItem:
 def queue_router() -> APIRouter:
     """Routes under /queue."""
     router = APIRouter(prefix="/queue", tags=["queue"], route_class=ProtectedRoute)
+    totals = TotalCache(ttl=TOTAL_TTL_SECONDS)
 
     @router.get("", response_model=QueuePage)
     @shares_auth_connection
@@ -158,17 +171,23 @@ def queue_router() -> APIRouter:
         ] = None,
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> QueuePage:
+    ) -> Response:
         gw = gateway_of(request)
         now = gw.now()
         async with request_connection(request) as conn:
-            rows, total = await queue_repo.page(
+            cached = totals.get((connector_id, state))
+            rows, counted = await queue_repo.page(
                 conn,
                 connector_id=connector_id,
                 state=state,
                 limit=page_size,
                 offset=(page - 1) * page_size,
+                with_total=cached is None,
             )
+            if counted is not None:
+                totals.put((connector_id, state), counted)
+            total = cached if counted is None else counted
+            assert total is not None
             flags = await queue_repo.queue_pause_flags(conn)
             views = await queue_repo.connector_views(
                 conn, connector_ids={r["connector_id"] for r in rows}, flags=flags
@@ -182,29 +201,31 @@ def queue_router() -> APIRouter:
                     ahead[cid] = await queue_repo.eligible_ahead(
                         conn, connector_id=cid, priority=r["priority"], entry_id=r["id"], now=now
                     )
-        items: list[QueueItem] = []
+        items: list[dict[str, Any]] = []
         for r in rows:
             cid = r["connector_id"]
             eligible_now = r["state"] in ("pending", "cooldown") and r["next_eligible_at"] <= now
             n = ahead.get(cid, 0)
             reasons, estimate = queue_repo.explain(r, views.get(cid), ahead=n, now=now)
-            item = _item(r)
-            item.waiting = [
-                WaitReason(code=x.code, message=x.message, until=x.until) for x in reasons
+            item = {k: r[k] for k in _QUEUE_ROW_FIELDS}
+            item["position"] = n if estimate is not None else None
+            item["estimated_dispatch_at"] = estimate
+            item["waiting"] = [
+                {"code": x.code, "message": x.message, "until": x.until} for x in reasons
             ]
-            item.estimated_dispatch_at = estimate
-            item.position = n if estimate is not None else None
             if eligible_now:
                 ahead[cid] = n + 1
             items.append(item)
-        return QueuePage(
-            paused=flags.get(0, False),
-            paused_connectors=sorted(c for c, p in flags.items() if p and c != 0),
-            total=min(total, TOTAL_CAP),
-            total_capped=total > TOTAL_CAP,
-            page=page,
-            page_size=page_size,
-            items=items,
+        return FastJSONResponse(
+            {
+                "paused": flags.get(0, False),
+                "paused_connectors": sorted(c for c, p in flags.items() if p and c != 0),
+                "total": min(total, TOTAL_CAP),
+                "total_capped": total > TOTAL_CAP,
+                "page": page,
+                "page_size": page_size,
+                "items": items,
+            }
         )
 
     @router.get("/recent", response_model=list[RecentSearch])
