@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # Periods that tile a day evenly, so every window starts at the same local times each day.
@@ -141,10 +142,15 @@ def _local(day: date, at: time, tz: ZoneInfo, hours: int) -> datetime:
     return naive.replace(tzinfo=tz)
 
 
+@lru_cache(maxsize=256)
 def budget_window(
     *, now: datetime, reset_time: time, timezone: str, period_hours: int = 24
 ) -> tuple[datetime, datetime]:
-    """The budget window containing now, as (start, end) in UTC, reset at local wall times."""
+    """The budget window containing now, as (start, end) in UTC, reset at local wall times.
+
+    Cached: a pure function asked with the same arguments for every entry of a queue page
+    or dispatch round (one now each); ~20 zone conversions and a sort per call otherwise.
+    """
     tz = ZoneInfo(timezone)
     today = now.astimezone(tz).date()
     starts = sorted(

@@ -11,8 +11,7 @@ here but sent to the dispatcher as ControlQueue commands.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -157,17 +156,6 @@ async def eligible_ahead(
     return int(value or 0)
 
 
-@lru_cache(maxsize=64)
-def _budget_window(
-    *, now: datetime, reset_time: time, timezone: str, period_hours: int
-) -> tuple[datetime, datetime]:
-    # A pure function, asked once per entry with the same arguments for a whole page
-    # (one now per request): ~20 zone conversions and a sort each time otherwise.
-    return budget_window(
-        now=now, reset_time=reset_time, timezone=timezone, period_hours=period_hours
-    )
-
-
 def explain(
     row: dict[str, Any], view: ConnectorView | None, *, ahead: int, now: datetime
 ) -> tuple[list[Reason], datetime | None]:
@@ -217,7 +205,7 @@ def explain(
         code = "budget_spent" if "budget" in text else "throttle_paused"
         reasons.append(Reason(code=code, message=text, until=st.paused_until))
     else:
-        start, end = _budget_window(
+        start, end = budget_window(
             now=now,
             reset_time=prof.budget_reset_time,
             timezone=prof.timezone,
