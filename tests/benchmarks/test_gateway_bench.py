@@ -72,7 +72,12 @@ def serve(database_url: str, nats_url: str, prefix: str, data_dir: str, port: in
         )
         app = create_app(ctx, settings=GatewaySettings(api_key_rate_per_minute=100000))
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", access_log=False
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,  # as the runner does: the gateway judges forwarded headers
         )
         await uvicorn.Server(config).serve()
 

@@ -46,6 +46,24 @@ class Session:
 
     cookie: str = ""
     csrf: str = ""
+    # The browser's address as Reflex saw it. Sent as X-Forwarded-For (the gateway trusts
+    # loopback as a proxy): without it every UI user would look like this local process,
+    # which local-bypass mode would let in and per-address login limits would lump together.
+    client_ip: str = ""
+
+
+def request_headers(method: str, session: Session | None) -> dict[str, str]:
+    """Headers of a gateway call made on behalf of a browser session."""
+    headers = {"Accept": "application/json"}
+    if session is None:
+        return headers
+    if session.client_ip:
+        headers["X-Forwarded-For"] = session.client_ip
+    if session.cookie:
+        headers["Cookie"] = f"{SESSION_COOKIE}={session.cookie}"
+        if method.upper() not in ("GET", "HEAD", "OPTIONS") and session.csrf:
+            headers["X-CSRF-Token"] = session.csrf
+    return headers
 
 
 def _detail(resp: httpx.Response) -> str:
@@ -98,11 +116,7 @@ async def call(
     timeout: float = 20.0,
 ) -> tuple[Any, httpx.Response]:
     """Call the gateway; returns (decoded JSON or None, response). Raises GatewayError."""
-    headers = {"Accept": "application/json"}
-    if session is not None and session.cookie:
-        headers["Cookie"] = f"{SESSION_COOKIE}={session.cookie}"
-        if method.upper() not in ("GET", "HEAD", "OPTIONS") and session.csrf:
-            headers["X-CSRF-Token"] = session.csrf
+    headers = request_headers(method, session)
     try:
         async with httpx.AsyncClient(base_url=gateway_url(), timeout=timeout) as client:
             resp = await client.request(

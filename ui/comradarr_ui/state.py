@@ -218,7 +218,14 @@ class AuthState(rx.State):
 
     def _session(self) -> api.Session:
         auth = self._auth()
-        return api.Session(cookie=auth._gw_cookie, csrf=auth._csrf)
+        return api.Session(cookie=auth._gw_cookie, csrf=auth._csrf, client_ip=self._client_ip())
+
+    def _anonymous(self) -> api.Session:
+        """Who is asking, before there is a gateway session (setup, login)."""
+        return api.Session(client_ip=self._client_ip())
+
+    def _client_ip(self) -> str:
+        return str(self.router.session.client_ip or "")
 
     def _forget(self) -> None:
         auth = self._auth()
@@ -267,7 +274,7 @@ class AuthState(rx.State):
 
     async def _setup_required(self) -> bool | None:
         try:
-            body, _ = await api.call("GET", "/setup/status")
+            body, _ = await api.call("GET", "/setup/status", session=self._anonymous())
         except api.GatewayError as exc:
             self.gateway_down = exc.message if exc.status == 0 else ""
             return None
@@ -299,7 +306,10 @@ class AuthState(rx.State):
         """Log in at the gateway; '' on success, else the message to show."""
         try:
             body, resp = await api.call(
-                "POST", "/auth/login", json={"username": username, "password": password}
+                "POST",
+                "/auth/login",
+                session=self._anonymous(),
+                json={"username": username, "password": password},
             )
         except api.Unauthorized:
             return "Wrong username or password."
@@ -351,7 +361,12 @@ class AuthState(rx.State):
         self.busy = True
         yield
         try:
-            await api.call("POST", "/setup", json={"username": username, "password": password})
+            await api.call(
+                "POST",
+                "/setup",
+                session=self._anonymous(),
+                json={"username": username, "password": password},
+            )
         except api.GatewayError as exc:
             self.busy = False
             self.setup_error = exc.message
@@ -758,10 +773,7 @@ class DashboardState(AuthState):
             self._watching = True
             self.feed_note = "Connecting to live activity…"
             session = self._session()
-        headers = {
-            "Accept": "text/event-stream",
-            "Cookie": f"{api.SESSION_COOKIE}={session.cookie}",
-        }
+        headers = {**api.request_headers("GET", session), "Accept": "text/event-stream"}
         url = api.gateway_url() + api.PREFIX + "/events"
         try:
             for _attempt in range(30):

@@ -281,15 +281,20 @@ def test_configmap_is_valid_non_secret_settings(
     rendered: dict[str, list[Doc]], variant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = _configmap_env(rendered[variant])
+    from comradarr_gateway.config import GatewaySettings
+
     known = set()
     for name, field in CoreSettings.model_fields.items():
         known.add((field.alias or name).upper())
+    known |= {f"COMRADARR_{name}".upper() for name in GatewaySettings.model_fields}
     assert set(env) <= known, set(env) - known
     assert not set(env) & {"SECRET_KEY", "DATABASE_URL", "NATS_URL"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = load_settings(CoreSettings)
     assert settings.db_pool_min <= settings.db_pool_max
+    gateway = load_settings(GatewaySettings)
+    assert any(p.is_loopback for p in gateway.trusted_proxies)  # the UI on the same host
 
 
 @ALL

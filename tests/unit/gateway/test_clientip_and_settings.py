@@ -58,3 +58,38 @@ def test_flatten_and_build_round_trip() -> None:
     built = build(flat)
     assert built.search.priority_weights.gap == 3.0 and built.general.log_level == "debug"
     assert build({"nonsense.key": 1}).general.app_name == "Comradarr"
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected", "local"),
+    [
+        ("203.0.113.9", "203.0.113.9", False),  # a browser on the internet, via the web UI
+        ("192.168.1.4", "192.168.1.4", True),  # a browser on the LAN, via the web UI
+        ("127.0.0.1, 203.0.113.9", "203.0.113.9", False),  # a spoof appended to by a proxy
+        (None, "127.0.0.1", True),  # a local process calling directly
+    ],
+)
+def test_default_settings_believe_the_web_ui_about_its_browsers(
+    forwarded: str | None, expected: str, local: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI calls from loopback on behalf of remote browsers: by default the gateway takes
+    the address it forwards, so local bypass never extends to whoever can reach the UI."""
+    from comradarr_gateway.config import GatewaySettings
+
+    monkeypatch.delenv("COMRADARR_TRUSTED_PROXIES", raising=False)
+    proxies = GatewaySettings().trusted_proxies
+    info = resolve_client(
+        peer="127.0.0.1",
+        scheme="http",
+        forwarded_for=forwarded,
+        forwarded_proto=None,
+        trusted_proxies=proxies,
+    )
+    assert (info.ip, info.is_local) == (expected, local)
+    assert not resolve_client(  # the header still counts from nobody else
+        peer="203.0.113.7",
+        scheme="http",
+        forwarded_for="127.0.0.1",
+        forwarded_proto=None,
+        trusted_proxies=proxies,
+    ).is_local

@@ -157,6 +157,9 @@ class Runner:
             access_log=False,
             lifespan="off",
             server_header=False,
+            # The gateway alone decides whom to believe about the client's address (its
+            # trusted-proxy list); uvicorn's own X-Forwarded-For rewrite would act first.
+            proxy_headers=False,
         )
         self._http = _QuietServer(config)
         self._http_task = asyncio.create_task(self._http.serve())

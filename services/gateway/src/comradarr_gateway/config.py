@@ -18,7 +18,14 @@ class GatewaySettings(BaseSettings):
 
     # Peers allowed to say who the client is (X-Forwarded-For, X-Forwarded-Proto).
     # Comma-separated CIDRs; empty means no proxy is trusted and only the socket counts.
-    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+    # Loopback by default: the web UI calls the gateway from this host and forwards each
+    # browser's address. Were it not trusted, every UI user would look like 127.0.0.1 (local,
+    # so let in by local-bypass mode). A local reverse proxy that appends to the header is
+    # safe too: the walk stops at the first address that is not a trusted proxy.
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_ip_max_failures: int = Field(default=20, ge=1, le=10000)
     login_failure_window_seconds: int = Field(default=900, ge=1)
