@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from prometheus_client import REGISTRY
 from .writer import MirrorWriter
 
 Progress = Callable[[int, int | None], Awaitable[None]]
+# A digest no stored row has (known_movies maps a movie to None before it had a digest).
+_ABSENT = object()
 
 
 class RequestCounter(httpx.AsyncBaseTransport):
@@ -269,6 +272,47 @@ class _Throttle:
             await self.progress(done, total)
 
 
+Job = Callable[[], Awaitable[None]]
+
+
+class _WriteBehind:
+    """Database writes, run one after another on their own task while the caller reads on.
+
+    Jobs run in the order submitted (so a series' row is written before its episodes);
+    submit waits while `depth` jobs are queued, which bounds memory to a few batches. A
+    failed job fails the next submit (or close), and the jobs after it never run.
+    """
+
+    def __init__(self, depth: int) -> None:
+        self._queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=depth)
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while (job := await self._queue.get()) is not None:
+            await job()
+
+    async def submit(self, job: Job | None) -> None:
+        """Queue a job (None: no more jobs), waiting while the queue is full."""
+        put = asyncio.ensure_future(self._queue.put(job))
+        await asyncio.wait([put, self.task], return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+        if self.task.done():
+            self.task.result()  # the writer's error, if it failed
+            if job is not None:
+                raise RuntimeError("write-behind closed")
+
+    async def close(self) -> None:
+        """Wait for every queued job to finish."""
+        await self.submit(None)
+        await self.task
+
+    async def cancel(self) -> None:
+        """Stop the writer (a no-op once it has finished)."""
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
 async def run_sync(
     *,
     client: ArrClient,
@@ -309,24 +353,32 @@ async def _sync_movies(
     seen: list[int] = []
     batch: dict[int, tuple[Any, ...]] = {}
     rehash = False
-    async for movie in _stream_movies(client):
-        result.fetched += 1
-        seen.append(movie.id)
-        row = _movie_row(movie)
-        digest = row_hash(*row)
-        if movie.id in known:
-            if known[movie.id] == digest:
-                batch.pop(movie.id, None)
-                continue
-            rehash = True
-        batch[movie.id] = (*row, digest)
-        if len(batch) >= batch_rows:
-            await writer.write_movies(list(batch.values()), rehash=rehash)
-            batch.clear()
-            rehash = False
-            await tick(result.fetched, None)
-    if batch:
-        await writer.write_movies(list(batch.values()), rehash=rehash)
+    # One batch is written while the next one is read.
+    writes = _WriteBehind(depth=1)
+    try:
+        async for movie in _stream_movies(client):
+            result.fetched += 1
+            seen.append(movie.id)
+            row = _movie_row(movie)
+            digest = row_hash(*row)
+            old = known.get(movie.id, _ABSENT)
+            if old is not _ABSENT:
+                if old == digest:
+                    batch.pop(movie.id, None)
+                    continue
+                rehash = True
+            batch[movie.id] = (*row, digest, old is _ABSENT)
+            if len(batch) >= batch_rows:
+                rows = list(batch.values())
+                await writes.submit(partial(writer.write_movies, rows, rehash=rehash))
+                batch.clear()
+                rehash = False
+                await tick(result.fetched, None)
+        if batch:
+            await writes.submit(partial(writer.write_movies, list(batch.values()), rehash=rehash))
+        await writes.close()
+    finally:
+        await writes.cancel()
     if _malformed(name, "movie") > before:
         # A record we could not read may be a movie that still exists: keep what we have.
         result.deletions_skipped.append("movies: malformed records in the list")
@@ -339,6 +391,8 @@ class _Todo:
     series_id: int
     fingerprint: str
     expected: int
+    # Not in the mirror when the sync began: none of its episodes can be stored yet.
+    fresh: bool
 
 
 async def _sync_series(
@@ -358,7 +412,12 @@ async def _sync_series(
     known = await writer.known_series()
     seen: list[int] = []
     todo: list[_Todo] = []
+    queued: set[int] = set()
     series_batch: dict[int, Series] = {}
+    # Series batches are written while the list is read on and the episodes are fetched;
+    # the episode batches go through the same queue after them, so a series' row is
+    # always stored before its episodes.
+    writes = _WriteBehind(depth=2)
 
     async def flush_series() -> None:
         items = list(series_batch.values())
@@ -376,27 +435,34 @@ async def _sync_series(
                 rehash = rehash or old is not None
                 rows.append((*row, digest))
                 seasons.extend(season_rows)
+            if s.id in queued:  # listed twice: its episodes are read once
+                continue
             if full or old is None or old.episodes_fingerprint != fingerprint:
-                todo.append(_Todo(s.id, fingerprint, expected_episodes(s)))
+                queued.add(s.id)
+                todo.append(_Todo(s.id, fingerprint, expected_episodes(s), old is None))
         if rows:
-            await writer.write_series(rows, seasons, rehash=rehash)
+            await writes.submit(partial(writer.write_series, rows, seasons, rehash=rehash))
 
-    async for s in client.series():
-        result.fetched += 1
-        seen.append(s.id)
-        series_batch[s.id] = s
-        if len(series_batch) >= 500:
+    try:
+        async for s in client.series():
+            result.fetched += 1
+            seen.append(s.id)
+            series_batch[s.id] = s
+            if len(series_batch) >= 500:
+                await flush_series()
+        if series_batch:
             await flush_series()
-    if series_batch:
-        await flush_series()
-    series_total = result.fetched
-    total = series_total + sum(t.expected for t in todo)
-    await tick(result.fetched, total)
-    result.series_refetched = len(todo)
-    if todo:
-        await _sync_episodes(
-            client, writer, result, todo, batch_rows, fetch_concurrency, tick, total
-        )
+        series_total = result.fetched
+        total = series_total + sum(t.expected for t in todo)
+        await tick(result.fetched, total)
+        result.series_refetched = len(todo)
+        if todo:
+            await _sync_episodes(
+                client, writes, writer, result, todo, batch_rows, fetch_concurrency, tick, total
+            )
+        await writes.close()
+    finally:
+        await writes.cancel()
     if _malformed(name, "series") > before:
         result.deletions_skipped.append("series: malformed records in the list")
     elif not known.keys() <= set(seen):
@@ -405,6 +471,7 @@ async def _sync_series(
 
 async def _sync_episodes(
     client: ArrClient,
+    writes: _WriteBehind,
     writer: MirrorWriter,
     result: SyncResult,
     todo: list[_Todo],
@@ -413,13 +480,14 @@ async def _sync_episodes(
     tick: _Throttle,
     total: int,
 ) -> None:
-    # Fetchers put one series' whole episode list at a time; the single writer merges
-    # batches. The queue holds about two batches of rows, so fetching and parsing go on
-    # while the database merges a batch (a few series per fetcher would stall them), and
-    # memory stays bounded by the batch size.
+    # Fetchers put one series' whole episode list at a time; the batcher gathers them into
+    # batches for the writes queue, which writes one batch while the next one fills. The
+    # queue holds about a batch of rows, so fetching and parsing go on while the database
+    # merges (a few series per fetcher would stall them), and memory stays bounded by the
+    # batch size.
     per_series = max(1, sum(t.expected for t in todo) // max(1, len(todo)))
     queue: asyncio.Queue[tuple[_Todo, list[tuple[Any, ...]], bool] | None] = asyncio.Queue(
-        maxsize=max(fetch_concurrency * 2, 2 * batch_rows // per_series)
+        maxsize=max(fetch_concurrency * 2, batch_rows // per_series)
     )
     pending = iter(todo)
 
@@ -434,10 +502,11 @@ async def _sync_episodes(
             clean = len(rows) >= item.expected
             await queue.put((item, list(rows.values()), clean))
 
-    async def writer_loop() -> None:
+    async def batcher() -> None:
         rows: list[tuple[Any, ...]] = []
         complete: list[tuple[int, str]] = []
         incomplete: list[int] = []
+        fresh: list[int] = []
         finished = 0
         while True:
             got = await queue.get()
@@ -449,16 +518,20 @@ async def _sync_episodes(
             item, episode_rows, clean = got
             result.fetched += len(episode_rows)
             rows.extend(episode_rows)
+            if item.fresh:
+                fresh.append(item.series_id)
             if clean:
                 complete.append((item.series_id, item.fingerprint))
             else:
                 incomplete.append(item.series_id)
             if len(rows) >= batch_rows:
-                await writer.write_episodes(rows, complete, incomplete)
-                rows, complete, incomplete = [], [], []
+                await writes.submit(
+                    partial(writer.write_episodes, rows, complete, incomplete, fresh)
+                )
+                rows, complete, incomplete, fresh = [], [], [], []
                 await tick(result.fetched, total)
         if rows or complete or incomplete:
-            await writer.write_episodes(rows, complete, incomplete)
+            await writes.submit(partial(writer.write_episodes, rows, complete, incomplete, fresh))
 
     workers = max(1, min(fetch_concurrency, len(todo)))
 
@@ -469,15 +542,19 @@ async def _sync_episodes(
             await queue.put(None)
 
     fetchers = [asyncio.create_task(run_fetcher()) for _ in range(workers)]
-    write = asyncio.create_task(writer_loop())
+    batch = asyncio.create_task(batcher())
     try:
-        # Surface the first failure of either side at once, cancelling the rest.
-        done, _ = await asyncio.wait([*fetchers, write], return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        await write
+        # Surface the first failure of any side (the writes included) at once, cancelling
+        # the rest.
+        tasks: set[asyncio.Task[None]] = {*fetchers, batch}
+        while tasks:
+            watched = tasks if writes.task.done() else {*tasks, writes.task}
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            tasks -= done
     finally:
-        for task in [*fetchers, write]:
+        for task in [*fetchers, batch]:
             task.cancel()
-        await asyncio.gather(*fetchers, write, return_exceptions=True)
+        await asyncio.gather(*fetchers, batch, return_exceptions=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from comradarr_db import Connection
 
 # Staging tables live for the session; ON COMMIT DELETE ROWS empties them after each batch.
@@ -35,7 +36,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_movies (
     quality_profile_id integer, has_file boolean, movie_file_id integer, quality text,
     quality_cutoff_not_met boolean, file_size bigint, last_search_time timestamptz,
     added timestamptz, in_cinemas timestamptz, physical_release timestamptz,
-    digital_release timestamptz, release_date timestamptz, content_hash bigint
+    digital_release timestamptz, release_date timestamptz, content_hash bigint, fresh boolean
 ) ON COMMIT DELETE ROWS;
 """
 
@@ -68,12 +69,22 @@ _JSON_COLUMNS = frozenset({"quality"})
 _HASH = "content_hash"
 
 
-def _merge_sql(
-    table: str, stage: str, columns: Sequence[str], key: Sequence[str], *, hashed: bool = False
+def _values(columns: Sequence[str]) -> str:
+    return ", ".join(f"s.{c}::jsonb" if c in _JSON_COLUMNS else f"s.{c}" for c in columns)
+
+
+def _upsert_sql(
+    table: str,
+    stage: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    *,
+    hashed: bool = False,
+    where: str = "true",
 ) -> str:
-    """INSERT … ON CONFLICT DO UPDATE that touches only rows whose values differ."""
+    """INSERT … ON CONFLICT DO UPDATE that touches only rows whose values differ, returning
+    (xmax = 0) AS inserted for each row it wrote."""
     written = [*columns, _HASH] if hashed else list(columns)
-    values = [f"s.{c}::jsonb" if c in _JSON_COLUMNS else f"s.{c}" for c in written]
     updated = [c for c in columns if c not in key]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*updated, *([_HASH] if hashed else [])])
     old = ", ".join(f"t.{c}" for c in updated)
@@ -81,22 +92,85 @@ def _merge_sql(
     conflict = ", ".join(("connector_id", *key))
     # Table and column names come from the constants above; values are parameters.
     return (
-        f"WITH m AS (INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
-        f" SELECT $1, {', '.join(values)} FROM {stage} s"
+        f"INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
+        f" SELECT $1, {_values(written)} FROM {stage} s WHERE {where}"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
-        " RETURNING (xmax = 0) AS inserted)"
-        " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
-        " count(*) FILTER (WHERE NOT inserted) AS updated FROM m"
+        " RETURNING (xmax = 0) AS inserted"
     )
 
 
+def _insert_sql(
+    table: str, stage: str, columns: Sequence[str], *, hashed: bool = False, where: str
+) -> str:
+    """Plain INSERT of staged rows that cannot be in the table yet: no conflict handling."""
+    written = [*columns, _HASH] if hashed else list(columns)
+    # Names come from the constants above; values are parameters.
+    return (
+        f"INSERT INTO {table} (connector_id, {', '.join(written)})"  # noqa: S608
+        f" SELECT $1, {_values(written)} FROM {stage} s WHERE {where} RETURNING 1"
+    )
+
+
+_COUNT = (
+    " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
+    " count(*) FILTER (WHERE NOT inserted) AS updated FROM m"
+)
+
+
+def _merge_sql(
+    table: str, stage: str, columns: Sequence[str], key: Sequence[str], *, hashed: bool = False
+) -> str:
+    """The upsert of every staged row, answering (inserted, updated)."""
+    return f"WITH m AS ({_upsert_sql(table, stage, columns, key, hashed=hashed)})" + _COUNT
+
+
+def _fresh_ctes(
+    table: str, stage: str, columns: Sequence[str], *, fresh: str, hashed: bool = False
+) -> str:
+    """Two CTEs: staged rows matching fresh are new to the mirror (fresh: a plain INSERT,
+    which costs less than an upsert), the others are upserted (m)."""
+    insert = _insert_sql(table, stage, columns, hashed=hashed, where=fresh)
+    upsert = _upsert_sql(table, stage, columns, ("arr_id",), hashed=hashed, where=f"NOT ({fresh})")
+    return f"fresh AS ({insert}), m AS ({upsert})"
+
+
+_COUNT_FRESH = (
+    " SELECT (SELECT count(*) FROM fresh) + count(*) FILTER (WHERE inserted) AS inserted,"
+    " count(*) FILTER (WHERE NOT inserted) AS updated"
+)
+
+# One statement per episode batch. $1 connector, $2 series new to the mirror (none of
+# their episodes can be stored yet), $3 completely fetched series that were in the mirror
+# (their episodes missing from the batch are gone), $4/$5 every completely fetched series
+# with its statistics fingerprint. The parts touch disjoint rows, so one snapshot serves
+# them all, and a batch costs one round trip after its COPY.
+_WRITE_EPISODES = (
+    "WITH "  # noqa: S608 (names are the constants above; values are parameters)
+    + _fresh_ctes(
+        "episodes", "stage_episodes", EPISODE_COLUMNS, fresh="s.series_arr_id = ANY($2::int[])"
+    )
+    + ", gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
+    " AND t.series_arr_id = ANY($3::int[])"
+    " AND NOT EXISTS (SELECT 1 FROM stage_episodes s WHERE s.arr_id = t.arr_id) RETURNING 1),"
+    " done AS (UPDATE series t SET episodes_fingerprint = f.fp"
+    " FROM unnest($4::int[], $5::text[]) AS f(arr_id, fp)"
+    " WHERE t.connector_id = $1 AND t.arr_id = f.arr_id"
+    " AND t.episodes_fingerprint IS DISTINCT FROM f.fp RETURNING 1)"
+    + _COUNT_FRESH
+    + ", (SELECT count(*) FROM gone) AS deleted FROM m"
+)
 _MERGE_SERIES = _merge_sql("series", "stage_series", SERIES_COLUMNS, ("arr_id",), hashed=True)
 _MERGE_SEASONS = _merge_sql(
     "seasons", "stage_seasons", SEASON_COLUMNS, ("series_arr_id", "season_number")
 )
-_MERGE_EPISODES = _merge_sql("episodes", "stage_episodes", EPISODE_COLUMNS, ("arr_id",))
-_MERGE_MOVIES = _merge_sql("movies", "stage_movies", MOVIE_COLUMNS, ("arr_id",), hashed=True)
+# Movies new to the mirror are staged with fresh = true ($1 connector).
+_MERGE_MOVIES = (
+    "WITH "
+    + _fresh_ctes("movies", "stage_movies", MOVIE_COLUMNS, fresh="s.fresh", hashed=True)
+    + _COUNT_FRESH
+    + " FROM m"
+)
 
 
 def _rehash_sql(table: str, stage: str) -> str:
@@ -208,6 +282,7 @@ class MirrorWriter:
         episodes: Sequence[tuple[Any, ...]],
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int] = (),
+        fresh: Collection[int] = (),
     ) -> None:
         """Merge episodes; for series fetched completely, drop vanished ones and mark them done.
 
@@ -215,8 +290,24 @@ class MirrorWriter:
         is in this batch and parsed cleanly; their fingerprint is stored in the same
         transaction, so a sync killed before commit fetches them again next time; series in
         incomplete had records that could not be read and lose their fingerprint, so the next
-        sync reads them again.
+        sync reads them again. fresh names series that were not in the mirror when this sync
+        began: their episodes are inserted without conflict handling (should one be stored
+        after all, the batch is merged instead).
         """
+        try:
+            await self._write_episodes(episodes, complete, incomplete, fresh)
+        except asyncpg.UniqueViolationError:
+            if not fresh:
+                raise
+            await self._write_episodes(episodes, complete, incomplete, ())
+
+    async def _write_episodes(
+        self,
+        episodes: Sequence[tuple[Any, ...]],
+        complete: Sequence[tuple[int, str]],
+        incomplete: Sequence[int],
+        fresh: Collection[int],
+    ) -> None:
         async with self.conn.transaction():
             if incomplete:
                 await self.conn.execute(
@@ -225,33 +316,36 @@ class MirrorWriter:
                     self.connector_id,
                     list(incomplete),
                 )
+            if not episodes and not complete:
+                return
             if episodes:
                 await self._stage("stage_episodes", EPISODE_COLUMNS, episodes)
-                self.counts.add(await self.conn.fetchrow(_MERGE_EPISODES, self.connector_id))
-            if complete:
-                done = [c[0] for c in complete]
-                status = await self.conn.execute(
-                    "DELETE FROM episodes t WHERE t.connector_id = $1"
-                    " AND t.series_arr_id = ANY($2)"
-                    " AND NOT EXISTS (SELECT 1 FROM stage_episodes s WHERE s.arr_id = t.arr_id)",
-                    self.connector_id,
-                    done,
-                )
-                self.counts.deleted += int(status.split()[-1])
-                await self.conn.execute(
-                    "UPDATE series t SET episodes_fingerprint = f.fp"
-                    " FROM unnest($2::int[], $3::text[]) AS f(arr_id, fp)"
-                    " WHERE t.connector_id = $1 AND t.arr_id = f.arr_id"
-                    " AND t.episodes_fingerprint IS DISTINCT FROM f.fp",
-                    self.connector_id,
-                    done,
-                    [c[1] for c in complete],
-                )
+            done = [c[0] for c in complete]
+            row = await self.conn.fetchrow(
+                _WRITE_EPISODES,
+                self.connector_id,
+                list(fresh),
+                [sid for sid in done if sid not in fresh],
+                done,
+                [c[1] for c in complete],
+            )
+            assert row is not None
+            self.counts.add(row)
+            self.counts.deleted += int(row["deleted"])
 
     async def write_movies(self, movies: Sequence[tuple[Any, ...]], *, rehash: bool = True) -> None:
-        """Merge a batch of movies (rows ending in their digest); rehash as for series."""
+        """Merge a batch of movies (rows ending in their digest and whether the movie is new
+        to the mirror: inserted without conflict handling); rehash as for series."""
+        try:
+            await self._write_movies(movies, rehash=rehash)
+        except asyncpg.UniqueViolationError:
+            if not any(row[-1] for row in movies):
+                raise
+            await self._write_movies([(*row[:-1], False) for row in movies], rehash=rehash)
+
+    async def _write_movies(self, movies: Sequence[tuple[Any, ...]], *, rehash: bool) -> None:
         async with self.conn.transaction():
-            await self._stage("stage_movies", (*MOVIE_COLUMNS, _HASH), movies)
+            await self._stage("stage_movies", (*MOVIE_COLUMNS, _HASH, "fresh"), movies)
             self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id))
             if rehash:
                 await self.conn.execute(_REHASH_MOVIES, self.connector_id)
