@@ -5,14 +5,34 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import httpx
 from comradarr_arrsim import Fault, Flavor
 from comradarr_bus import Bus
+from comradarr_connectors import Connector
+from comradarr_sync.engine import RequestCounter
 from sync_support import (
     assert_movie_mirror_matches,
     assert_series_mirror_matches,
     make_harness,
     sim_for,
 )
+
+
+class _Gate(httpx.AsyncBaseTransport):
+    """Holds the episode requests of some series until the test ends."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, series: set[int]) -> None:
+        self.inner = inner
+        self.series = series
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Wait forever for a held series; pass anything else on."""
+        held = request.url.path.endswith("/episode") and (
+            int(request.url.params["seriesId"]) in self.series
+        )
+        if held:
+            await asyncio.Event().wait()
+        return await self.inner.handle_async_request(request)
 
 
 def _episode_requests(sim: object) -> int:
@@ -149,6 +169,17 @@ async def test_malformed_records_are_skipped_and_counted(pool: asyncpg.Pool, bus
 async def test_killed_sync_rerun_leaves_a_consistent_mirror(pool: asyncpg.Pool, bus: Bus) -> None:
     sim = sim_for(series=30, seasons=2, episodes_per_season=10)
     h = await make_harness(pool, bus, sim)
+    # The episodes of the last five series never arrive, so the sync is killed with the
+    # first batch (25 series of 20 episodes, batch_rows=500) written and the rest not.
+    late = set(sorted(sim.library.series)[25:])
+    counter_factory = h.service.counter_factory
+
+    def gated(connector: Connector) -> RequestCounter:
+        counter = counter_factory(connector)
+        counter.inner = _Gate(counter.inner, late)
+        return counter
+
+    h.service.counter_factory = gated
     task = asyncio.create_task(h.sweep("full", message_id="killed"))
     while not await pool.fetchval(
         "SELECT count(*) > 0 FROM series WHERE episodes_fingerprint IS NOT NULL"
@@ -156,6 +187,7 @@ async def test_killed_sync_rerun_leaves_a_consistent_mirror(pool: asyncpg.Pool, 
         await asyncio.sleep(0.005)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+    h.service.counter_factory = counter_factory
     done = await pool.fetchval("SELECT count(*) FROM series WHERE episodes_fingerprint IS NOT NULL")
     assert done < 30
     run = await h.sweep("incremental")
