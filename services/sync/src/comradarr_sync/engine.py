@@ -8,7 +8,7 @@ import operator
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -61,8 +61,6 @@ def _when(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
@@ -123,12 +121,24 @@ def expected_episodes(s: Series) -> int:
     return sum(season.statistics.total_episode_count for season in s.seasons if season.statistics)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """The same instant with the standard library's UTC as its zone.
+
+    pydantic gives every datetime it parses a TzInfo object of its own, which the garbage
+    collector tracks: rows waiting in a batch would keep hundreds of thousands of them
+    alive, and each full collection (several per large sync) walks them all.
+    """
+    if value is None or value.tzinfo is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
+
+
 def _series_row(s: Series, imdb: str | None) -> tuple[Any, ...]:
     st = s.statistics
     return (
         s.id, None if s.tvdb_id is None else s.tvdb_id, imdb, s.title or "", s.sort_title,
-        s.status, s.series_type, s.year, s.monitored, s.quality_profile_id, s.added,
-        s.first_aired, s.previous_airing, s.next_airing,
+        s.status, s.series_type, s.year, s.monitored, s.quality_profile_id, _utc(s.added),
+        _utc(s.first_aired), _utc(s.previous_airing), _utc(s.next_airing),
         st.season_count if st else 0, st.episode_count if st else 0,
         st.episode_file_count if st else 0, st.total_episode_count if st else 0,
         st.size_on_disk if st else 0,
@@ -140,8 +150,8 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
     for season in s.seasons:
         st = season.statistics
         total = st.total_episode_count if st else 0
-        nxt = st.next_airing if st else None
-        prev = st.previous_airing if st else None
+        nxt = _utc(st.next_airing) if st else None
+        prev = _utc(st.previous_airing) if st else None
         rows.append(
             (
                 s.id,
@@ -202,9 +212,9 @@ def _episode_row(e: Episode) -> tuple[Any, ...]:
     quality = _quality_json(f.quality) if f and f.quality else None
     return (
         e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
-        e.title, e.air_date_utc, e.monitored, has_file,
+        e.title, _utc(e.air_date_utc), e.monitored, has_file,
         (e.episode_file_id or None) if has_file else None, quality,
-        bool(f and f.quality_cutoff_not_met), f.size if f else None, e.last_search_time,
+        bool(f and f.quality_cutoff_not_met), f.size if f else None, _utc(e.last_search_time),
     )  # fmt: skip
 
 
@@ -224,8 +234,8 @@ def _movie_row(m: Movie) -> tuple[Any, ...]:
         m.id, m.tmdb_id, m.imdb_id, m.foreign_id or m.stash_id, m.title or "", m.sort_title,
         m.year, m.status, m.monitored, m.is_available, m.quality_profile_id, has_file,
         (m.movie_file_id or (f.id if f else None)) if has_file else None, quality,
-        bool(f and f.quality_cutoff_not_met), f.size if f else None, m.last_search_time,
-        m.added, *extra,
+        bool(f and f.quality_cutoff_not_met), f.size if f else None, _utc(m.last_search_time),
+        _utc(m.added), *extra,
     )  # fmt: skip
 
 
