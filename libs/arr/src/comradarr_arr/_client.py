@@ -145,6 +145,9 @@ class ArrClient:
             transport=transport,
             follow_redirects=False,
         )
+        # Requests name the absolute URL: httpx then parses it once, instead of parsing the
+        # relative path and the merged URL again on every request.
+        self._prefix = str(self._http.base_url)
 
     async def __aenter__(self) -> ArrClient:
         return self
@@ -175,7 +178,7 @@ class ArrClient:
     ) -> tuple[httpx.Response, float]:
         request = self._http.build_request(
             method,
-            path.lstrip("/"),
+            self._prefix + path.lstrip("/"),
             params=params,
             content=orjson.dumps(body) if body is not None else None,
             headers={"Content-Type": "application/json"} if body is not None else None,
