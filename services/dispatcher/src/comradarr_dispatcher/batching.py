@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_IDS_PER_COMMAND = 10  # the *arr apps' own practical limit for one search command
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
-    """An eligible registry entry with what batching needs to know about its content."""
+class Candidate(NamedTuple):
+    """An eligible registry entry with what batching needs to know about its content.
+
+    A named tuple: a claim builds one per row of its window (100 by default), and a tuple
+    is built from the row's values several times faster than a frozen dataclass.
+    """
 
     registry_id: int
     content_type: str  # episode | movie

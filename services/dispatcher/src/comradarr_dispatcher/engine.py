@@ -546,23 +546,10 @@ class Dispatcher:
         return ClaimResult(claimed=claimed, next_slot_at=decision.state.next_slot_at)
 
     def _plan(self, rows: list[Any], profile: ThrottleProfile) -> Batch | None:
-        # Each row: (id, content_type, search_type, arr_id, series_arr_id, season_number,
-        # fully_aired, missing_share, pack_failed, series_busy), best first.
-        candidates = [
-            Candidate(
-                registry_id=r[0],
-                content_type=r[1],
-                search_type=r[2],
-                arr_id=r[3],
-                series_arr_id=r[4],
-                season_number=r[5],
-                season_fully_aired=r[6],
-                season_missing_share=r[7],
-                season_pack_failed=r[8],
-            )
-            for r in rows
-            if r[3] is not None
-        ]
+        # Each row: the Candidate's fields in their order (registry id, content type, search
+        # type, arr id, series, season, fully aired, missing share, pack failed), then the
+        # series' commands in flight; best first.
+        candidates = [Candidate._make(r[:9]) for r in rows if r[3] is not None]
         series_busy = {r[4]: r[9] for r in rows if r[4] is not None}
         return plan_batch(
             candidates,
