@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -357,3 +358,34 @@ async def test_throttle_profile_limits_are_validated(
         f"/api/v1/throttle-profiles/{mine['id']}", json={"cooldown_max_seconds": 1}
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "cooldown_max_seconds"
+
+
+async def test_throttle_of_matches_the_per_connector_lookups(
+    harness: Harness, admin: httpx.AsyncClient
+) -> None:
+    """The queue view reads every connector's profile and counters in one query; it must
+    agree with profile_for_connector + get_state (own profile, default, counters or none)."""
+    from comradarr_throttle import MODERATE, create_profile, get_state, profile_for_connector
+    from comradarr_throttle import throttle_of as batch
+
+    plain, own = await _connector(admin, "plain"), await _connector(admin, "own")
+    async with harness.pool.acquire() as conn:
+        mine = await create_profile(
+            conn, profile=dataclasses.replace(MODERATE, name="Mine", batch_size=3)
+        )
+        await conn.execute(
+            "UPDATE connectors SET throttle_profile_id = $2 WHERE id = $1", own, mine.id
+        )
+        await conn.execute(
+            "INSERT INTO throttle_state (connector_id, window_used, pause_reason)"
+            " VALUES ($1, 7, 'testing')",
+            own,
+        )
+        found = await batch(conn, connector_ids=[plain, own, 999_999])
+        assert set(found) == {plain, own}  # a missing connector is simply absent
+        for cid in (plain, own):
+            profile, state = found[cid]
+            assert profile == await profile_for_connector(conn, connector_id=cid)
+            assert state == await get_state(conn, connector_id=cid)
+        assert found[own][0].batch_size == 3 and found[own][1].window_used == 7
+        assert found[plain][0].name == "Moderate" and found[plain][1].window_used == 0

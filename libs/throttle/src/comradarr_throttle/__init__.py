@@ -43,6 +43,7 @@ from ._repository import (
     resume,
     set_default_profile,
     store_spent,
+    throttle_of,
     try_acquire,
     update_profile,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "set_default_profile",
     "store_spent",
     "take_slot",
+    "throttle_of",
     "try_acquire",
     "update_profile",
     "validate",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ EDITABLE = (
     "rate_limit_cooldown_seconds",
 )
 _STATE_COLUMNS = "connector_id, next_slot_at, window_start, window_used, paused_until, pause_reason"
+_PROFILE_FIELDS = tuple(c.strip() for c in _PROFILE_COLUMNS.split(","))
+_STATE_FIELDS = tuple(c.strip() for c in _STATE_COLUMNS.split(","))
 
 
 class ProfileNotFoundError(LookupError):
@@ -150,6 +153,34 @@ async def set_default_profile(conn: Connection, *, profile_id: int) -> None:
         await conn.execute(
             "UPDATE throttle_profiles SET is_default = true WHERE id = $1", profile_id
         )
+
+
+async def throttle_of(
+    conn: Connection, *, connector_ids: Sequence[int]
+) -> dict[int, tuple[ThrottleProfile, ThrottleState]]:
+    """Each existing connector's profile (its own, else the default) and counters, in one
+    round trip (profile_for_connector plus get_state per connector took two or three)."""
+    profile = ", ".join(f"p.{c} AS p_{c}" for c in _PROFILE_FIELDS)
+    state = ", ".join(f"s.{c} AS s_{c}" for c in _STATE_FIELDS)
+    rows = await conn.fetch(
+        f"SELECT c.id AS cid, {profile}, {state} FROM connectors c"  # noqa: S608
+        " JOIN LATERAL (SELECT * FROM throttle_profiles tp"
+        "   ORDER BY (tp.id = c.throttle_profile_id) IS TRUE DESC, tp.is_default DESC,"
+        "   (tp.name = 'Moderate') DESC, tp.id LIMIT 1) p ON true"
+        " LEFT JOIN throttle_state s ON s.connector_id = c.id"
+        " WHERE c.id = ANY ($1::bigint[])",
+        list(connector_ids),
+    )
+    out: dict[int, tuple[ThrottleProfile, ThrottleState]] = {}
+    for r in rows:
+        cid = int(r["cid"])
+        counters = (
+            ThrottleState(**{c: r[f"s_{c}"] for c in _STATE_FIELDS})
+            if r["s_connector_id"] is not None
+            else ThrottleState(connector_id=cid)
+        )
+        out[cid] = (ThrottleProfile(**{c: r[f"p_{c}"] for c in _PROFILE_FIELDS}), counters)
+    return out
 
 
 # --- shared counters ------------------------------------------------------------------------

@@ -21,8 +21,7 @@ from comradarr_throttle import (
     ThrottleState,
     budget_window,
     estimate_dispatch_times,
-    get_state,
-    profile_for_connector,
+    throttle_of,
 )
 
 from .content_repo import TOTAL_CAP
@@ -126,16 +125,18 @@ async def connector_views(
         "SELECT id, enabled, health_status, paused_until FROM connectors WHERE id = ANY ($1)",
         sorted(connector_ids),
     )
+    throttles = await throttle_of(conn, connector_ids=[r["id"] for r in rows])
     views: dict[int, ConnectorView] = {}
     for r in rows:
         cid = r["id"]
+        profile, state = throttles[cid]
         views[cid] = ConnectorView(
             enabled=r["enabled"],
             health=r["health_status"],
             paused_until=r["paused_until"],
             queue_paused=flags.get(0, False) or flags.get(cid, False),
-            profile=await profile_for_connector(conn, connector_id=cid),
-            state=await get_state(conn, connector_id=cid),
+            profile=profile,
+            state=state,
         )
     return views
 
