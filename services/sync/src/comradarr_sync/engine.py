@@ -511,6 +511,9 @@ async def _sync_episodes(
             # old rows and the old fingerprint, so the next sync tries this series again.
             clean = len(rows) >= item.expected
             await queue.put((item, list(rows.values()), clean))
+            # A series' list is parsed without a pause for the event loop; yield after it,
+            # so the writer's database replies wait for one series, not for every fetcher.
+            await asyncio.sleep(0)
 
     async def batcher() -> None:
         rows: list[tuple[Any, ...]] = []
