@@ -334,6 +334,8 @@ class Dispatcher:
     # connector checks again that it may).
     _connectors: list[int] = field(default_factory=list)
     _connectors_until: float = 0.0
+    # Whether a command ending should wake the loop (set by a round that was held back).
+    _finish_wakes: bool = True
     _look: str = ""
     # CPU seconds spent on the event loop thread per dispatched command (benchmark figure).
     sent: int = 0
@@ -367,10 +369,12 @@ class Dispatcher:
                     await self._prune()
             except Exception:
                 # Database or NATS briefly away: log and try again next tick.
+                self._finish_wakes = True
                 log.warning("dispatch round failed", exc_info=True)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
+                async with asyncio.timeout(max(wait, 0.0)):  # no task per wait, unlike wait_for
+                    await self._wake.wait()
 
     async def stop(self, *, timeout: float = 5.0) -> None:
         """Stop looking; give in-flight polls a moment, then leave them to another replica."""
@@ -401,6 +405,7 @@ class Dispatcher:
         A round uses one pool connection, taken only when there is something to look at.
         """
         wait = self.config.tick_seconds
+        self._finish_wakes = False
         async with contextlib.AsyncExitStack() as stack:
             conn: Connection | None = None
 
@@ -427,6 +432,8 @@ class Dispatcher:
                     if result.claimed is None:
                         if result.retry_at is not None:
                             wait = min(wait, (result.retry_at - self.clock()).total_seconds())
+                        else:  # held back by what is in flight, or idle
+                            self._finish_wakes = True
                         break
                     self._spawn(self.send_and_follow(result.claimed))
         return max(wait, 0.0)
@@ -613,7 +620,14 @@ class Dispatcher:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _t: self._wake.set())  # a slot in flight is free
+        task.add_done_callback(self._finished)
+
+    def _finished(self, _task: asyncio.Task[None]) -> None:
+        # A command in flight ended: look again if that may let another go (a concurrency
+        # limit or busy series held a connector back); a connector waiting for its next
+        # slot is woken by the slot's time instead.
+        if self._finish_wakes:
+            self._wake.set()
 
     async def _client(self, connector_id: int) -> ArrClient:
         client = self._clients.get(connector_id)
