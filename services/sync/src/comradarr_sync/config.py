@@ -17,6 +17,8 @@ class SyncConfig(BaseSettings):
     episode_fetch_concurrency: int = Field(default=4, ge=1)
     # Rows per COPY + merge statement.
     batch_rows: int = Field(default=5000, ge=100)
+    # Connections one sync writes its batches through at once (each merges its own).
+    write_connections: int = Field(default=2, ge=1)
     # Failed attempts in a row before the connector is marked unhealthy and paused.
     failure_threshold: int = Field(default=3, ge=1)
     pause_minutes: float = Field(default=60.0, ge=0)

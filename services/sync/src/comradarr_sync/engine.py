@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import operator
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -282,45 +282,64 @@ class _Throttle:
             await self.progress(done, total)
 
 
-Job = Callable[[], Awaitable[None]]
+# A write: a method of MirrorWriter with its arguments bound, run on one connection's writer.
+Job = Callable[[MirrorWriter], Awaitable[None]]
 
 
 class _WriteBehind:
-    """Database writes, run one after another on their own task while the caller reads on.
+    """Database writes, run on their own tasks (one per connection) while the caller reads.
 
-    Jobs run in the order submitted (so a series' row is written before its episodes);
-    submit waits while `depth` jobs are queued, which bounds memory to a few batches. A
-    failed job fails the next submit (or close), and the jobs after it never run.
+    Jobs are independent batches (disjoint series or movies), taken in the order submitted
+    by whichever connection is free; fence() waits until every job so far is written (the
+    series before their episodes). submit waits while `depth` jobs are queued, which bounds
+    memory to a few batches. A failed job fails the next submit, fence or close, and the
+    queued jobs never run.
     """
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, writers: Sequence[MirrorWriter], depth: int) -> None:
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=depth)
-        self.task = asyncio.create_task(self._run())
+        self.tasks = [asyncio.create_task(self._run(w)) for w in writers]
 
-    async def _run(self) -> None:
+    async def _run(self, writer: MirrorWriter) -> None:
         while (job := await self._queue.get()) is not None:
-            await job()
+            try:
+                await job(writer)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
 
-    async def submit(self, job: Job | None) -> None:
-        """Queue a job (None: no more jobs), waiting while the queue is full."""
-        put = asyncio.ensure_future(self._queue.put(job))
-        await asyncio.wait([put, self.task], return_when=asyncio.FIRST_COMPLETED)
-        if not put.done():
-            put.cancel()
-        if self.task.done():
-            self.task.result()  # the writer's error, if it failed
-            if job is not None:
-                raise RuntimeError("write-behind closed")
+    async def _until(self, waiting: Awaitable[Any]) -> None:
+        """Wait for waiting, or for a writer to fail (raising its error)."""
+        wait = asyncio.ensure_future(waiting)
+        await asyncio.wait([wait, *self.tasks], return_when=asyncio.FIRST_COMPLETED)
+        if wait.done():
+            return
+        wait.cancel()
+        for task in self.tasks:
+            if task.done():
+                task.result()  # the writer's error
+        raise RuntimeError("write-behind closed")
+
+    async def submit(self, job: Job) -> None:
+        """Queue a job, waiting while the queue is full."""
+        await self._until(self._queue.put(job))
+
+    async def fence(self) -> None:
+        """Wait until every job submitted so far has been written."""
+        await self._until(self._queue.join())
 
     async def close(self) -> None:
-        """Wait for every queued job to finish."""
-        await self.submit(None)
-        await self.task
+        """Wait for every queued job to finish; then the writers stop."""
+        await self.fence()
+        for _ in self.tasks:
+            await self._queue.put(None)
+        await asyncio.gather(*self.tasks)
 
     async def cancel(self) -> None:
-        """Stop the writer (a no-op once it has finished)."""
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        """Stop the writers (a no-op once they have finished)."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 async def run_sync(
@@ -332,29 +351,41 @@ async def run_sync(
     fetch_concurrency: int = 4,
     progress: Progress | None = None,
     progress_interval: float = 1.0,
+    more_writers: Sequence[MirrorWriter] = (),
 ) -> SyncResult:
-    """Pull one library into the mirror: series (+ changed series' episodes) or movies."""
+    """Pull one library into the mirror: series (+ changed series' episodes) or movies.
+
+    writer reads what the mirror holds and deletes what vanished; batches are written by it
+    and by more_writers (the same connector, other connections) in parallel.
+    """
     result = SyncResult()
     info = await client.api_info()
-    await writer.prepare()
+    writers = [writer, *more_writers]
+    for w in writers:
+        await w.prepare()
     tick = _Throttle(progress, progress_interval)
     name = client.config.name
     before = {ep: _malformed(name, ep) for ep in ("series", "episode", "movie")}
     if info.shape is Shape.SERIES:
-        await _sync_series(client, writer, result, full, batch_rows, fetch_concurrency, tick)
+        await _sync_series(client, writers, result, full, batch_rows, fetch_concurrency, tick)
     elif info.shape is Shape.MOVIE:
-        await _sync_movies(client, writer, result, batch_rows, tick)
+        await _sync_movies(client, writers, result, batch_rows, tick)
     result.skipped_malformed = int(sum(_malformed(name, ep) - before[ep] for ep in before))
-    result.inserted = writer.counts.inserted
-    result.updated = writer.counts.updated
-    result.deleted = writer.counts.deleted
+    result.inserted = sum(w.counts.inserted for w in writers)
+    result.updated = sum(w.counts.updated for w in writers)
+    result.deleted = sum(w.counts.deleted for w in writers)
     await tick(result.fetched, result.fetched, force=True)
     return result
 
 
 async def _sync_movies(
-    client: ArrClient, writer: MirrorWriter, result: SyncResult, batch_rows: int, tick: _Throttle
+    client: ArrClient,
+    writers: Sequence[MirrorWriter],
+    result: SyncResult,
+    batch_rows: int,
+    tick: _Throttle,
 ) -> None:
+    writer = writers[0]
     name = client.config.name
     before = _malformed(name, "movie")
     # Movies whose values hash as the mirror's row did are not staged at all: a re-read
@@ -363,12 +394,18 @@ async def _sync_movies(
     seen: list[int] = []
     batch: dict[int, tuple[Any, ...]] = {}
     rehash = False
-    # One batch is written while the next one is read.
-    writes = _WriteBehind(depth=1)
+    submitted: set[int] = set()
+    # Batches are written while the next one is read. The list arrives much faster than
+    # episodes (one request), so smaller batches keep up with it and leave less to write
+    # once it has been read.
+    batch_rows = max(100, batch_rows // 4)
+    writes = _WriteBehind(writers, depth=2)
     try:
         async for movie in _stream_movies(client):
             result.fetched += 1
             seen.append(movie.id)
+            if movie.id in submitted:  # listed twice: written once (batches run in parallel)
+                continue
             row = _movie_row(movie)
             digest = row_hash(*row)
             old = known.get(movie.id, _ABSENT)
@@ -380,12 +417,14 @@ async def _sync_movies(
             batch[movie.id] = (*row, digest, old is _ABSENT)
             if len(batch) >= batch_rows:
                 rows = list(batch.values())
-                await writes.submit(partial(writer.write_movies, rows, rehash=rehash))
+                await writes.submit(partial(MirrorWriter.write_movies, movies=rows, rehash=rehash))
+                submitted.update(batch)
                 batch.clear()
                 rehash = False
                 await tick(result.fetched, None)
         if batch:
-            await writes.submit(partial(writer.write_movies, list(batch.values()), rehash=rehash))
+            rows = list(batch.values())
+            await writes.submit(partial(MirrorWriter.write_movies, movies=rows, rehash=rehash))
         await writes.close()
     finally:
         await writes.cancel()
@@ -407,7 +446,7 @@ class _Todo:
 
 async def _sync_series(
     client: ArrClient,
-    writer: MirrorWriter,
+    writers: Sequence[MirrorWriter],
     result: SyncResult,
     full: bool,
     batch_rows: int,
@@ -416,21 +455,23 @@ async def _sync_series(
 ) -> None:
     name = client.config.name
     before = _malformed(name, "series")
+    writer = writers[0]
     # One read of what the mirror holds: series whose values (with their seasons) hash as
     # stored are not staged, and the episodes fingerprint decides which series' episodes
     # are read again, so an unchanged library costs no writes.
     known = await writer.known_series()
     seen: list[int] = []
     todo: list[_Todo] = []
-    queued: set[int] = set()
+    flushed: set[int] = set()
     series_batch: dict[int, Series] = {}
     # Series batches are written while the list is read on and the episodes are fetched;
-    # the episode batches go through the same queue after them, so a series' row is
-    # always stored before its episodes.
-    writes = _WriteBehind(depth=2)
+    # the first episode batch waits for them (fence), so a series' row is always stored
+    # before its episodes.
+    writes = _WriteBehind(writers, depth=2)
 
     async def flush_series() -> None:
         items = list(series_batch.values())
+        flushed.update(series_batch)
         series_batch.clear()
         rows: list[tuple[Any, ...]] = []
         seasons: list[tuple[Any, ...]] = []
@@ -445,18 +486,18 @@ async def _sync_series(
                 rehash = rehash or old is not None
                 rows.append((*row, digest))
                 seasons.extend(season_rows)
-            if s.id in queued:  # listed twice: its episodes are read once
-                continue
             if full or old is None or old.episodes_fingerprint != fingerprint:
-                queued.add(s.id)
                 todo.append(_Todo(s.id, fingerprint, expected_episodes(s), old is None))
         if rows:
-            await writes.submit(partial(writer.write_series, rows, seasons, rehash=rehash))
+            job = partial(MirrorWriter.write_series, series=rows, seasons=seasons, rehash=rehash)
+            await writes.submit(job)
 
     try:
         async for s in client.series():
             result.fetched += 1
             seen.append(s.id)
+            if s.id in flushed:  # listed twice: written and its episodes read once
+                continue
             series_batch[s.id] = s
             if len(series_batch) >= 500:
                 await flush_series()
@@ -468,7 +509,7 @@ async def _sync_series(
         result.series_refetched = len(todo)
         if todo:
             await _sync_episodes(
-                client, writes, writer, result, todo, batch_rows, fetch_concurrency, tick, total
+                client, writes, result, todo, batch_rows, fetch_concurrency, tick, total
             )
         await writes.close()
     finally:
@@ -482,7 +523,6 @@ async def _sync_series(
 async def _sync_episodes(
     client: ArrClient,
     writes: _WriteBehind,
-    writer: MirrorWriter,
     result: SyncResult,
     todo: list[_Todo],
     batch_rows: int,
@@ -521,6 +561,23 @@ async def _sync_episodes(
         incomplete: list[int] = []
         fresh: list[int] = []
         finished = 0
+        fenced = False
+
+        async def submit() -> None:
+            nonlocal fenced
+            if not fenced:  # the series rows first
+                await writes.fence()
+                fenced = True
+            await writes.submit(
+                partial(
+                    MirrorWriter.write_episodes,
+                    episodes=rows,
+                    complete=complete,
+                    incomplete=incomplete,
+                    fresh=fresh,
+                )
+            )
+
         while True:
             got = await queue.get()
             if got is None:
@@ -538,13 +595,11 @@ async def _sync_episodes(
             else:
                 incomplete.append(item.series_id)
             if len(rows) >= batch_rows:
-                await writes.submit(
-                    partial(writer.write_episodes, rows, complete, incomplete, fresh)
-                )
+                await submit()
                 rows, complete, incomplete, fresh = [], [], [], []
                 await tick(result.fetched, total)
         if rows or complete or incomplete:
-            await writes.submit(partial(writer.write_episodes, rows, complete, incomplete, fresh))
+            await submit()
 
     workers = max(1, min(fetch_concurrency, len(todo)))
 
@@ -561,7 +616,7 @@ async def _sync_episodes(
         # the rest.
         tasks: set[asyncio.Task[None]] = {*fetchers, batch}
         while tasks:
-            watched = tasks if writes.task.done() else {*tasks, writes.task}
+            watched = tasks | {t for t in writes.tasks if not t.done()}
             done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task.exception() is not None:

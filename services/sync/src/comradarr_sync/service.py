@@ -154,15 +154,25 @@ class SyncService:
 
         writer = MirrorWriter(conn, connector_id=connector.id)
         try:
-            result = await run_sync(
-                client=client,
-                writer=writer,
-                full=msg.sync_mode == "full",
-                batch_rows=self.config.batch_rows,
-                fetch_concurrency=self.config.episode_fetch_concurrency,
-                progress=progress,
-                progress_interval=self.config.progress_interval_seconds,
-            )
+            async with contextlib.AsyncExitStack() as stack:
+                # Batches are disjoint, so more connections can merge them side by side.
+                more = [
+                    MirrorWriter(
+                        await stack.enter_async_context(self.ctx.pool.acquire()),
+                        connector_id=connector.id,
+                    )
+                    for _ in range(self.config.write_connections - 1)
+                ]
+                result = await run_sync(
+                    client=client,
+                    writer=writer,
+                    full=msg.sync_mode == "full",
+                    batch_rows=self.config.batch_rows,
+                    fetch_concurrency=self.config.episode_fetch_concurrency,
+                    progress=progress,
+                    progress_interval=self.config.progress_interval_seconds,
+                    more_writers=more,
+                )
         finally:
             await client.aclose()
         result.requests_made = counter.total
