@@ -1,0 +1,64 @@
+"""The sync's write-behind: batches run on every writer, fence orders them, errors surface."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import pytest
+from comradarr_sync.engine import _WriteBehind
+from comradarr_sync.writer import MirrorWriter
+
+
+def _writers(n: int) -> list[MirrorWriter]:
+    # Jobs only receive their writer; a label stands in for a connection's writer.
+    return [cast(MirrorWriter, f"w{i}") for i in range(n)]
+
+
+async def test_jobs_spread_over_writers_and_fence_waits_for_all() -> None:
+    writes = _WriteBehind(_writers(2), depth=2)
+    done: list[tuple[str, int]] = []
+    gate = asyncio.Event()
+
+    def job(n: int) -> Any:
+        async def run(writer: Any) -> None:
+            await gate.wait()
+            done.append((writer, n))
+
+        return run
+
+    await writes.submit(job(1))
+    await writes.submit(job(2))
+    fence = asyncio.create_task(writes.fence())
+    await asyncio.sleep(0.01)
+    assert not fence.done()  # both jobs are held
+    gate.set()
+    await fence
+    assert sorted(n for _, n in done) == [1, 2]
+    assert {w for w, _ in done} == {"w0", "w1"}  # written side by side
+    await writes.submit(job(3))
+    await writes.close()
+    assert sorted(n for _, n in done) == [1, 2, 3]
+
+
+async def test_a_failed_write_fails_the_next_submit_and_stops_the_rest() -> None:
+    writes = _WriteBehind(_writers(1), depth=1)
+    ran: list[int] = []
+
+    async def boom(_writer: Any) -> None:
+        raise ValueError("merge failed")
+
+    async def later(_writer: Any) -> None:
+        ran.append(1)
+
+    try:
+        await writes.submit(boom)
+        with pytest.raises(ValueError, match="merge failed"):
+            for _ in range(3):  # the queue may take one more before the error shows
+                await writes.submit(later)
+                await asyncio.sleep(0)
+        with pytest.raises(ValueError, match="merge failed"):
+            await writes.fence()
+    finally:
+        await writes.cancel()
+    assert ran == []
