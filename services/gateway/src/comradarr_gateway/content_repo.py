@@ -46,7 +46,7 @@ class Key:
 # Sort keys per content type; the last key is always unique (the id) so the order is total.
 SORTS: dict[str, dict[str, list[Key]]] = {
     "series": {
-        "title": [Key("lower(s.title)", "text", "k_title"), Key("s.id", "int8", "id")],
+        "title": [Key("s.title_key", "text", "k_title"), Key("s.id", "int8", "id")],
         "added": [
             Key(f"coalesce(s.added, {_EPOCH_SQL})", "timestamptz", "k_added"),
             Key("s.id", "int8", "id"),
@@ -54,7 +54,7 @@ SORTS: dict[str, dict[str, list[Key]]] = {
         "year": [Key("coalesce(s.year, 0)", "int4", "k_year"), Key("s.id", "int8", "id")],
     },
     "movie": {
-        "title": [Key("lower(m.title)", "text", "k_title"), Key("m.id", "int8", "id")],
+        "title": [Key("m.title_key", "text", "k_title"), Key("m.id", "int8", "id")],
         "added": [
             Key(f"coalesce(m.added, {_EPOCH_SQL})", "timestamptz", "k_added"),
             Key("m.id", "int8", "id"),
@@ -63,7 +63,7 @@ SORTS: dict[str, dict[str, list[Key]]] = {
     },
     "episode": {
         "title": [
-            Key("lower(s.title)", "text", "k_title"),
+            Key("s.title_key", "text", "k_title"),
             Key("s.id", "int8", "series_id"),
             Key("e.season_number", "int4", "season_number"),
             Key("coalesce(e.episode_number, -1)", "int4", "k_episode"),
@@ -277,7 +277,8 @@ def _count_sql(query: PageQuery, clauses: list[str]) -> str:
 
 
 _ALIAS = {"series": "s", "movie": "m", "episode": "e"}
-_TITLE = {"series": "s.title", "movie": "m.title", "episode": "s.title"}
+# The stored lower(title) (gateway migration 0005); search patterns are lower-cased too.
+_TITLE = {"series": "s.title_key", "movie": "m.title_key", "episode": "s.title_key"}
 
 
 def _series_registry(states: str) -> str:
@@ -408,7 +409,7 @@ def _where(query: PageQuery, args: list[Any]) -> list[str]:
         clauses.append(STATUS_SQL[query.kind][query.status])
     if query.q:
         args.append(like_pattern(query.q))
-        clauses.append(f"lower({_TITLE[query.kind]}) LIKE ${len(args)}")
+        clauses.append(f"{_TITLE[query.kind]} LIKE ${len(args)}")
     return clauses
 
 
