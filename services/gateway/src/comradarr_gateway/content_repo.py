@@ -192,7 +192,7 @@ _ITEMS: dict[str, dict[str, str]] = {
 }
 # Beyond the sort keys, what the page query carries out of the inner select (episodes: their
 # series' columns, so the page is not joined to series a second time).
-_CARRIED = {"episode": {"series_title": "s.title", "series_year": "s.year"}}
+_CARRIED = {"episode": {"series_id": "s.id", "series_title": "s.title", "series_year": "s.year"}}
 
 
 # The page is chosen first on the sort keys alone (filters, ORDER BY, LIMIT, OFFSET), and
@@ -224,7 +224,10 @@ def _page_from(query: PageQuery) -> str:
 def _page_sql(query: PageQuery, *, where: str, keys: Sequence[Key], limit: str) -> str:
     direction = " DESC" if query.sort.startswith("-") else ""
     kind = query.kind
-    columns = {k.column: k.sql for sort in SORTS[kind].values() for k in sort}
+    # Only this sort's keys (and what episodes carry): a title page of series or movies is
+    # then read from the (title_key, id) index alone.
+    columns = {k.column: k.sql for k in keys}
+    columns.setdefault("id", {"series": "s.id", "movie": "m.id", "episode": "e.id"}[kind])
     columns.update(_CARRIED.get(kind, {}))
     inner = ", ".join(f"{sql} AS {column}" for column, sql in columns.items())
     order = ", ".join(f"{k.sql}{direction}" for k in keys)
