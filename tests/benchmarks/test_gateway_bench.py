@@ -11,6 +11,12 @@ loop) was counted as server latency. So the measured loop uses a minimal HTTP/1.
 keep-alive client (raw asyncio streams; same requests: path, query, session cookie, one
 connection per client); GATEWAY_BENCH_CLIENT=httpx brings the httpx client back for
 comparison. Setup and login still go through httpx.
+
+The measured loop is closed (each client sends its next request when the previous answer
+arrives), so at saturation latency is clients / throughput: the figure that moves it is
+the CPU each request costs the three parties sharing the machine, reported per request as
+cpu_ms_per_request (gateway process, PostgreSQL backends of the test database, this
+measuring process).
 """
 
 from __future__ import annotations
