@@ -504,13 +504,15 @@ class Dispatcher:
         if row is None or not row["dispatchable"]:
             self._connectors_until = 0.0  # read the list again next round
             return ClaimResult(reason="connector disabled, unavailable or paused")
-        if not row["has_state"]:  # first send of this connector: create its counters
+        if not row["has_state"]:
+            # First send of this connector: create its counters. The look read them as a new
+            # row holds them (no slot, no window, nothing used, no pause), so no second look:
+            # if another replica created and spent them meanwhile, the claim's
+            # compare-and-set fails and the connector is looked at again.
             await conn.execute(
                 "INSERT INTO throttle_state (connector_id) VALUES ($1) ON CONFLICT DO NOTHING",
                 connector_id,
             )
-            row = await conn.fetchrow(self._look, connector_id, now)
-            assert row is not None
         if row["queue_paused"]:
             return ClaimResult(reason="queue paused")
         if row["has_profile"]:
