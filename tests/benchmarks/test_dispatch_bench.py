@@ -1,6 +1,21 @@
 """Dispatcher figures: next-batch choice over 1,000,000 registry entries (10 connectors),
 CPU per dispatched command, and achieved vs configured rate against a simulator served
 over HTTP from its own thread. Prints one JSON object; run with `make bench`.
+
+The rate run (12 s at 600 rpm, every command sent, polled to its end and judged) is made
+twice with fresh engines: on the event loop a deployed dispatcher runs on (uvloop, through
+comradarr_runtime.run, in a thread of its own with its own pool and bus connection, as a
+`comradarr service dispatcher` process would have them), which the CPU target is checked on,
+and on the test's plain asyncio loop, reported beside it (`*_asyncio_loop`; it runs second
+and so no longer pays the one-off imports of the first HTTP client, about 0.2 ms per
+command of this run). Each run's CPU is its engine thread's own (time.thread_time),
+one-offs included (client, TLS context, app detection, prepared statements): the
+simulator's thread is not counted. Every HTTP request the simulator received is counted
+per kind and per dispatched command.
+
+The achieved rate is measured from the simulator's arrival times; slots are spaced by the
+profile's interval plus comradarr_throttle.RATE_SAFETY_MARGIN (0.5%), so the rate the app
+sees stays below the configured one despite delivery jitter.
 """
 
 from __future__ import annotations
@@ -19,11 +34,13 @@ from typing import Any
 import asyncpg
 import pytest
 from comradarr_arr import ArrClient, ConnectorConfig, RetryPolicy
-from comradarr_arrsim import serve_in_thread
+from comradarr_arrsim import Simulator, serve_in_thread
 from comradarr_bus import Bus
 from comradarr_connectors import Connector
+from comradarr_db import PoolConfig, create_pool
 from comradarr_dispatcher.config import DispatcherConfig
 from comradarr_dispatcher.engine import Dispatcher
+from comradarr_runtime import run as run_on_service_loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "dispatcher"))
 import itertools
@@ -107,7 +124,36 @@ async def _fill(pool: asyncpg.Pool, connector_ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
-async def test_dispatch_benchmark(pool: asyncpg.Pool, nats_url: str, bus_prefix: str) -> None:
+def _rate_figures(sim: Simulator, cpu: float, sent: int) -> dict[str, Any]:
+    """Achieved rate, CPU per command and HTTP requests per command of one rate run."""
+    posts = [p for p in posted_commands(sim) if p["_status"] == 201]
+    times = sorted(p["_time"] for p in posts)
+    achieved = (len(times) - 1) / (times[-1] - times[0]) * 60
+    kinds: dict[str, int] = {}
+    for r in sim.requests:
+        path = r.path.rsplit("/", 1)[0] + "/{id}" if r.path[-1].isdigit() else r.path
+        kind = f"{r.method} {path}"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return {
+        "achieved": achieved,
+        "rate": {
+            "configured_rpm": RATE_RPM,
+            "achieved_rpm": round(achieved, 2),
+            "ratio": round(achieved / RATE_RPM, 4),
+            "commands": len(times),
+            "min_gap_ms": round(min(b - a for a, b in itertools.pairwise(times)) * 1000, 1),
+        },
+        "cpu_ms_per_command": round(cpu / max(sent, 1) * 1000, 3),
+        "http_requests": {
+            **kinds,
+            "per_command": round(sum(kinds.values()) / max(sent, 1), 2),
+        },
+    }
+
+
+async def test_dispatch_benchmark(
+    pool: asyncpg.Pool, nats_url: str, bus_prefix: str, database_url: str
+) -> None:
     bus = Bus(url=nats_url, prefix=bus_prefix, client_name="dispatch-bench", pool=pool)
     await bus.connect()
     result: dict[str, Any] = {"benchmark": "dispatch"}
@@ -186,41 +232,61 @@ async def test_dispatch_benchmark(pool: asyncpg.Pool, nats_url: str, bus_prefix:
                     )
                 )
 
-            live = Dispatcher(
-                pool=pool,
-                bus=bus,
-                secret_key=SECRET,
-                client_factory=factory,
-                config=DispatcherConfig(
-                    replica="rate",
-                    tick_seconds=0.5,
-                    poll_interval_seconds=0.1,
-                    prune_interval_seconds=3600,
-                ),
-            )
-            cpu0 = time.thread_time()
-            task = asyncio.create_task(live.run())
-            await asyncio.sleep(RATE_SECONDS)
-            await live.stop(timeout=3)
-            await asyncio.wait_for(task, 10)
-            cpu = time.thread_time() - cpu0
+            def engine(on_pool: asyncpg.Pool, on_bus: Bus) -> Dispatcher:
+                return Dispatcher(
+                    pool=on_pool,
+                    bus=on_bus,
+                    secret_key=SECRET,
+                    client_factory=factory,
+                    config=DispatcherConfig(
+                        replica="rate",
+                        tick_seconds=0.5,
+                        poll_interval_seconds=0.1,
+                        prune_interval_seconds=3600,
+                    ),
+                )
+
+            async def rate_run(on_pool: asyncpg.Pool, on_bus: Bus) -> tuple[float, int]:
+                live = engine(on_pool, on_bus)
+                cpu0 = time.thread_time()
+                task = asyncio.create_task(live.run())
+                await asyncio.sleep(RATE_SECONDS)
+                await live.stop(timeout=3)
+                await asyncio.wait_for(task, 10)
+                return time.thread_time() - cpu0, live.sent
+
+            async def on_own_connections() -> tuple[float, int]:
+                own_pool = await create_pool(
+                    database_url, config=PoolConfig(min_size=1, max_size=5)
+                )
+                own_bus = Bus(url=nats_url, prefix=bus_prefix, client_name="rate", pool=own_pool)
+                await own_bus.connect()
+                try:
+                    return await rate_run(own_pool, own_bus)
+                finally:
+                    await own_bus.stop()
+                    await own_pool.close()
+
+            cpu, sent = await asyncio.to_thread(run_on_service_loop, on_own_connections())
+            result["loop"] = "uvloop (comradarr_runtime.run)"
+            result.update(_rate_figures(sim, cpu, sent))
+            achieved = result.pop("achieved")
+            sim.clear_requests()
+            cpu, sent = await rate_run(pool, bus)
+            plain = _rate_figures(sim, cpu, sent)
+            achieved_plain = plain["achieved"]
+            result["rate_asyncio_loop"] = plain["rate"]
+            result["cpu_ms_per_command_asyncio_loop"] = plain["cpu_ms_per_command"]
+            result["http_requests_asyncio_loop"] = plain["http_requests"]
         finally:
             server.stop()
-        posts = [p for p in posted_commands(sim) if p["_status"] == 201]
-        times = sorted(p["_time"] for p in posts)
-        achieved = (len(times) - 1) / (times[-1] - times[0]) * 60
-        result["rate"] = {
-            "configured_rpm": RATE_RPM,
-            "achieved_rpm": round(achieved, 2),
-            "ratio": round(achieved / RATE_RPM, 4),
-            "commands": len(times),
-            "min_gap_ms": round(min(b - a for a, b in itertools.pairwise(times)) * 1000, 1),
-        }
-        result["cpu_ms_per_command"] = round(cpu / max(live.sent, 1) * 1000, 3)
         result["targets"] = {
             "next_batch_p99_ms<=10": result["next_batch_ms"]["p99"] <= 10,
             "cpu_ms_per_command<=5": result["cpu_ms_per_command"] <= 5,
-            "rate_within_2pct_never_above": 0.98 <= achieved / RATE_RPM <= 1.0,
+            # On both loops: the throttle does not depend on the loop.
+            "rate_within_2pct_never_above": all(
+                0.98 <= a / RATE_RPM <= 1.0 for a in (achieved, achieved_plain)
+            ),
         }
     finally:
         await bus.stop()
