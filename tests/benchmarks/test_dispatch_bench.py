@@ -7,8 +7,8 @@ twice with fresh engines: on the event loop a deployed dispatcher runs on (uvloo
 comradarr_runtime.run, in a thread of its own with its own pool and bus connection, as a
 `comradarr service dispatcher` process would have them), which the CPU target is checked on,
 and on the test's plain asyncio loop, reported beside it (`*_asyncio_loop`; it runs second
-and so no longer pays the one-off imports of the first HTTP client, about 0.2 ms per
-command of this run). Each run's CPU is its engine thread's own (time.thread_time),
+and so no longer pays what the process's first HTTP client costs once, its transport's
+imports and the shared TLS context, about 0.4 ms per command of this run). Each run's CPU is its engine thread's own (time.thread_time),
 one-offs included (client, TLS context, app detection, prepared statements): the
 simulator's thread is not counted. Every HTTP request the simulator received is counted
 per kind and per dispatched command.
