@@ -74,6 +74,14 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     assert {"in_flight", "cooldown"} <= codes and codes & {"next", "waiting_turn"}
     # Serialized by orjson, not through QueuePage: still exactly what the model writes.
     assert QueuePage.model_validate(body).model_dump(mode="json") == body
+    # A place in the queue does not depend on the page it is shown on (page 1 counts from
+    # the page itself, later pages ask the database).
+    whole = {i["id"]: (i["position"], i["estimated_dispatch_at"] is None) for i in items}
+    for n in (1, 2, 3):
+        part = (await admin.get("/api/v1/queue", params={"page_size": 7, "page": n})).json()
+        assert part["items"]
+        for i in part["items"]:
+            assert (i["position"], i["estimated_dispatch_at"] is None) == whole[i["id"]], n
     pending = [i for i in items if i["state"] == "pending"]
     assert pending[0]["position"] == 0 and pending[0]["estimated_dispatch_at"] is not None
     assert [p["position"] for p in pending] == list(range(len(pending)))

@@ -193,14 +193,20 @@ def queue_router() -> APIRouter:
                 conn, connector_ids={r["connector_id"] for r in rows}, flags=flags
             )
             # Eligible entries ahead of each connector's first entry on this page; the rest
-            # of the page counts on from there (the page is in the same order).
+            # of the page counts on from there (the page is in the same order). The first
+            # page of every state holds everything ahead of its entries: nothing to count.
             ahead: dict[int, int] = {}
-            for r in rows:
-                cid = r["connector_id"]
-                if cid not in ahead and r["state"] in ("pending", "cooldown"):
-                    ahead[cid] = await queue_repo.eligible_ahead(
-                        conn, connector_id=cid, priority=r["priority"], entry_id=r["id"], now=now
-                    )
+            if page > 1 or state is not None:
+                for r in rows:
+                    cid = r["connector_id"]
+                    if cid not in ahead and r["state"] in ("pending", "cooldown"):
+                        ahead[cid] = await queue_repo.eligible_ahead(
+                            conn,
+                            connector_id=cid,
+                            priority=r["priority"],
+                            entry_id=r["id"],
+                            now=now,
+                        )
         items: list[dict[str, Any]] = []
         for r in rows:
             cid = r["connector_id"]
