@@ -10,7 +10,7 @@ from ._migrations import (
     load_from_directory,
     migrate,
 )
-from ._pool import PoolConfig, create_pool, ping
+from ._pool import PoolConfig, create_pool, ping, skip_next_reset
 from ._types import Connection
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "migrate",
     "once",
     "ping",
+    "skip_next_reset",
 ]

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from ._types import Connection
+
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
@@ -20,6 +22,39 @@ class PoolConfig:
     # asyncpg recycles by query count; it bounds a connection's lifetime under load.
     max_queries: int = 50_000
     command_timeout: float = 60.0
+
+
+class PooledConnection(asyncpg.Connection):
+    """A pool connection whose holder may waive its next reset (see skip_next_reset)."""
+
+    keep_session = False
+
+    def _comradarr_keep_session(self) -> None:
+        self.keep_session = True
+
+
+def skip_next_reset(conn: Connection) -> None:
+    """Promise that conn's session is as the pool lent it, so releasing it skips the reset
+    round trip (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL).
+
+    Only for code that ran plain statements and transactions: no SET (SET LOCAL is fine), no
+    LISTEN, no session advisory lock, no temporary table. An open transaction is still
+    rolled back on release. Holds for one release; a connection not from create_pool is
+    left alone. The gateway waives it per request: a third of its round trips otherwise.
+    """
+    mark = getattr(conn, "_comradarr_keep_session", None)
+    if mark is not None:
+        mark()
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    # asyncpg has already rolled back an open transaction and dropped listeners.
+    if isinstance(conn, PooledConnection) and conn.keep_session:
+        conn.keep_session = False
+        return
+    query = conn.get_reset_query()
+    if query:
+        await conn.execute(query)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -52,6 +87,8 @@ async def create_pool(
                 command_timeout=cfg.command_timeout,
                 timeout=connect_timeout,
                 init=_init_connection,
+                reset=_reset_connection,
+                connection_class=PooledConnection,
             )
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError):
             if loop.time() >= deadline:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
-from comradarr_db import Connection
+from comradarr_db import Connection, skip_next_reset
 from comradarr_logging import get_logger
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -231,6 +231,9 @@ class ProtectedRoute(APIRoute):
             if not _has_credentials(request, settings):
                 return _unauthorized()  # without touching the pool
             async with gw.ctx.pool.acquire() as conn:
+                # Gateway code runs plain statements and transactions only (no SET, LISTEN
+                # or session locks): the connection goes back without the reset round trip.
+                skip_next_reset(conn)
                 result = await authenticate(request, conn, settings)
                 if isinstance(result, Response):
                     return result
