@@ -1,6 +1,6 @@
 """Async client for the *arr apps: Sonarr, Radarr, Whisparr and Prowlarr."""
 
-from comradarr_arr._client import USER_AGENT, ArrClient, HealthReport, __version__
+from comradarr_arr._client import USER_AGENT, ArrClient, HealthReport, __version__, tls_verify
 from comradarr_arr._config import (
     ApiInfo,
     AppKind,
@@ -100,4 +100,5 @@ __all__ = [
     "parse_retry_after",
     "resolve_api",
     "test_connection",
+    "tls_verify",
 ]

@@ -106,6 +106,14 @@ def _verifying_tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=True)
 
 
+def tls_verify(verify_tls: bool) -> ssl.SSLContext | bool:
+    """httpx's verify= for a connector: the shared verifying context, or False (off).
+
+    For code that builds its own transport (a transport given to a client brings its own
+    TLS settings, and httpx would load the CA bundle again for it)."""
+    return _verifying_tls_context() if verify_tls else False
+
+
 def _record_ids(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
@@ -150,7 +158,7 @@ class ArrClient:
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
             },
-            verify=_verifying_tls_context() if config.verify_tls else False,
+            verify=tls_verify(config.verify_tls),
             timeout=httpx.Timeout(config.timeout),
             transport=transport,
             follow_redirects=False,

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import structlog
-from comradarr_arr import ArrClient, ArrError, ConnectorConfig
+from comradarr_arr import ArrClient, ArrError, ConnectorConfig, tls_verify
 from comradarr_bus import Delivery, Subscription
 from comradarr_connectors import (
     Connector,
@@ -54,7 +54,7 @@ def default_client_factory(
 
 def http_counter(connector: Connector) -> RequestCounter:
     """A request-counting real HTTP transport honouring the connector's TLS setting."""
-    return RequestCounter(httpx.AsyncHTTPTransport(verify=connector.verify_ssl))
+    return RequestCounter(httpx.AsyncHTTPTransport(verify=tls_verify(connector.verify_ssl)))
 
 
 @dataclass
