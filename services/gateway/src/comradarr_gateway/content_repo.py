@@ -205,22 +205,6 @@ _PAGE_JOINS = {
 }
 
 
-def _page_from(query: PageQuery) -> str:
-    """The inner FROM: the sort keys' tables, and the registry only when filtered on."""
-    registry = query.kind != "series" and query.status in _REGISTRY_STATUSES
-    if query.kind == "series":
-        return "FROM series s"
-    if query.kind == "movie":
-        return "FROM movies m" + (
-            " JOIN search_registry r ON r.movie_id = m.id" if registry else ""
-        )
-    return (
-        "FROM episodes e"
-        " JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id"
-        + (" JOIN search_registry r ON r.episode_id = e.id" if registry else "")
-    )
-
-
 def _page_sql(query: PageQuery, *, where: str, keys: Sequence[Key], limit: str) -> str:
     direction = " DESC" if query.sort.startswith("-") else ""
     kind = query.kind
@@ -235,7 +219,7 @@ def _page_sql(query: PageQuery, *, where: str, keys: Sequence[Key], limit: str) 
     outer_order = ", ".join(f"p.{k.column}{direction}" for k in keys)
     return (
         f"SELECT {_json_object(_ITEMS[kind])}::text AS item, {outer}"  # noqa: S608
-        f" FROM (SELECT {inner} {_page_from(query)}{where} ORDER BY {order} {limit}) p"
+        f" FROM (SELECT {inner} {_from(query, with_series=True)}{where} ORDER BY {order} {limit}) p"
         f" {_PAGE_JOINS[kind]} ORDER BY {outer_order}"
     )
 
@@ -243,8 +227,9 @@ def _page_sql(query: PageQuery, *, where: str, keys: Sequence[Key], limit: str) 
 _REGISTRY_STATUSES = ("queued", "searching", "exhausted")
 
 
-def _count_from(query: PageQuery) -> str:
-    """The smallest FROM the count needs: joins only what the filters look at."""
+def _from(query: PageQuery, *, with_series: bool) -> str:
+    """The smallest FROM: joins only what the filters look at, plus the series of episodes
+    when the page needs them (its sort keys and carried columns) rather than only a count."""
     if query.kind == "series":
         return "FROM series s"
     registry = query.status in _REGISTRY_STATUSES
@@ -252,7 +237,7 @@ def _count_from(query: PageQuery) -> str:
         join = " JOIN search_registry r ON r.movie_id = m.id" if registry else ""
         return "FROM movies m" + join
     sql = "FROM episodes e"
-    if query.q:
+    if with_series or query.q:
         sql += " JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id"
     if registry:
         sql += " JOIN search_registry r ON r.episode_id = e.id"
@@ -276,7 +261,7 @@ def _count_sql(query: PageQuery, clauses: list[str]) -> str:
         where = f"{_REGISTRY_KEY[query.kind]} AND {STATUS_SQL[query.kind][query.status]}"
         return f"SELECT count(*) FROM (SELECT 1 FROM search_registry r WHERE {where} LIMIT {cap}) t"  # noqa: S608
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return f"SELECT count(*) FROM (SELECT 1 {_count_from(query)}{where} LIMIT {cap}) t"  # noqa: S608
+    return f"SELECT count(*) FROM (SELECT 1 {_from(query, with_series=False)}{where} LIMIT {cap}) t"  # noqa: S608
 
 
 _ALIAS = {"series": "s", "movie": "m", "episode": "e"}
