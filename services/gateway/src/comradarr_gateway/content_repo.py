@@ -104,6 +104,7 @@ _REGISTRY_JSON = (
     )
     + " END"
 )
+# Gap or upgrade, as the browser shows it (pages and detail views alike).
 _WANTED_ITEM = (
     "CASE WHEN {a}.has_file IS NULL THEN NULL"
     " WHEN NOT {a}.has_file THEN CASE WHEN {a}.monitored THEN 'missing' END"
@@ -464,7 +465,8 @@ async def series_detail(conn: Connection, *, series_id: int) -> dict[str, Any] |
     episodes = await conn.fetch(
         f"SELECT e.id, e.arr_id, e.season_number, e.episode_number, e.title, e.air_date_utc,"  # noqa: S608
         f" e.monitored, e.has_file, e.quality->'quality'->>'name' AS quality,"
-        f" e.quality_cutoff_not_met, e.file_size, {_ENTRY}"
+        f" e.quality_cutoff_not_met, e.file_size, {_WANTED_ITEM.format(a='e')} AS wanted,"
+        f" {_ENTRY}"
         " FROM episodes e LEFT JOIN search_registry r ON r.episode_id = e.id"
         " WHERE e.connector_id = $1 AND e.series_arr_id = $2"
         " ORDER BY e.season_number, e.episode_number NULLS LAST, e.id",
@@ -481,7 +483,8 @@ async def series_detail(conn: Connection, *, series_id: int) -> dict[str, Any] |
 async def movie_detail(conn: Connection, *, movie_id: int) -> dict[str, Any] | None:
     """A movie with its registry entry."""
     row = await conn.fetchrow(
-        f"SELECT m.*, m.quality->'quality'->>'name' AS quality_name, {_ENTRY}"  # noqa: S608
+        f"SELECT m.*, m.quality->'quality'->>'name' AS quality_name,"  # noqa: S608
+        f" {_WANTED_ITEM.format(a='m')} AS wanted, {_ENTRY}"
         " FROM movies m LEFT JOIN search_registry r ON r.movie_id = m.id WHERE m.id = $1",
         movie_id,
     )

@@ -214,14 +214,6 @@ class BulkResult(BaseModel):
     not_found: list[int]
 
 
-def _wanted(has_file: bool | None, cutoff: bool | None, monitored: bool) -> str | None:
-    if has_file is None:
-        return None
-    if not has_file:
-        return "missing" if monitored else None
-    return "upgrade" if cutoff else None
-
-
 _REGISTRY_COLUMNS = (
     ("id", "registry_id"),
     ("state", "state"),
@@ -391,7 +383,7 @@ def content_router() -> APIRouter:
             imdb_id=m["imdb_id"],
             added=m["added"],
             synced_at=m["synced_at"],
-            wanted=_wanted(m["has_file"], m["quality_cutoff_not_met"], m["monitored"]),
+            wanted=m["wanted"],
             registry=_registry(m),
             history=[SearchRecord.model_validate(h) for h in history.get(m["registry_id"], [])],
         )
@@ -467,7 +459,7 @@ def _series_out(found: dict[str, Any], history: dict[int, list[dict[str, Any]]])
                 quality=e["quality"],
                 cutoff_not_met=e["quality_cutoff_not_met"],
                 file_size=e["file_size"],
-                wanted=_wanted(e["has_file"], e["quality_cutoff_not_met"], e["monitored"]),
+                wanted=e["wanted"],
                 registry=_registry(e),
                 history=[SearchRecord.model_validate(h) for h in history.get(e["registry_id"], [])],
             )
