@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import asyncpg
 import httpx
-from comradarr_arr import AppKind, ConnectorConfig, test_connection
+from comradarr_arr import AppKind, ConnectorConfig, test_connection, tls_verify
 from comradarr_connectors import (
     Connector,
     ConnectorNotFoundError,
@@ -114,7 +114,9 @@ _TRANSPORTS: dict[bool, _Shared] = {}
 def _transport(verify: bool) -> _Shared:
     if verify not in _TRANSPORTS:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
-        _TRANSPORTS[verify] = _Shared(httpx.AsyncHTTPTransport(verify=verify, limits=limits))
+        _TRANSPORTS[verify] = _Shared(
+            httpx.AsyncHTTPTransport(verify=tls_verify(verify), limits=limits)
+        )
     return _TRANSPORTS[verify]
 
 
