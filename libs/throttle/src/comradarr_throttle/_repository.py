@@ -35,6 +35,8 @@ EDITABLE = (
     "rate_limit_cooldown_seconds",
 )
 _STATE_COLUMNS = "connector_id, next_slot_at, window_start, window_used, paused_until, pause_reason"
+# Which profile is the default (for connectors without one of their own).
+_DEFAULT_FIRST = "{t}.is_default DESC, ({t}.name = 'Moderate') DESC, {t}.id"
 _PROFILE_FIELDS = tuple(c.strip() for c in _PROFILE_COLUMNS.split(","))
 _STATE_FIELDS = tuple(c.strip() for c in _STATE_COLUMNS.split(","))
 
@@ -79,7 +81,7 @@ async def default_profile(conn: Connection) -> ThrottleProfile:
     """The profile used by connectors without one (Moderate unless changed)."""
     row = await conn.fetchrow(
         f"SELECT {_PROFILE_COLUMNS} FROM throttle_profiles"  # noqa: S608
-        " ORDER BY is_default DESC, (name = 'Moderate') DESC, id LIMIT 1"
+        f" ORDER BY {_DEFAULT_FIRST.format(t='throttle_profiles')} LIMIT 1"
     )
     if row is None:
         raise ProfileNotFoundError("no throttle profiles exist")
@@ -165,8 +167,8 @@ async def throttle_of(
     rows = await conn.fetch(
         f"SELECT c.id AS cid, {profile}, {state} FROM connectors c"  # noqa: S608
         " JOIN LATERAL (SELECT * FROM throttle_profiles tp"
-        "   ORDER BY (tp.id = c.throttle_profile_id) IS TRUE DESC, tp.is_default DESC,"
-        "   (tp.name = 'Moderate') DESC, tp.id LIMIT 1) p ON true"
+        "   ORDER BY (tp.id = c.throttle_profile_id) IS TRUE DESC,"
+        f"  {_DEFAULT_FIRST.format(t='tp')} LIMIT 1) p ON true"
         " LEFT JOIN throttle_state s ON s.connector_id = c.id"
         " WHERE c.id = ANY ($1::bigint[])",
         list(connector_ids),
