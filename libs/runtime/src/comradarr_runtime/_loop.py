@@ -12,7 +12,7 @@ T = TypeVar("T")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run on uvloop: libuv's loop roughly halves the per-request cost of socket
-    I/O (HTTP and asyncpg), which dominates the gateway's CPU under load."""
+    """asyncio.run on uvloop: libuv's loop makes socket I/O (HTTP and asyncpg) cheaper;
+    the gateway's CPU per browse request fell about 15% with it."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(main)
