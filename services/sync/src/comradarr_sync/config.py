@@ -15,7 +15,7 @@ class SyncConfig(BaseSettings):
     max_concurrent_connectors: int = Field(default=4, ge=1)
     # Series whose episodes are fetched at once within one sync.
     episode_fetch_concurrency: int = Field(default=4, ge=1)
-    # Rows per COPY + merge statement.
+    # Rows per staging + merge statement.
     batch_rows: int = Field(default=5000, ge=100)
     # Connections one sync writes its batches through at once (each merges its own).
     write_connections: int = Field(default=2, ge=1)

@@ -17,7 +17,7 @@ import orjson
 from comradarr_arr import ArrClient, Episode, Movie, QualityModel, Series, Shape
 from prometheus_client import REGISTRY
 
-from .writer import MirrorWriter
+from .writer import MirrorWriter, encode_rows
 
 Progress = Callable[[int, int | None], Awaitable[None]]
 # A digest no stored row has (known_movies maps a movie to None before it had a digest).
@@ -125,8 +125,8 @@ def _utc(value: datetime | None) -> datetime | None:
     """The same instant with the standard library's UTC as its zone.
 
     pydantic gives every datetime it parses a TzInfo object of its own, which the garbage
-    collector tracks: rows waiting in a batch would keep hundreds of thousands of them
-    alive, and each full collection (several per large sync) walks them all.
+    collector tracks: rows waiting in a batch would keep them all alive, and each full
+    collection walks them. (Episode rows are encoded per series at once, and skip this.)
     """
     if value is None or value.tzinfo is None or value.tzinfo is UTC:
         return value
@@ -173,7 +173,7 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
 # A library has a handful of distinct quality models; dumping one per file through the
 # model (model_dump) costs more than the rest of the row. Keyed by the models' field values
 # (read with one attrgetter per model class, built from the class's declared fields).
-_QUALITY_JSON: dict[Any, str] = {}
+_QUALITY_JSON: dict[Any, orjson.Fragment] = {}
 _FIELD_GETTERS: dict[type, Callable[[Any], Any]] = {}
 # The key covers a quality model's two parts; any other field would need to be in it.
 _CACHEABLE_QUALITY = set(QualityModel.model_fields) == {"quality", "revision"}
@@ -190,16 +190,17 @@ def _field_values(model: Any) -> Any:
     return getter(model)
 
 
-def _quality_json(q: QualityModel) -> str:
+def _quality_json(q: QualityModel) -> orjson.Fragment:
+    """The quality model as JSON (a jsonb value of the staged row)."""
     try:
         if not _CACHEABLE_QUALITY:
             raise TypeError
         key = (_field_values(q.quality), _field_values(q.revision))
         cached = _QUALITY_JSON.get(key)
     except TypeError:  # a field value that cannot be hashed: no cache
-        return orjson.dumps(q.to_wire()).decode()
+        return orjson.Fragment(orjson.dumps(q.to_wire()))
     if cached is None:
-        cached = orjson.dumps(q.to_wire()).decode()
+        cached = orjson.Fragment(orjson.dumps(q.to_wire()))
         if len(_QUALITY_JSON) >= 4096:
             _QUALITY_JSON.clear()
         _QUALITY_JSON[key] = cached
@@ -212,9 +213,9 @@ def _episode_row(e: Episode) -> tuple[Any, ...]:
     quality = _quality_json(f.quality) if f and f.quality else None
     return (
         e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
-        e.title, _utc(e.air_date_utc), e.monitored, has_file,
+        e.title, e.air_date_utc, e.monitored, has_file,
         (e.episode_file_id or None) if has_file else None, quality,
-        bool(f and f.quality_cutoff_not_met), f.size if f else None, _utc(e.last_search_time),
+        bool(f and f.quality_cutoff_not_met), f.size if f else None, e.last_search_time,
     )  # fmt: skip
 
 
@@ -536,7 +537,7 @@ async def _sync_episodes(
     # merges (a few series per fetcher would stall them), and memory stays bounded by the
     # batch size.
     per_series = max(1, sum(t.expected for t in todo) // max(1, len(todo)))
-    queue: asyncio.Queue[tuple[_Todo, list[tuple[Any, ...]], bool] | None] = asyncio.Queue(
+    queue: asyncio.Queue[tuple[_Todo, bytes, int, bool] | None] = asyncio.Queue(
         maxsize=max(fetch_concurrency * 2, batch_rows // per_series)
     )
     pending = iter(todo)
@@ -550,13 +551,15 @@ async def _sync_episodes(
             # Fewer than the app's own count means records we could not read: keep the
             # old rows and the old fingerprint, so the next sync tries this series again.
             clean = len(rows) >= item.expected
-            await queue.put((item, list(rows.values()), clean))
+            # Encoded at once: the batch holds one bytes object per series, not its rows.
+            await queue.put((item, encode_rows(rows.values()), len(rows), clean))
             # A series' list is parsed without a pause for the event loop; yield after it,
             # so the writer's database replies wait for one series, not for every fetcher.
             await asyncio.sleep(0)
 
     async def batcher() -> None:
-        rows: list[tuple[Any, ...]] = []
+        rows: list[bytes] = []
+        count = 0
         complete: list[tuple[int, str]] = []
         incomplete: list[int] = []
         fresh: list[int] = []
@@ -585,18 +588,20 @@ async def _sync_episodes(
                 if finished == workers:
                     break
                 continue
-            item, episode_rows, clean = got
-            result.fetched += len(episode_rows)
-            rows.extend(episode_rows)
+            item, episode_rows, n, clean = got
+            result.fetched += n
+            count += n
+            rows.append(episode_rows)
             if item.fresh:
                 fresh.append(item.series_id)
             if clean:
                 complete.append((item.series_id, item.fingerprint))
             else:
                 incomplete.append(item.series_id)
-            if len(rows) >= batch_rows:
+            if count >= batch_rows:
                 await submit()
                 rows, complete, incomplete, fresh = [], [], [], []
+                count = 0
                 await tick(result.fetched, total)
         if rows or complete or incomplete:
             await submit()

@@ -1,0 +1,139 @@
+"""Every value the sync stages reaches the mirror unchanged (rows travel as JSON)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import asyncpg
+from comradarr_arr import Episode, Series
+from comradarr_connectors import create_connector
+from comradarr_crypto import SecretBox
+from comradarr_sync.engine import (
+    _episode_row,
+    _MirrorMovie,
+    _movie_row,
+    _season_rows,
+    _series_row,
+    row_hash,
+)
+from comradarr_sync.writer import MirrorWriter, encode_rows
+from sync_support import API_KEY, SECRET
+
+TITLE = "Quote \" back\\slash \t tab \n line ü 😀 'apostrophe' \u2028 end"
+QUALITY = {
+    "quality": {"id": 7, "name": "Bluray-1080p", "source": "bluray", "resolution": 1080},
+    "revision": {"version": 2, "real": 1, "isRepack": True},
+}
+
+
+async def _connector(pool: asyncpg.Pool, kind: str) -> int:
+    async with pool.acquire() as conn:
+        c = await create_connector(
+            conn, box=SecretBox(SECRET), type=kind, name=kind, url="http://sim", api_key=API_KEY
+        )  # type: ignore[arg-type]
+    return c.id
+
+
+async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> None:
+    cid = await _connector(pool, "sonarr")
+    series = Series.model_validate(
+        {
+            "id": 5, "title": TITLE, "sortTitle": "quote", "status": "continuing",
+            "monitored": True, "qualityProfileId": 3, "tvdbId": 2**31 - 1, "year": 1999,
+            "seriesType": "anime", "added": "2020-01-02T03:04:05Z",
+            "previousAiring": "2024-03-10T01:30:00+02:00",
+            "seasons": [
+                {"seasonNumber": 0, "monitored": False},
+                {"seasonNumber": 1, "monitored": True, "statistics": {
+                    "episodeFileCount": 1, "episodeCount": 2, "totalEpisodeCount": 2,
+                    "sizeOnDisk": 2**40, "previousAiring": "2024-03-10T01:30:00+02:00"}},
+            ],
+            "statistics": {"seasonCount": 1, "episodeCount": 2, "episodeFileCount": 1,
+                           "totalEpisodeCount": 2, "sizeOnDisk": 2**40},
+        }
+    )  # fmt: skip
+    with_file = Episode.model_validate(
+        {
+            "id": 11, "seriesId": 5, "seasonNumber": 1, "episodeNumber": 1,
+            "absoluteEpisodeNumber": 1, "title": TITLE,
+            "airDateUtc": "2024-03-10T01:30:00+02:00", "monitored": True, "hasFile": True,
+            "episodeFileId": 99, "lastSearchTime": "2024-05-06T07:08:09.123456Z",
+            "episodeFile": {"id": 99, "size": 2**40 + 1, "quality": QUALITY,
+                            "qualityCutoffNotMet": True},
+        }
+    )  # fmt: skip
+    bare = Episode.model_validate({"id": 12, "seriesId": 5, "seasonNumber": 1})
+    row = _series_row(series, "tt0000001")
+    seasons = _season_rows(series)
+    async with pool.acquire() as conn:
+        writer = MirrorWriter(conn, connector_id=cid)
+        await writer.prepare()
+        await writer.write_series([(*row, row_hash(row, seasons))], seasons, rehash=False)
+        episodes = [_episode_row(with_file), _episode_row(bare)]
+        await writer.write_episodes([encode_rows(episodes[:1]), encode_rows(episodes[1:])], [])
+        assert (writer.counts.inserted, writer.counts.updated) == (3, 0)
+
+    stored = await pool.fetchrow(
+        "SELECT title, tvdb_id, imdb_id, series_type, added, previous_airing, next_airing,"
+        " size_on_disk, content_hash FROM series WHERE connector_id = $1",
+        cid,
+    )
+    assert dict(stored) == {
+        "title": TITLE, "tvdb_id": 2**31 - 1, "imdb_id": "tt0000001", "series_type": "anime",
+        "added": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "previous_airing": datetime(2024, 3, 9, 23, 30, tzinfo=UTC), "next_airing": None,
+        "size_on_disk": 2**40, "content_hash": row_hash(row, seasons),
+    }  # fmt: skip
+    season_rows = await pool.fetch(
+        "SELECT season_number, monitored, size_on_disk, previous_airing, fully_aired, airing"
+        " FROM seasons WHERE connector_id = $1 ORDER BY season_number",
+        cid,
+    )
+    assert [tuple(r.values()) for r in season_rows] == [
+        (0, False, 0, None, False, False),
+        (1, True, 2**40, datetime(2024, 3, 9, 23, 30, tzinfo=UTC), True, False),
+    ]
+    got = await pool.fetch(
+        "SELECT arr_id, episode_number, absolute_episode_number, title, air_date_utc,"
+        " monitored, has_file, episode_file_id, quality, quality_cutoff_not_met, file_size,"
+        " last_search_time FROM episodes WHERE connector_id = $1 ORDER BY arr_id",
+        cid,
+    )
+    when = datetime(2024, 3, 10, 1, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert [tuple(r.values()) for r in got] == [
+        (11, 1, 1, TITLE, when, True, True, 99, QUALITY, True, 2**40 + 1,
+         datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)),
+        (12, None, None, None, None, False, False, None, None, False, None, None),
+    ]  # fmt: skip
+
+
+async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
+    cid = await _connector(pool, "radarr")
+    movie = _MirrorMovie.model_validate(
+        {
+            "id": 3, "title": TITLE, "sortTitle": None, "year": 2001, "status": "released",
+            "monitored": True, "isAvailable": True, "hasFile": True, "movieFileId": 8,
+            "tmdbId": 603, "imdbId": "tt0133093", "added": "2020-01-02T03:04:05Z",
+            "inCinemas": "1999-03-31T00:00:00Z", "digitalRelease": "1999-09-21",
+            "movieFile": {"id": 8, "size": 2**42, "quality": QUALITY},
+        }
+    )  # fmt: skip
+    row = _movie_row(movie)
+    async with pool.acquire() as conn:
+        writer = MirrorWriter(conn, connector_id=cid)
+        await writer.prepare()
+        await writer.write_movies([(*row, row_hash(*row), True)], rehash=False)
+        # The same movie staged as new once more: merged after all, not a duplicate.
+        await writer.write_movies([(*row, row_hash(*row), True)], rehash=False)
+        assert (writer.counts.inserted, writer.counts.updated) == (1, 0)
+    got = await pool.fetchrow(
+        "SELECT title, sort_title, tmdb_id, imdb_id, has_file, movie_file_id, quality,"
+        " quality_cutoff_not_met, file_size, in_cinemas, digital_release, physical_release,"
+        " content_hash FROM movies WHERE connector_id = $1",
+        cid,
+    )
+    assert tuple(got.values()) == (
+        TITLE, None, 603, "tt0133093", True, 8, QUALITY, False, 2**42,
+        datetime(1999, 3, 31, tzinfo=UTC), datetime(1999, 9, 21, tzinfo=UTC), None,
+        row_hash(*row),
+    )  # fmt: skip
