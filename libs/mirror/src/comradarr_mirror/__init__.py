@@ -24,7 +24,6 @@ Deleting a content row deletes its registry entry and history (foreign keys);
 ``cleanup_orphans`` removes anything left without content all the same.
 """
 
-from .content import ContentPage, search_content
 from .registry import (
     CONTENT_TYPES,
     SEARCH_TYPES,
@@ -41,12 +40,10 @@ __all__ = [
     "CONTENT_TYPES",
     "SEARCH_TYPES",
     "STATES",
-    "ContentPage",
     "RegistryEntry",
     "cleanup_orphans",
     "count_by_state",
     "get_entry",
     "list_entries",
-    "search_content",
     "set_user_priority",
 ]
