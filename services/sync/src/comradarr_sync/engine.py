@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import operator
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any
 
 import httpx
 import orjson
-from comradarr_arr import ArrClient, Episode, Movie, QualityModel, Series, Shape
+from comradarr_arr import ArrClient, Episode, Movie, Quality, QualityModel, Revision, Series, Shape
 from prometheus_client import REGISTRY
 
 from .writer import MirrorWriter, encode_rows
@@ -171,31 +170,20 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
 
 
 # A library has a handful of distinct quality models; dumping one per file through the
-# model (model_dump) costs more than the rest of the row. Keyed by the models' field values
-# (read with one attrgetter per model class, built from the class's declared fields).
-_QUALITY_JSON: dict[Any, orjson.Fragment] = {}
-_FIELD_GETTERS: dict[type, Callable[[Any], Any]] = {}
-# The key covers a quality model's two parts; any other field would need to be in it.
+# model (model_dump) costs more than the rest of the row. Keyed by the values of its two
+# parts, read straight from their __dict__ (a pydantic model keeps every field there, in
+# declaration order): exact while the model has just these two parts, of these classes.
+_QUALITY_JSON: dict[tuple[Any, ...], orjson.Fragment] = {}
 _CACHEABLE_QUALITY = set(QualityModel.model_fields) == {"quality", "revision"}
-
-
-def _field_values(model: Any) -> Any:
-    cls = type(model)
-    getter = _FIELD_GETTERS.get(cls)
-    if getter is None:
-        names = list(cls.model_fields)
-        # Two names at least, so the getter always returns a tuple.
-        getter = operator.attrgetter("__class__", *names)
-        _FIELD_GETTERS[cls] = getter
-    return getter(model)
 
 
 def _quality_json(q: QualityModel) -> orjson.Fragment:
     """The quality model as JSON (a jsonb value of the staged row)."""
+    quality, revision = q.quality, q.revision
+    if not (_CACHEABLE_QUALITY and type(quality) is Quality and type(revision) is Revision):
+        return orjson.Fragment(orjson.dumps(q.to_wire()))
+    key = (*quality.__dict__.values(), *revision.__dict__.values())
     try:
-        if not _CACHEABLE_QUALITY:
-            raise TypeError
-        key = (_field_values(q.quality), _field_values(q.revision))
         cached = _QUALITY_JSON.get(key)
     except TypeError:  # a field value that cannot be hashed: no cache
         return orjson.Fragment(orjson.dumps(q.to_wire()))
