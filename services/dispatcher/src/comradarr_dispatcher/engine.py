@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from comradarr_arr import (
 from comradarr_bus import Bus
 from comradarr_connectors import Connector, get_api_key, get_connector, record_health
 from comradarr_crypto import SecretBox
-from comradarr_db import Connection
+from comradarr_db import Connection, skip_next_reset
 from comradarr_proto import (
     ConnectorHealthChanged,
     Message,
@@ -343,6 +343,15 @@ class Dispatcher:
     def __post_init__(self) -> None:
         self._look = _look_sql(self.config.buffer_size)
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pool connection given back without the pool's reset round trip: the engine
+        runs only plain statements and transactions on it (no SET, LISTEN or session lock).
+        After an error it is reset as usual."""
+        async with self.pool.acquire() as conn:
+            yield conn
+            skip_next_reset(conn)
+
     # --- public -------------------------------------------------------------------------
 
     def wake(self) -> None:
@@ -412,7 +421,7 @@ class Dispatcher:
             async def connection() -> Connection:
                 nonlocal conn
                 if conn is None:
-                    conn = await stack.enter_async_context(self.pool.acquire())
+                    conn = await stack.enter_async_context(self._connection())
                 assert conn is not None
                 return conn
 
@@ -491,7 +500,7 @@ class Dispatcher:
         try:
             if conn is not None:
                 return await self._claim(conn, connector_id)
-            async with self.pool.acquire() as own:
+            async with self._connection() as own:
                 return await self._claim(own, connector_id)
         except _Retry:
             return ClaimResult(retry_at=self.clock(), reason="batch changed; looking again")
@@ -634,7 +643,7 @@ class Dispatcher:
     async def _client(self, connector_id: int) -> ArrClient:
         client = self._clients.get(connector_id)
         if client is None:
-            async with self.pool.acquire() as conn:
+            async with self._connection() as conn:
                 connector = await get_connector(conn, connector_id=connector_id)
                 key = await get_api_key(
                     conn, box=SecretBox(self.secret_key), connector_id=connector_id
@@ -679,17 +688,18 @@ class Dispatcher:
         now = self.clock()
         # One statement (atomic on its own): command id persisted before polling, entries
         # searching, one history row per entry.
-        await self.pool.execute(
-            _SENT,
-            claimed.dispatch_id,
-            command.id,
-            now,
-            command.queued or now,
-            response_ms,
-            claimed.registry_ids,
-            claimed.command_name,
-            len(claimed.registry_ids),
-        )
+        async with self._connection() as conn:
+            await conn.execute(
+                _SENT,
+                claimed.dispatch_id,
+                command.id,
+                now,
+                command.queued or now,
+                response_ms,
+                claimed.registry_ids,
+                claimed.command_name,
+                len(claimed.registry_ids),
+            )
         self.sent += 1
         log.debug(
             "search dispatched",
@@ -712,7 +722,7 @@ class Dispatcher:
 
     async def _rate_limited(self, claimed: Claimed, exc: ArrRateLimitedError) -> None:
         now = self.clock()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
             seconds = rate_limit_pause_seconds(profile, retry_after=exc.retry_after)
             until = now + timedelta(seconds=seconds)
@@ -743,7 +753,7 @@ class Dispatcher:
 
     async def _send_failed(self, claimed: Claimed, exc: ArrError) -> None:
         delay = timedelta(seconds=self.config.send_failure_delay_seconds)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await self._release(
                 conn, claimed, status="failed", message=str(exc), eligible_at=self.clock() + delay
             )
@@ -787,7 +797,7 @@ class Dispatcher:
 
     async def set_health(self, connector_id: int, status: str, messages: list[str]) -> None:
         """Record a health reading and announce a change (dispatching stops while offline)."""
-        async with self.pool.acquire() as conn:
+        async with self._connection() as conn:
             previous = await record_health(
                 conn,
                 connector_id=connector_id,
@@ -831,12 +841,14 @@ class Dispatcher:
                 break
             if time.monotonic() - renewed >= lease / 3:
                 renewed = time.monotonic()
-                await self.pool.execute(
-                    "UPDATE dispatch_commands SET lease_until = $2 WHERE id = $1 AND owner = $3",
-                    claimed.dispatch_id,
-                    self.clock() + timedelta(seconds=lease),
-                    self.config.replica,
-                )
+                async with self._connection() as conn:
+                    await conn.execute(
+                        "UPDATE dispatch_commands SET lease_until = $2"
+                        " WHERE id = $1 AND owner = $3",
+                        claimed.dispatch_id,
+                        self.clock() + timedelta(seconds=lease),
+                        self.config.replica,
+                    )
         await self.finish(claimed, command, queued_at=queued_at)
 
     async def _found_ids(
@@ -886,7 +898,7 @@ class Dispatcher:
         )
         message = (command.message if command is not None else None) or status
         profile = self._profiles.get(claimed.connector_id)
-        async with self.pool.acquire() as conn:
+        async with self._connection() as conn:
             if profile is None:  # a command taken over from another replica
                 profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
             rows = await conn.fetch(
@@ -955,7 +967,7 @@ class Dispatcher:
         """Take over commands whose replica stopped renewing its lease: poll those that were
         sent (never send them again), release those whose send never got an answer."""
         now = self.clock()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             rows = await conn.fetch(
                 "UPDATE dispatch_commands d SET owner = $2, lease_until = $3"
                 " WHERE d.id IN (SELECT id FROM dispatch_commands"
@@ -1005,7 +1017,7 @@ class Dispatcher:
     async def _prune(self) -> None:
         from .queue import prune_history
 
-        async with self.pool.acquire() as conn:
+        async with self._connection() as conn:
             removed = await prune_history(
                 conn, retention_days=self.config.history_retention_days, now=self.clock()
             )
