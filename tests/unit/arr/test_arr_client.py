@@ -346,6 +346,21 @@ def _scripted(responses: list[httpx.Response | Exception]) -> httpx.MockTranspor
     return httpx.MockTransport(handler)
 
 
+async def test_cookies_a_response_sets_are_sent_back(make_client: ClientFactory) -> None:
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("Cookie"))
+        headers = {"Set-Cookie": "affinity=a1; Path=/"} if len(sent) == 1 else {}
+        return httpx.Response(200, json={"status": "OK"}, headers=headers)
+
+    client, _ = make_client(httpx.MockTransport(handler), url="http://arr:8989")
+    async with client:
+        for _ in range(3):
+            await client.ping()
+    assert sent == [None, "affinity=a1", "affinity=a1"]
+
+
 def _connect_error(cause: BaseException) -> httpx.ConnectError:
     error = httpx.ConnectError(str(cause))
     error.__cause__ = cause

@@ -121,6 +121,16 @@ def _record_ids(raw: Any) -> dict[str, Any]:
     return {k: raw[k] for k in keys if isinstance(raw.get(k), int | str)}
 
 
+class _Cookies(httpx.Cookies):
+    """httpx's cookie store, reading a response only when it sets cookies: for every
+    response httpx otherwise builds urllib stand-ins of it and its request (parsing the
+    URL again) to find none, more CPU than our transport spends on the whole exchange."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class HealthReport:
     """A connector's health: the overall status and the app's own messages."""
@@ -163,6 +173,7 @@ class ArrClient:
             transport=transport,
             follow_redirects=False,
         )
+        self._http._cookies = _Cookies()  # (the cookies setter would wrap it in a plain one)
         # Requests name the absolute URL: httpx then parses it once, instead of parsing the
         # relative path and the merged URL again on every request.
         self._prefix = str(self._http.base_url)
