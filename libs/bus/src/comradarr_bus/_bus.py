@@ -145,7 +145,6 @@ class Bus:
             timeout=timeout,
         )
         PUBLISHED.labels(type(msg).__name__).inc()
-        log.debug("published", type=type(msg).__name__, message_id=msg.message_id)
         return not ack.duplicate
 
     async def listen(self, model: type[M], handler: Callable[[M], Awaitable[None]]) -> None:
