@@ -1,6 +1,13 @@
 """Async client for the *arr apps: Sonarr, Radarr, Whisparr and Prowlarr."""
 
-from comradarr_arr._client import USER_AGENT, ArrClient, HealthReport, __version__, tls_verify
+from comradarr_arr._client import (
+    USER_AGENT,
+    ArrClient,
+    HealthReport,
+    __version__,
+    default_transport,
+    tls_verify,
+)
 from comradarr_arr._config import (
     ApiInfo,
     AppKind,
@@ -97,6 +104,7 @@ __all__ = [
     "Shape",
     "SystemStatus",
     "__version__",
+    "default_transport",
     "parse_retry_after",
     "resolve_api",
     "test_connection",

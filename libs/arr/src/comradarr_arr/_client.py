@@ -19,6 +19,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
+from comradarr_arr._aiohttp import AiohttpTransport
 from comradarr_arr._config import ApiInfo, AppKind, ConnectorConfig, Shape, resolve_api
 from comradarr_arr._errors import (
     ArrConnectionRefusedError,
@@ -114,6 +115,11 @@ def tls_verify(verify_tls: bool) -> ssl.SSLContext | bool:
     return _verifying_tls_context() if verify_tls else False
 
 
+def default_transport(*, verify_tls: bool) -> httpx.AsyncBaseTransport:
+    """The transport a client uses unless given one (aiohttp's pool under httpx's API)."""
+    return AiohttpTransport(tls=functools.partial(tls_verify, verify_tls))
+
+
 def _record_ids(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
@@ -170,7 +176,7 @@ class ArrClient:
             },
             verify=tls_verify(config.verify_tls),
             timeout=httpx.Timeout(config.timeout),
-            transport=transport,
+            transport=transport or default_transport(verify_tls=config.verify_tls),
             follow_redirects=False,
         )
         self._http._cookies = _Cookies()  # (the cookies setter would wrap it in a plain one)

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import structlog
-from comradarr_arr import ArrClient, ArrError, ConnectorConfig, tls_verify
+from comradarr_arr import ArrClient, ArrError, ConnectorConfig, default_transport
 from comradarr_bus import Delivery, Subscription
 from comradarr_connectors import (
     Connector,
@@ -53,8 +52,8 @@ def default_client_factory(
 
 
 def http_counter(connector: Connector) -> RequestCounter:
-    """A request-counting real HTTP transport honouring the connector's TLS setting."""
-    return RequestCounter(httpx.AsyncHTTPTransport(verify=tls_verify(connector.verify_ssl)))
+    """The client's own HTTP transport honouring the connector's TLS setting, counting."""
+    return RequestCounter(default_transport(verify_tls=connector.verify_ssl))
 
 
 @dataclass
