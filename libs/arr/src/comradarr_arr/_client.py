@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.request import getproxies
 
 import httpx
 import orjson
@@ -174,7 +175,9 @@ class ArrClient:
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
             },
-            verify=tls_verify(config.verify_tls),
+            # httpx uses verify= only for the transports it makes for proxies the environment
+            # names (ours is given): the CA bundle is loaded only when there is one.
+            verify=tls_verify(config.verify_tls) if getproxies() else config.verify_tls,
             timeout=httpx.Timeout(config.timeout),
             transport=transport or default_transport(verify_tls=config.verify_tls),
             follow_redirects=False,
