@@ -70,7 +70,11 @@ async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> Non
         await writer.prepare()
         await writer.write_series([(*row, row_hash(row, seasons))], seasons, rehash=False)
         episodes = [_episode_row(with_file), _episode_row(bare)]
-        await writer.write_episodes([encode_rows(episodes[:1]), encode_rows(episodes[1:])], [])
+        # As rows of a series new to the mirror (straight in), then staged and merged.
+        await writer.write_episodes([(5, encode_rows(episodes[:1]))], [], fresh={5})
+        await writer.write_episodes([(5, encode_rows(episodes[1:]))], [])
+        # Said to be new though stored meanwhile: merged after all, not a duplicate.
+        await writer.write_episodes([(5, encode_rows(episodes[:1]))], [], fresh={5})
         assert (writer.counts.inserted, writer.counts.updated) == (3, 0)
 
     stored = await pool.fetchrow(

@@ -62,3 +62,47 @@ async def test_a_failed_write_fails_the_next_submit_and_stops_the_rest() -> None
     finally:
         await writes.cancel()
     assert ran == []
+
+
+async def test_after_all_holds_later_jobs_back_but_not_the_caller() -> None:
+    writes = _WriteBehind(_writers(2), depth=4)
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def series(_writer: Any) -> None:
+        await gate.wait()
+        order.append("series")
+
+    async def episodes(_writer: Any) -> None:
+        order.append("episodes")
+
+    await writes.submit(series)
+    after_series = writes.after_all()
+    # Both submits return at once although the series job is held.
+    await asyncio.wait_for(writes.submit(after_series(episodes)), 1)
+    await asyncio.wait_for(writes.submit(after_series(episodes)), 1)
+    await asyncio.sleep(0.01)
+    assert order == []  # the free writer took an episodes job and waits
+    gate.set()
+    await writes.close()
+    assert order == ["series", "episodes", "episodes"]
+
+
+async def test_after_all_writes_nothing_more_once_an_earlier_job_failed() -> None:
+    writes = _WriteBehind(_writers(2), depth=4)
+    ran: list[int] = []
+
+    async def boom(_writer: Any) -> None:
+        raise ValueError("merge failed")
+
+    async def later(_writer: Any) -> None:
+        ran.append(1)
+
+    try:
+        await writes.submit(boom)
+        await writes.submit(writes.after_all()(later))
+        with pytest.raises(ValueError, match="merge failed"):
+            await writes.close()
+        assert ran == []
+    finally:
+        await writes.cancel()

@@ -279,23 +279,50 @@ class _WriteBehind:
     """Database writes, run on their own tasks (one per connection) while the caller reads.
 
     Jobs are independent batches (disjoint series or movies), taken in the order submitted
-    by whichever connection is free; fence() waits until every job so far is written (the
-    series before their episodes). submit waits while `depth` jobs are queued, which bounds
-    memory to a few batches. A failed job fails the next submit, fence or close, and the
+    by whichever connection is free; fence() waits until every job so far is written, and
+    after_all() holds later jobs back until then without holding up the caller (the series
+    before their episodes). submit waits while `depth` jobs are queued, which bounds memory
+    to a few batches. A failed job fails the next submit, fence or close, and the
     queued jobs never run.
     """
 
     def __init__(self, writers: Sequence[MirrorWriter], depth: int) -> None:
-        self._queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=depth)
+        self._queue: asyncio.Queue[tuple[Job, asyncio.Future[None]] | None] = asyncio.Queue(
+            maxsize=depth
+        )
+        # One future per job not yet written (done however the job ended).
+        self._unwritten: set[asyncio.Future[None]] = set()
         self.tasks = [asyncio.create_task(self._run(w)) for w in writers]
 
     async def _run(self, writer: MirrorWriter) -> None:
-        while (job := await self._queue.get()) is not None:
+        while (item := await self._queue.get()) is not None:
+            job, written = item
             try:
                 await job(writer)
             finally:
+                written.set_result(None)
                 self._queue.task_done()
         self._queue.task_done()
+
+    def after_all(self) -> Callable[[Job], Job]:
+        """A wrapper for jobs to come: each starts once every job submitted so far is
+        written, without making the caller wait (fence does). Every later job must be
+        wrapped, or it could be written first."""
+        earlier = list(self._unwritten)
+
+        def wrap(job: Job) -> Job:
+            async def run(writer: MirrorWriter) -> None:
+                if earlier:
+                    await asyncio.wait(earlier)
+                for task in self.tasks:
+                    if task.done():  # a writer failed: nothing that follows is written
+                        task.result()
+                        raise RuntimeError("write-behind closed")
+                await job(writer)
+
+            return run
+
+        return wrap
 
     async def _until(self, waiting: Awaitable[Any]) -> None:
         """Wait for waiting, or for a writer to fail (raising its error)."""
@@ -311,7 +338,10 @@ class _WriteBehind:
 
     async def submit(self, job: Job) -> None:
         """Queue a job, waiting while the queue is full."""
-        await self._until(self._queue.put(job))
+        written = asyncio.get_running_loop().create_future()
+        self._unwritten.add(written)
+        written.add_done_callback(self._unwritten.discard)
+        await self._until(self._queue.put((job, written)))
 
     async def fence(self) -> None:
         """Wait until every job submitted so far has been written."""
@@ -454,9 +484,10 @@ async def _sync_series(
     flushed: set[int] = set()
     series_batch: dict[int, Series] = {}
     # Series batches are written while the list is read on and the episodes are fetched;
-    # the first episode batch waits for them (fence), so a series' row is always stored
-    # before its episodes.
-    writes = _WriteBehind(writers, depth=2)
+    # episode batches wait for them (after_all), so a series' row is always stored before
+    # its episodes. Episode batches are bytes (a few MB at this depth): room for the
+    # database's pauses without holding up the fetch.
+    writes = _WriteBehind(writers, depth=4)
 
     async def flush_series() -> None:
         items = list(series_batch.values())
@@ -546,28 +577,24 @@ async def _sync_episodes(
             await asyncio.sleep(0)
 
     async def batcher() -> None:
-        rows: list[bytes] = []
+        rows: list[tuple[int, bytes]] = []
         count = 0
         complete: list[tuple[int, str]] = []
         incomplete: list[int] = []
         fresh: list[int] = []
         finished = 0
-        fenced = False
+        # The series rows first; meanwhile episodes go on being fetched and batched.
+        after_series = writes.after_all()
 
         async def submit() -> None:
-            nonlocal fenced
-            if not fenced:  # the series rows first
-                await writes.fence()
-                fenced = True
-            await writes.submit(
-                partial(
-                    MirrorWriter.write_episodes,
-                    episodes=rows,
-                    complete=complete,
-                    incomplete=incomplete,
-                    fresh=fresh,
-                )
+            job = partial(
+                MirrorWriter.write_episodes,
+                episodes=rows,
+                complete=complete,
+                incomplete=incomplete,
+                fresh=fresh,
             )
+            await writes.submit(after_series(job))
 
         while True:
             got = await queue.get()
@@ -579,7 +606,7 @@ async def _sync_episodes(
             item, episode_rows, n, clean = got
             result.fetched += n
             count += n
-            rows.append(episode_rows)
+            rows.append((item.series_id, episode_rows))
             if item.fresh:
                 fresh.append(item.series_id)
             if clean:

@@ -67,17 +67,20 @@ def _staging_ddl() -> str:
     )
 
 
-def _fill_sql(name: str, stage: Stage) -> str:
-    """INSERT of one batch's JSON rows ($1, UTF-8 bytes) into a staging table."""
+def _rows_sql(stage: Stage, param: str) -> str:
+    """The columns of the rows in one JSON parameter (UTF-8 bytes), in the stage's order."""
     values = ", ".join(
         f"(e->{i})" if kind == "jsonb" else f"(e->>{i})::{kind}"
         for i, (_, kind) in enumerate(stage)
     )
+    return f"{values} FROM jsonb_array_elements(convert_from({param}::bytea, 'UTF8')::jsonb) e"
+
+
+def _fill_sql(name: str, stage: Stage) -> str:
+    """INSERT of one batch's JSON rows ($1) into a staging table."""
     # Names and types are the constants above; the rows are a parameter.
-    return (
-        f"INSERT INTO {name} ({', '.join(c for c, _ in stage)})"  # noqa: S608
-        f" SELECT {values} FROM jsonb_array_elements(convert_from($1::bytea, 'UTF8')::jsonb) e"
-    )
+    columns = ", ".join(c for c, _ in stage)
+    return f"INSERT INTO {name} ({columns}) SELECT " + _rows_sql(stage, "$1")
 
 
 _STAGING = _staging_ddl()
@@ -169,21 +172,25 @@ _COUNT_FRESH = (
     " count(*) FILTER (WHERE NOT inserted) AS updated"
 )
 
-# One statement per episode batch. $1 connector, $2 series new to the mirror (none of
-# their episodes can be stored yet), $3 completely fetched series that were in the mirror
-# (their episodes missing from the batch are gone), $4/$5 every completely fetched series
-# with its statistics fingerprint. The parts touch disjoint rows, so one snapshot serves
-# them all, and a batch costs one round trip after its staging.
+# One statement per episode batch. $1 connector, $2 completely fetched series that were in
+# the mirror (their episodes missing from the batch are gone), $3/$4 every completely fetched
+# series with its statistics fingerprint, $5 the episode rows of series new to the mirror:
+# none of their episodes can be stored yet, so they go straight in from the JSON, neither
+# staged nor checked for conflicts (the first sync of a library is nearly all such rows).
+# The rest were staged and are upserted. The parts touch disjoint rows, so one snapshot
+# serves them all, and a batch costs one round trip (after its staging, if any).
 _WRITE_EPISODES = (
-    "WITH "  # noqa: S608 (names are the constants above; values are parameters)
-    + _fresh_ctes(
-        "episodes", "stage_episodes", EPISODE_COLUMNS, fresh="s.series_arr_id = ANY($2::int[])"
-    )
-    + ", gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
-    " AND t.series_arr_id = ANY($3::int[])"
+    "WITH fresh AS (INSERT INTO episodes (connector_id, "  # noqa: S608 (constant names)
+    + ", ".join(EPISODE_COLUMNS)
+    + ") SELECT $1, "
+    + _rows_sql(EPISODE_STAGE, "$5")
+    + " RETURNING 1), m AS ("
+    + _upsert_sql("episodes", "stage_episodes", EPISODE_COLUMNS, ("arr_id",))
+    + "), gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
+    " AND t.series_arr_id = ANY($2::int[])"
     " AND NOT EXISTS (SELECT 1 FROM stage_episodes s WHERE s.arr_id = t.arr_id) RETURNING 1),"
     " done AS (UPDATE series t SET episodes_fingerprint = f.fp"
-    " FROM unnest($4::int[], $5::text[]) AS f(arr_id, fp)"
+    " FROM unnest($3::int[], $4::text[]) AS f(arr_id, fp)"
     " WHERE t.connector_id = $1 AND t.arr_id = f.arr_id"
     " AND t.episodes_fingerprint IS DISTINCT FROM f.fp RETURNING 1)"
     + _COUNT_FRESH
@@ -320,14 +327,14 @@ class MirrorWriter:
 
     async def write_episodes(
         self,
-        episodes: Sequence[bytes],
+        episodes: Sequence[tuple[int, bytes]],
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int] = (),
         fresh: Collection[int] = (),
     ) -> None:
         """Merge episodes; for series fetched completely, drop vanished ones and mark them done.
 
-        episodes holds encode_rows arrays (one per series, in EPISODE_COLUMNS order).
+        episodes holds (series id, encode_rows array of its episodes in EPISODE_COLUMNS order).
 
         complete holds (series id, statistics fingerprint) of series whose whole episode list
         is in this batch and parsed cleanly; their fingerprint is stored in the same
@@ -346,7 +353,7 @@ class MirrorWriter:
 
     async def _write_episodes(
         self,
-        episodes: Sequence[bytes],
+        episodes: Sequence[tuple[int, bytes]],
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int],
         fresh: Collection[int],
@@ -361,16 +368,17 @@ class MirrorWriter:
                 )
             if not episodes and not complete:
                 return
-            if episodes:
-                await self._stage("stage_episodes", join_rows(episodes))
+            staged = [rows for sid, rows in episodes if sid not in fresh]
+            if staged:
+                await self._stage("stage_episodes", join_rows(staged))
             done = [c[0] for c in complete]
             row = await self.conn.fetchrow(
                 _WRITE_EPISODES,
                 self.connector_id,
-                list(fresh),
                 [sid for sid in done if sid not in fresh],
                 done,
                 [c[1] for c in complete],
+                join_rows([rows for sid, rows in episodes if sid in fresh]),
             )
             assert row is not None
             self.counts.add(row)
