@@ -265,7 +265,9 @@ async def test_gateway_browse_benchmark(
                 " (SELECT count(*) FROM search_registry) AS registry"
             )
         )
-        trgm = bool(await conn.fetchval("SELECT to_regclass('gw_series_title_key_trgm') IS NOT NULL"))
+        trgm = bool(
+            await conn.fetchval("SELECT to_regclass('gw_series_title_key_trgm') IS NOT NULL")
+        )
         plans = await _explain(conn)
     finally:
         await conn.close()
