@@ -41,18 +41,24 @@ async def test_jobs_spread_over_writers_and_fence_waits_for_all() -> None:
     assert sorted(n for _, n in done) == [1, 2, 3]
 
 
-async def test_a_failed_write_fails_the_next_submit_and_stops_the_rest() -> None:
-    writes = _WriteBehind(_writers(1), depth=1)
-    ran: list[int] = []
+async def _boom(_writer: Any) -> None:
+    raise ValueError("merge failed")
 
-    async def boom(_writer: Any) -> None:
-        raise ValueError("merge failed")
 
+def _recording(ran: list[int]) -> Any:
     async def later(_writer: Any) -> None:
         ran.append(1)
 
+    return later
+
+
+async def test_a_failed_write_fails_the_next_submit_and_stops_the_rest() -> None:
+    writes = _WriteBehind(_writers(1), depth=1)
+    ran: list[int] = []
+    later = _recording(ran)
+
     try:
-        await writes.submit(boom)
+        await writes.submit(_boom)
         with pytest.raises(ValueError, match="merge failed"):
             for _ in range(3):  # the queue may take one more before the error shows
                 await writes.submit(later)
@@ -92,15 +98,9 @@ async def test_after_all_writes_nothing_more_once_an_earlier_job_failed() -> Non
     writes = _WriteBehind(_writers(2), depth=4)
     ran: list[int] = []
 
-    async def boom(_writer: Any) -> None:
-        raise ValueError("merge failed")
-
-    async def later(_writer: Any) -> None:
-        ran.append(1)
-
     try:
-        await writes.submit(boom)
-        await writes.submit(writes.after_all()(later))
+        await writes.submit(_boom)
+        await writes.submit(writes.after_all()(_recording(ran)))
         with pytest.raises(ValueError, match="merge failed"):
             await writes.close()
         assert ran == []

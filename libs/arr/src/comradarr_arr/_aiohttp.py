@@ -10,7 +10,6 @@ map_transport_error already turns into domain errors.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -29,7 +28,7 @@ def _mapped(exc: Exception) -> httpx.TransportError:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message)
-    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
         return httpx.ReadTimeout(message)
     if isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS handshake
         return httpx.ConnectError(message)

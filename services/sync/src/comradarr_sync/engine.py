@@ -177,18 +177,22 @@ _QUALITY_JSON: dict[tuple[Any, ...], orjson.Fragment] = {}
 _CACHEABLE_QUALITY = set(QualityModel.model_fields) == {"quality", "revision"}
 
 
+def _encode_quality(q: QualityModel) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps(q.to_wire()))
+
+
 def _quality_json(q: QualityModel) -> orjson.Fragment:
     """The quality model as JSON (a jsonb value of the staged row)."""
     quality, revision = q.quality, q.revision
     if not (_CACHEABLE_QUALITY and type(quality) is Quality and type(revision) is Revision):
-        return orjson.Fragment(orjson.dumps(q.to_wire()))
+        return _encode_quality(q)
     key = (*quality.__dict__.values(), *revision.__dict__.values())
     try:
         cached = _QUALITY_JSON.get(key)
     except TypeError:  # a field value that cannot be hashed: no cache
-        return orjson.Fragment(orjson.dumps(q.to_wire()))
+        return _encode_quality(q)
     if cached is None:
-        cached = orjson.Fragment(orjson.dumps(q.to_wire()))
+        cached = _encode_quality(q)
         if len(_QUALITY_JSON) >= 4096:
             _QUALITY_JSON.clear()
         _QUALITY_JSON[key] = cached
@@ -314,10 +318,7 @@ class _WriteBehind:
             async def run(writer: MirrorWriter) -> None:
                 if earlier:
                     await asyncio.wait(earlier)
-                for task in self.tasks:
-                    if task.done():  # a writer failed: nothing that follows is written
-                        task.result()
-                        raise RuntimeError("write-behind closed")
+                self._raise_if_stopped()  # a writer failed: nothing that follows is written
                 await job(writer)
 
             return run
@@ -331,10 +332,15 @@ class _WriteBehind:
         if wait.done():
             return
         wait.cancel()
-        for task in self.tasks:
-            if task.done():
-                task.result()  # the writer's error
-        raise RuntimeError("write-behind closed")
+        self._raise_if_stopped()  # a writer finished first: it failed
+
+    def _raise_if_stopped(self) -> None:
+        """Raise the error of a writer that stopped (writers stop early only by failing)."""
+        stopped = [task for task in self.tasks if task.done()]
+        for task in stopped:
+            task.result()  # the writer's error
+        if stopped:
+            raise RuntimeError("write-behind closed")
 
     async def submit(self, job: Job) -> None:
         """Queue a job, waiting while the queue is full."""
