@@ -42,6 +42,8 @@ from comradarr_dispatcher.config import DispatcherConfig
 from comradarr_dispatcher.engine import Dispatcher
 from comradarr_runtime import run as run_on_service_loop
 
+from tests.benchmarks._calibration import calibration_ms
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "dispatcher"))
 import itertools
 
@@ -267,6 +269,7 @@ async def test_dispatch_benchmark(
                     await own_bus.stop()
                     await own_pool.close()
 
+            result["machine"] = {"calibration_ms_before": calibration_ms()}
             cpu, sent = await asyncio.to_thread(run_on_service_loop, on_own_connections())
             result["loop"] = "uvloop (comradarr_runtime.run)"
             result.update(_rate_figures(sim, cpu, sent))
