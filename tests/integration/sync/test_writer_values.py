@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
+import orjson
 from comradarr_arr import Episode, Series
 from comradarr_connectors import create_connector
 from comradarr_crypto import SecretBox
@@ -14,9 +15,10 @@ from comradarr_sync.engine import (
     _movie_row,
     _season_rows,
     _series_row,
+    movie_digest,
     row_hash,
 )
-from comradarr_sync.writer import MirrorWriter, encode_rows
+from comradarr_sync.writer import MirrorWriter, QualityTable, encode_rows
 from sync_support import API_KEY, SECRET
 
 TITLE = "Quote \" back\\slash \t tab \n line ü 😀 'apostrophe' \u2028 end"
@@ -69,12 +71,19 @@ async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> Non
         writer = MirrorWriter(conn, connector_id=cid)
         await writer.prepare()
         await writer.write_series([(*row, row_hash(row, seasons))], seasons, rehash=False)
-        episodes = [_episode_row(with_file), _episode_row(bare)]
+        table = QualityTable()
+        table.add("another", orjson.dumps({"quality": {"id": 1}}))  # the episode's is not first
+        episodes = [_episode_row(with_file, table), _episode_row(bare, table)]
+        qualities = table.encode()
         # As rows of a series new to the mirror (straight in), then staged and merged.
-        await writer.write_episodes([(5, encode_rows(episodes[:1]))], [], fresh={5})
-        await writer.write_episodes([(5, encode_rows(episodes[1:]))], [])
+        await writer.write_episodes(
+            [(5, encode_rows(episodes[:1]))], [], fresh={5}, qualities=qualities
+        )
+        await writer.write_episodes([(5, encode_rows(episodes[1:]))], [], qualities=qualities)
         # Said to be new though stored meanwhile: merged after all, not a duplicate.
-        await writer.write_episodes([(5, encode_rows(episodes[:1]))], [], fresh={5})
+        await writer.write_episodes(
+            [(5, encode_rows(episodes[:1]))], [], fresh={5}, qualities=qualities
+        )
         assert (writer.counts.inserted, writer.counts.updated) == (3, 0)
 
     stored = await pool.fetchrow(
@@ -122,13 +131,16 @@ async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
             "movieFile": {"id": 8, "size": 2**42, "quality": QUALITY},
         }
     )  # fmt: skip
-    row = _movie_row(movie)
+    table = QualityTable()
+    row = _movie_row(movie, table)
+    digest = movie_digest(row, table)
     async with pool.acquire() as conn:
         writer = MirrorWriter(conn, connector_id=cid)
         await writer.prepare()
-        await writer.write_movies([(*row, row_hash(*row), True)], rehash=False)
+        staged = [(*row, digest, True)]
+        await writer.write_movies(staged, rehash=False, qualities=table.encode())
         # The same movie staged as new once more: merged after all, not a duplicate.
-        await writer.write_movies([(*row, row_hash(*row), True)], rehash=False)
+        await writer.write_movies(staged, rehash=False, qualities=table.encode())
         assert (writer.counts.inserted, writer.counts.updated) == (1, 0)
     got = await pool.fetchrow(
         "SELECT title, sort_title, tmdb_id, imdb_id, has_file, movie_file_id, quality,"
@@ -138,6 +150,13 @@ async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
     )
     assert tuple(got.values()) == (
         TITLE, None, 603, "tt0133093", True, 8, QUALITY, False, 2**42,
-        datetime(1999, 3, 31, tzinfo=UTC), datetime(1999, 9, 21, tzinfo=UTC), None,
-        row_hash(*row),
+        datetime(1999, 3, 31, tzinfo=UTC), datetime(1999, 9, 21, tzinfo=UTC), None, digest,
     )  # fmt: skip
+    # The digest hashes the quality itself: the same whatever index a sync gave it, and the
+    # same as before qualities travelled as indexes (no rewrite of stored movies).
+    other = QualityTable()
+    other.add("another", orjson.dumps({"quality": {"id": 1}}))
+    assert movie_digest(_movie_row(movie, other), other) == digest
+    at = 13  # the quality's place in a movie row
+    assert row[at] == 0
+    assert digest == row_hash(*row[:at], orjson.Fragment(orjson.dumps(QUALITY)), *row[at + 1 :])

@@ -1,10 +1,14 @@
-"""The sync's quality JSON cache: one entry per distinct quality model, never a wrong one."""
+"""The sync's quality table: one entry per distinct quality model, never a wrong one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+import pytest
 from comradarr_arr import QualityModel
-from comradarr_sync.engine import _quality_json
+from comradarr_sync.engine import _quality_index
+from comradarr_sync.writer import QualityTable
 
 BASE = {
     "quality": {"id": 7, "name": "Bluray-1080p", "source": "bluray", "resolution": 1080},
@@ -18,9 +22,9 @@ def _model(**changes: dict[str, object]) -> QualityModel:
 
 
 def test_equal_models_share_one_entry_and_every_field_tells_them_apart() -> None:
-    first = _quality_json(_model())
-    assert _quality_json(_model()) is first
-    assert orjson.loads(orjson.dumps(first)) == _model().to_wire()
+    table = QualityTable()
+    first = _quality_index(_model(), table)
+    assert _quality_index(_model(), table) == first == 0
     variants = [
         _model(quality={"id": 8}),
         _model(quality={"name": "Bluray-1080p Remux"}),
@@ -31,9 +35,26 @@ def test_equal_models_share_one_entry_and_every_field_tells_them_apart() -> None
         _model(revision={"real": 1}),
         _model(revision={"isRepack": True}),
     ]
-    seen = {orjson.dumps(first)}
-    for model in variants:
-        encoded = orjson.dumps(_quality_json(model))
-        assert orjson.loads(encoded) == model.to_wire()
-        seen.add(encoded)
-    assert len(seen) == len(variants) + 1
+    indexes = [_quality_index(model, table) for model in variants]
+    assert indexes == list(range(1, len(variants) + 1))
+    # The table a batch sends holds each model's own JSON at its index.
+    sent = orjson.loads(table.encode())
+    assert sent == [m.to_wire() for m in [_model(), *variants]]
+    assert orjson.loads(orjson.dumps(table.fragment(3))) == variants[2].to_wire()
+
+
+# pydantic warns when it serializes the planted list where a str belongs.
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+def test_a_model_with_an_unhashable_value_is_known_by_its_json() -> None:
+    table = QualityTable()
+    odd: Any = _model()
+    # A field value that cannot be hashed (a list where a string was expected).
+    object.__setattr__(odd.quality, "name", ["Bluray", "1080p"])
+    first = _quality_index(odd, table)
+    assert _quality_index(odd, table) == first
+    assert orjson.loads(table.encode())[first]["quality"]["name"] == ["Bluray", "1080p"]
+    assert _quality_index(_model(), table) == first + 1
+
+
+def test_an_empty_table_is_an_empty_array() -> None:
+    assert QualityTable().encode() == b"[]"

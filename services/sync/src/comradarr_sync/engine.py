@@ -16,7 +16,7 @@ import orjson
 from comradarr_arr import ArrClient, Episode, Movie, Quality, QualityModel, Revision, Series, Shape
 from prometheus_client import REGISTRY
 
-from .writer import MirrorWriter, encode_rows
+from .writer import MOVIE_COLUMNS, MirrorWriter, QualityTable, encode_rows
 
 Progress = Callable[[int, int | None], Awaitable[None]]
 # A digest no stored row has (known_movies maps a movie to None before it had a digest).
@@ -170,39 +170,39 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
 
 
 # A library has a handful of distinct quality models; dumping one per file through the
-# model (model_dump) costs more than the rest of the row. Keyed by the values of its two
+# model (model_dump) costs more than the rest of the row. Known by the values of its two
 # parts, read straight from their __dict__ (a pydantic model keeps every field there, in
 # declaration order): exact while the model has just these two parts, of these classes.
-_QUALITY_JSON: dict[tuple[Any, ...], orjson.Fragment] = {}
+# Any other model is known by its JSON.
 _CACHEABLE_QUALITY = set(QualityModel.model_fields) == {"quality", "revision"}
 
 
-def _encode_quality(q: QualityModel) -> orjson.Fragment:
-    return orjson.Fragment(orjson.dumps(q.to_wire()))
-
-
-def _quality_json(q: QualityModel) -> orjson.Fragment:
-    """The quality model as JSON (a jsonb value of the staged row)."""
+def _quality_index(q: QualityModel, table: QualityTable) -> int:
+    """The quality's index in the sync's QualityTable (added when first seen)."""
     quality, revision = q.quality, q.revision
-    if not (_CACHEABLE_QUALITY and type(quality) is Quality and type(revision) is Revision):
-        return _encode_quality(q)
-    key = (*quality.__dict__.values(), *revision.__dict__.values())
-    try:
-        cached = _QUALITY_JSON.get(key)
-    except TypeError:  # a field value that cannot be hashed: no cache
-        return _encode_quality(q)
-    if cached is None:
-        cached = _encode_quality(q)
-        if len(_QUALITY_JSON) >= 4096:
-            _QUALITY_JSON.clear()
-        _QUALITY_JSON[key] = cached
-    return cached
+    key: Any = None
+    if _CACHEABLE_QUALITY and type(quality) is Quality and type(revision) is Revision:
+        key = (*quality.__dict__.values(), *revision.__dict__.values())
+        try:
+            index = table.get(key)
+        except TypeError:  # a field value that cannot be hashed: known by its JSON
+            key = None
+        else:
+            if index is not None:
+                return index
+    encoded = orjson.dumps(q.to_wire())
+    if key is None:
+        key = encoded
+        index = table.get(key)
+        if index is not None:
+            return index
+    return table.add(key, encoded)
 
 
-def _episode_row(e: Episode) -> tuple[Any, ...]:
+def _episode_row(e: Episode, qualities: QualityTable) -> tuple[Any, ...]:
     f = e.episode_file
     has_file = e.has_file or (f is not None)
-    quality = _quality_json(f.quality) if f and f.quality else None
+    quality = _quality_index(f.quality, qualities) if f and f.quality else None
     return (
         e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
         e.title, e.air_date_utc, e.monitored, has_file,
@@ -211,10 +211,14 @@ def _episode_row(e: Episode) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _movie_row(m: Movie) -> tuple[Any, ...]:
+# Where a movie row holds its quality (an index into the sync's QualityTable).
+_MOVIE_QUALITY = MOVIE_COLUMNS.index("quality")
+
+
+def _movie_row(m: Movie, qualities: QualityTable) -> tuple[Any, ...]:
     f = m.movie_file
     has_file = bool(m.has_file) or (f is not None)
-    quality = _quality_json(f.quality) if f and f.quality else None
+    quality = _quality_index(f.quality, qualities) if f and f.quality else None
     extra: tuple[Any, ...] = (None, None, None, None)
     if isinstance(m, _MirrorMovie):
         extra = (
@@ -230,6 +234,16 @@ def _movie_row(m: Movie) -> tuple[Any, ...]:
         bool(f and f.quality_cutoff_not_met), f.size if f else None, _utc(m.last_search_time),
         _utc(m.added), *extra,
     )  # fmt: skip
+
+
+def movie_digest(row: tuple[Any, ...], qualities: QualityTable) -> int:
+    """The content_hash of a _movie_row: its values with the quality itself, not its index
+    (which depends on the order a sync met the qualities in)."""
+    index = row[_MOVIE_QUALITY]
+    if index is None:
+        return row_hash(*row)
+    quality = qualities.fragment(index)
+    return row_hash(*row[:_MOVIE_QUALITY], quality, *row[_MOVIE_QUALITY + 1 :])
 
 
 def row_hash(*parts: Any) -> int:
@@ -416,6 +430,7 @@ async def _sync_movies(
     # Movies whose values hash as the mirror's row did are not staged at all: a re-read
     # of an unchanged library writes nothing (the merge would have changed nothing).
     known = await writer.known_movies()
+    qualities = QualityTable()
     seen: list[int] = []
     batch: dict[int, tuple[Any, ...]] = {}
     rehash = False
@@ -431,8 +446,8 @@ async def _sync_movies(
             seen.append(movie.id)
             if movie.id in submitted:  # listed twice: written once (batches run in parallel)
                 continue
-            row = _movie_row(movie)
-            digest = row_hash(*row)
+            row = _movie_row(movie, qualities)
+            digest = movie_digest(row, qualities)
             old = known.get(movie.id, _ABSENT)
             if old is not _ABSENT:
                 if old == digest:
@@ -442,14 +457,23 @@ async def _sync_movies(
             batch[movie.id] = (*row, digest, old is _ABSENT)
             if len(batch) >= batch_rows:
                 rows = list(batch.values())
-                await writes.submit(partial(MirrorWriter.write_movies, movies=rows, rehash=rehash))
+                job = partial(
+                    MirrorWriter.write_movies,
+                    movies=rows,
+                    rehash=rehash,
+                    qualities=qualities.encode(),
+                )
+                await writes.submit(job)
                 submitted.update(batch)
                 batch.clear()
                 rehash = False
                 await tick(result.fetched, None)
         if batch:
             rows = list(batch.values())
-            await writes.submit(partial(MirrorWriter.write_movies, movies=rows, rehash=rehash))
+            job = partial(
+                MirrorWriter.write_movies, movies=rows, rehash=rehash, qualities=qualities.encode()
+            )
+            await writes.submit(job)
         await writes.close()
     finally:
         await writes.cancel()
@@ -566,13 +590,14 @@ async def _sync_episodes(
         maxsize=max(fetch_concurrency * 2, batch_rows // per_series)
     )
     pending = iter(todo)
+    qualities = QualityTable()
 
     async def fetcher() -> None:
         for item in pending:
             rows: dict[int, tuple[Any, ...]] = {}
             async for e in client.episodes(series_id=item.series_id):
                 if e.series_id == item.series_id:
-                    rows[e.id] = _episode_row(e)
+                    rows[e.id] = _episode_row(e, qualities)
             # Fewer than the app's own count means records we could not read: keep the
             # old rows and the old fingerprint, so the next sync tries this series again.
             clean = len(rows) >= item.expected
@@ -599,6 +624,7 @@ async def _sync_episodes(
                 complete=complete,
                 incomplete=incomplete,
                 fresh=fresh,
+                qualities=qualities.encode(),
             )
             await writes.submit(after_series(job))
 
