@@ -22,6 +22,7 @@ import structlog
 from comradarr_bus import Bus, delete_streams
 from comradarr_db import discover, migrate
 from comradarr_embedded import EmbeddedNats, EmbeddedPostgres
+from comradarr_logging import CHATTY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,6 +70,7 @@ def _restore_logging_state() -> Iterator[None]:
     """Undo process-wide logging set-up (CLIs and configure_logging change it) per test."""
     root = logging.getLogger()
     level, handlers = root.level, root.handlers[:]
+    chatty = {name: logging.getLogger(name).level for name in CHATTY}
     was_configured = structlog.is_configured()
     config = structlog.get_config()
     try:
@@ -76,6 +78,8 @@ def _restore_logging_state() -> Iterator[None]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        for name, was in chatty.items():
+            logging.getLogger(name).setLevel(was)
         if was_configured:
             structlog.configure(**config)
         else:

@@ -114,6 +114,25 @@ def test_level_changes_at_run_time(configure: Callable[..., Captured]) -> None:
     assert [line["event"] for line in out.lines()] == ["shown", "stdlib shown"]
 
 
+def test_libraries_logging_every_request_are_quiet_unless_debugging(
+    configure: Callable[..., Captured],
+) -> None:
+    out = configure(level="info")
+    httpx_log = logging.getLogger("httpx")
+    httpx_log.info('HTTP Request: GET http://sonarr:8989/api/v3/episode "HTTP/1.1 200 OK"')
+    httpx_log.warning("a library warning still shows")
+    get_logger("m").info("our own info shows")
+    set_level("debug")  # at run time too
+    httpx_log.info("request shown when debugging")
+    set_level("warning")
+    httpx_log.info("hidden again")
+    assert [line["event"] for line in out.lines()] == [
+        "a library warning still shows",
+        "our own info shows",
+        "request shown when debugging",
+    ]
+
+
 @pytest.mark.parametrize("bad", ["verbose", "", "critical", "5"])
 def test_invalid_level_names_the_valid_ones(bad: str) -> None:
     with pytest.raises(ValueError) as info:

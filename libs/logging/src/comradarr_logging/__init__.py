@@ -8,10 +8,11 @@ from ._correlation import (
     get_correlation_id,
     new_correlation_id,
 )
-from ._levels import LEVELS, TRACE, get_level, set_level
+from ._levels import CHATTY, LEVELS, TRACE, get_level, set_level
 from ._redact import REDACTED, is_sensitive_key, redact, redact_text
 
 __all__ = [
+    "CHATTY",
     "LEVELS",
     "REDACTED",
     "TRACE",

@@ -10,7 +10,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from ._correlation import correlation_id
-from ._levels import LEVELS, TRACE, parse_level
+from ._levels import LEVELS, TRACE, apply_level, parse_level
 from ._redact import redact_event
 
 __all__ = ["Logger", "configure_logging", "get_logger"]
@@ -155,7 +155,7 @@ def configure_logging(
         root.removeHandler(_handler)
     root.addHandler(handler)
     _handler = handler
-    root.setLevel(numeric)
+    apply_level(numeric)
 
 
 def get_logger(name: str) -> Logger:

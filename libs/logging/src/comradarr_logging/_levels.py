@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["LEVELS", "TRACE", "get_level", "parse_level", "set_level"]
+__all__ = ["CHATTY", "LEVELS", "TRACE", "apply_level", "get_level", "parse_level", "set_level"]
 
 TRACE = 5
 
@@ -31,11 +31,26 @@ def parse_level(level: str) -> int:
         raise ValueError(f"invalid log level {level!r}; valid levels: {valid}") from None
 
 
+# Libraries that log every request they make at INFO: routine traffic to the *arr apps
+# (two lines per dispatched search, one per episode list of a sync) that buried the
+# services' own lines and cost a formatted, redacted line each. Shown at DEBUG and below.
+CHATTY = ("httpx", "httpcore")
+
+
+def apply_level(number: int) -> None:
+    """Set the root logger to number, and the chatty libraries to at least WARNING unless
+    number is DEBUG or lower."""
+    # Everything propagates to the root logger and structlog loggers ask the
+    # stdlib whether a level is enabled, so the root level is the knob.
+    logging.getLogger().setLevel(number)
+    quiet = logging.NOTSET if number <= logging.DEBUG else max(number, logging.WARNING)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(quiet)
+
+
 def set_level(level: str) -> None:
     """Change the level of every logger at run time (structlog and stdlib alike)."""
-    # Everything propagates to the root logger and structlog loggers ask the
-    # stdlib whether a level is enabled, so the root level is the one knob.
-    logging.getLogger().setLevel(parse_level(level))
+    apply_level(parse_level(level))
 
 
 def get_level() -> str:
