@@ -3,8 +3,8 @@
 Simulators (Sonarr: 2,000 series / ~200,000 episodes; Radarr: 20,000 movies) run in their
 own processes, so the peak RSS measured here is the sync side's own.
 
-The full sync and its floor are measured in ROUNDS pairs, each floor read right after its
-full sync into an empty mirror, and the median pair is reported (every pair is listed under
+The full sync is measured in ROUNDS rounds, each into an empty mirror between two floors
+(their mean is its floor), and the median round is reported (every round is listed under
 "rounds"); "machine" times a fixed workload before and after (see _calibration.py).
 """
 
@@ -195,37 +195,42 @@ async def test_sync_benchmark(
 
     # This machine's speed drifts by tens of percent from one minute to the next, so one
     # full sync and one floor taken a minute apart give a ratio that says more about the
-    # drift than about the sync. Each round pairs a first full sync (fresh connectors, an
-    # empty mirror) with the floor read right after it; the ratio is the median round's.
+    # drift than about the sync. Each round's first full sync (fresh connectors, an empty
+    # mirror) sits between two floors and is compared with their mean (a steady drift
+    # cancels out); the ratio is the median round's.
+    async def floor() -> dict[str, Any]:
+        tv, movies = await _floor(sims["sonarr"]), await _floor(sims["radarr"])
+        return {"wall_s": round(tv["wall_s"] + movies["wall_s"], 2), "sonarr": tv, "radarr": movies}
+
     calibration = [calibration_ms()]
     rss_before = _rss_mb()
     rounds: list[dict[str, Any]] = []
+    before = await floor()
     for round_no in range(ROUNDS):
         if round_no:
-            # Back to an empty mirror: the content goes with its connectors (cascade).
+            # Back to an empty mirror, its tables as fresh as the first round's.
+            await pool.execute("TRUNCATE series, seasons, episodes, movies CASCADE")
             await pool.execute("DELETE FROM connectors")
-            await pool.execute("VACUUM (ANALYZE) series, seasons, episodes, movies")
         await connect(round_no)
         full_tv = await sweep("sonarr", "full")
         full_movies = await sweep("radarr", "full")
-        floor_tv = await _floor(sims["sonarr"])
-        floor_movies = await _floor(sims["radarr"])
+        after = await floor()
         full_wall = full_tv["wall_s"] + full_movies["wall_s"]
-        floor_wall = floor_tv["wall_s"] + floor_movies["wall_s"]
+        floor_wall = (before["wall_s"] + after["wall_s"]) / 2
         rounds.append(
             {
                 "full_s": round(full_wall, 2),
                 "floor_s": round(floor_wall, 2),
                 "ratio": round(full_wall / floor_wall, 3),
                 "full": (full_tv, full_movies),
-                "floor": (floor_tv, floor_movies),
+                "floor": {"wall_s": round(floor_wall, 2), "before": before, "after": after},
             }
         )
+        before = after
     rss_peak = _rss_mb()
     calibration.append(calibration_ms())
     median = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
     full_tv, full_movies = median["full"]
-    floor_tv, floor_movies = median["floor"]
     unchanged_tv = await sweep("sonarr", "incremental")
     unchanged_movies = await sweep("radarr", "incremental")
     async with httpx.AsyncClient() as http:
@@ -254,7 +259,7 @@ async def test_sync_benchmark(
             "requests": full_tv["requests"] + full_movies["requests"],
             "rows_per_s": round((full_tv["fetched"] + full_movies["fetched"]) / full_wall),
         },
-        "floor_no_db": {"wall_s": round(floor_wall, 2), "sonarr": floor_tv, "radarr": floor_movies},
+        "floor_no_db": median["floor"],
         "ratio_full_to_floor": round(full_wall / floor_wall, 2),
         "rounds": [
             {"full_s": r["full_s"], "floor_s": r["floor_s"], "ratio": r["ratio"]} for r in rounds
