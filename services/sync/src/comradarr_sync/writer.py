@@ -67,11 +67,7 @@ def _staging_ddl() -> str:
     )
 
 
-def _has_quality(stage: Stage) -> bool:
-    return any(kind == "jsonb" for _, kind in stage)
-
-
-def _rows_sql(stage: Stage, param: str, qualities: str | None = None) -> str:
+def _rows_sql(stage: Stage, param: str, qualities: str) -> str:
     """The columns of the rows in one JSON parameter (UTF-8 bytes), in the stage's order.
 
     A jsonb column (the quality) holds an index into the qualities parameter, the batch's
@@ -96,6 +92,8 @@ def _fill_sql(name: str, stage: Stage) -> str:
 
 _STAGING = _staging_ddl()
 _FILL = {name: _fill_sql(name, stage) for name, stage in STAGES.items()}
+# The staging tables whose fill takes the batch's QualityTable ($2).
+_WITH_QUALITY = {name for name, stage in STAGES.items() if any(k == "jsonb" for _, k in stage)}
 
 
 def _names(stage: Stage, *without: str) -> tuple[str, ...]:
@@ -327,7 +325,7 @@ class MirrorWriter:
         await self.conn.execute(_STAGING + "SET synchronous_commit TO off;")
 
     async def _stage(self, table: str, rows: bytes, qualities: bytes | None = None) -> None:
-        if _has_quality(STAGES[table]):
+        if table in _WITH_QUALITY:
             await self.conn.execute(_FILL[table], rows, qualities or b"[]")
         else:
             await self.conn.execute(_FILL[table], rows)
