@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import pytest
 from comradarr_bus import Bus, Delivery, Subscription
-from comradarr_proto import MessageDeadLettered, RequestSweep
+from comradarr_proto import MessageDeadLettered, RequestSweep, SearchDispatched
 
 from tests.support import wait_for
 
@@ -35,26 +35,56 @@ async def setup_work_table(pool: asyncpg.Pool) -> None:
     await pool.execute("CREATE TABLE work_done (message_id text, connector_id int)")
 
 
-async def test_same_message_id_published_twice_is_handled_once(
-    make_bus: Callable[[], Bus], pool: asyncpg.Pool
-) -> None:
+async def recording_bus(
+    make_bus: Callable[[], Bus], pool: asyncpg.Pool, model: type[RequestSweep | SearchDispatched]
+) -> Bus:
+    """A connected bus whose consumer of model records each message in work_done."""
     await setup_work_table(pool)
     bus = make_bus()
     await bus.connect()
 
-    async def handler(msg: RequestSweep, d: Delivery) -> None:
+    async def handler(msg: RequestSweep | SearchDispatched, d: Delivery) -> None:
         async with d.once() as conn:
             await conn.execute(
                 "INSERT INTO work_done VALUES ($1, $2)", d.message_id, msg.connector_id
             )
 
-    await bus.subscribe(Subscription(RequestSweep, durable="dedupe", handler=handler))
+    await bus.subscribe(Subscription(model, durable="recorder", handler=handler))
+    return bus
+
+
+async def test_same_message_id_published_twice_is_handled_once(
+    make_bus: Callable[[], Bus], pool: asyncpg.Pool
+) -> None:
+    bus = await recording_bus(make_bus, pool, RequestSweep)
     msg = RequestSweep(connector_id=5, message_id="fixed-id")
     assert await bus.publish(msg) is True
     assert await bus.publish(msg) is False  # dropped by JetStream as a duplicate
     await wait_for(lambda: pool.fetchval("SELECT count(*) FROM work_done"))
     await asyncio.sleep(0.5)
     assert await pool.fetchval("SELECT count(*) FROM work_done") == 1
+
+
+async def test_emitted_event_is_stored_once_and_commands_are_refused(
+    make_bus: Callable[[], Bus], pool: asyncpg.Pool
+) -> None:
+    bus = await recording_bus(make_bus, pool, SearchDispatched)
+    event = SearchDispatched(
+        message_id="dispatched-1",
+        connector_id=3,
+        command_id=9,
+        command_name="EpisodeSearch",
+        registry_ids=[1],
+    )
+    await bus.emit(event)
+    await bus.emit(event)  # no ack awaited, but the stream still de-duplicates by id
+    await wait_for(lambda: pool.fetchval("SELECT count(*) FROM work_done"))
+    await asyncio.sleep(0.5)
+    assert await pool.fetch("SELECT message_id, connector_id FROM work_done") == [
+        ("dispatched-1", 3)
+    ]
+    with pytest.raises(ValueError, match="is a command"):
+        await bus.emit(RequestSweep(connector_id=5))  # a command's loss must not go unnoticed
 
 
 async def test_consumer_killed_after_commit_before_ack_does_not_repeat_work(

@@ -27,6 +27,11 @@ class DispatcherConfig:
     lease_seconds: float = 60.0
     # How many eligible entries one look reads per connector (the rest stay in the database).
     buffer_size: int = 100
+    # A look's entries serve this replica's next claims of that connector for this long
+    # (at a high rate most claims then read nothing). Items queued, paused or re-ranked
+    # through another replica are seen within it; this replica's own wake-ups (items
+    # queued, queue control) drop it at once.
+    buffer_max_age_seconds: float = 1.0
     # A fully aired season with at least this share missing is searched as a season pack.
     season_pack_threshold: float = 0.5
     # After a send failed without an answer (network), the items wait this long.

@@ -75,13 +75,30 @@ def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
 
 
 _PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(ThrottleProfile))
+# A look returns its candidates column by column, one typed array each (c_0, c_1, ...):
+# asyncpg decodes those for about two thirds of the CPU an array of anonymous records took
+# (each of whose fields carries its own type). The Candidate's fields in their order, then
+# the commands in flight for the candidate's series.
+_CANDIDATE_COLUMNS = (
+    "w.id",
+    "w.content_type",
+    "w.search_type",
+    "w.arr_id",
+    "w.series_arr_id",
+    "w.season_number",
+    "w.fully_aired",
+    "w.missing_share",
+    "w.pack_failed",
+    "coalesce(b.n, 0)",
+)
+_CANDIDATE_KEYS = tuple(f"c_{i}" for i in range(len(_CANDIDATE_COLUMNS)))
 
 
 def _look_sql(buffer_size: int) -> str:
     """One round trip, no lock and no transaction, before deciding: the connector's counters
     (has_state false: no row yet), its profile (NULL columns: the default), whether its
     queue is paused, the commands in flight, and its best eligible entries with what
-    batching needs, as one array of rows in priority order.
+    batching needs, as one array per column (_CANDIDATE_COLUMNS) in priority order.
 
     Nothing is locked: the claim statement re-checks the counters it was decided on
     (compare-and-set on the throttle row) and takes the entries only if they are still
@@ -135,13 +152,16 @@ WITH st AS (
                        AND f.series_arr_id = e.series_arr_id
                        AND f.season_number = e.season_number
 )
-SELECT st.*, (SELECT coalesce(sum(n), 0)::int FROM busy) AS in_flight,
-       (SELECT array_agg(ROW(w.id, w.content_type, w.search_type, w.arr_id, w.series_arr_id,
-                             w.season_number, w.fully_aired, w.missing_share, w.pack_failed,
-                             coalesce(b.n, 0))
-                         ORDER BY w.priority DESC, w.id)
-        FROM w LEFT JOIN busy b ON b.series_arr_id = w.series_arr_id) AS candidates
-FROM st
+SELECT st.*, (SELECT coalesce(sum(n), 0)::int FROM busy) AS in_flight, c.*
+FROM st, LATERAL (
+    SELECT {
+        ", ".join(
+            f"array_agg({expr} ORDER BY w.priority DESC, w.id) AS c_{i}"
+            for i, expr in enumerate(_CANDIDATE_COLUMNS)
+        )
+    }
+    FROM w LEFT JOIN busy b ON b.series_arr_id = w.series_arr_id
+) c
 """  # noqa: S608 - constant column names and an int
 
 
@@ -310,6 +330,56 @@ class ClaimResult:
     next_slot_at: datetime | None = None
 
 
+@dataclass(slots=True, kw_only=True)
+class _Buffer:
+    """A connector's best eligible entries as one look read them, kept for the next claims.
+
+    At a high rate most claims then read nothing: they plan from what is left, decide on
+    the counters this replica's last claim wrote, and the claim's compare-and-set proves
+    both still hold (any other replica's claim or a pause changes the counters, an entry
+    taken meanwhile is no longer eligible: the claim writes nothing and a new look
+    follows). What in flight counts only grows here (a command that ended still counts
+    until the next look), so the buffer can hold a connector back, never push it past a
+    limit: a claim it cannot make goes to a new look. It ages out after
+    buffer_max_age_seconds, and when half of the look's window has been claimed, so that
+    batches still gather from a full window.
+    """
+
+    candidates: list[Candidate]
+    series_busy: dict[int, int]
+    in_flight: int
+    profile: ThrottleProfile
+    state: ThrottleState
+    read_at: datetime
+    keep_while: int  # used while at least this many candidates are left
+
+    def usable(self, now: datetime, *, max_age: timedelta) -> bool:
+        """Whether claims may still plan from it."""
+        return now - self.read_at < max_age and len(self.candidates) >= max(self.keep_while, 1)
+
+    def claimed(self, batch: Batch, state: ThrottleState) -> None:
+        """Account for a claimed batch: its entries gone, one more command in flight."""
+        if batch.command_name == "SeasonSearch":
+            # The claim took every eligible gap of the season, in the window or not.
+            def taken(c: Candidate) -> bool:
+                return (
+                    c.series_arr_id == batch.series_arr_id
+                    and c.season_number == batch.season_number
+                    and c.search_type == "gap"
+                )
+        else:
+            ids = set(batch.registry_ids)
+
+            def taken(c: Candidate) -> bool:
+                return c.registry_id in ids
+
+        self.candidates = [c for c in self.candidates if not taken(c)]
+        self.in_flight += 1
+        if batch.series_arr_id is not None:
+            self.series_busy[batch.series_arr_id] = self.series_busy.get(batch.series_arr_id, 0) + 1
+        self.state = state
+
+
 @dataclass
 class Dispatcher:
     """One replica's dispatch engine over the shared database."""
@@ -328,6 +398,9 @@ class Dispatcher:
     # of its last look (finishing a command uses it), whether its client is ready to send.
     _next_slot: dict[int, datetime] = field(default_factory=dict)
     _profiles: dict[int, ThrottleProfile] = field(default_factory=dict)
+    # Per connector: what its last look read, for the next claims (see _Buffer).
+    _buffers: dict[int, _Buffer] = field(default_factory=dict)
+    _buffer_age: timedelta = timedelta(0)
     _ready: dict[int, asyncio.Task[None] | None] = field(default_factory=dict)
     _judges: dict[int, GrabJudge] = field(default_factory=dict)
     # The connectors that may dispatch, read at most once per tick (the look at a
@@ -342,6 +415,7 @@ class Dispatcher:
 
     def __post_init__(self) -> None:
         self._look = _look_sql(self.config.buffer_size)
+        self._buffer_age = timedelta(seconds=self.config.buffer_max_age_seconds)
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
@@ -357,6 +431,7 @@ class Dispatcher:
     def wake(self) -> None:
         """Look at the queue now (new items, queue resumed, a connector back)."""
         self._connectors_until = 0.0  # and read which connectors may dispatch again
+        self._buffers.clear()  # and the queues themselves
         self._wake.set()
 
     async def run(self) -> None:
@@ -389,6 +464,7 @@ class Dispatcher:
         """Stop looking; give in-flight polls a moment, then leave them to another replica."""
         self._stopping.set()
         self._wake.set()
+        self._buffers.clear()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
             for task in pending:
@@ -506,9 +582,19 @@ class Dispatcher:
             return ClaimResult(retry_at=self.clock(), reason="batch changed; looking again")
 
     async def _claim(self, conn: Connection, connector_id: int) -> ClaimResult:
+        now = self.clock()
+        buffer = self._buffers.pop(connector_id, None)
+        if buffer is not None and buffer.usable(now, max_age=self._buffer_age):
+            result = await self._claim_from(conn, buffer, now, fresh=False)
+            if result is not None:
+                return result
+        return await self._look_and_claim(conn, connector_id, now)
+
+    async def _look_and_claim(
+        self, conn: Connection, connector_id: int, now: datetime
+    ) -> ClaimResult:
         # Round trips: look (counters, profile, pause, in-flight, window), then claim (CAS on
         # the counters + entries + slot + dispatch row). No BEGIN/COMMIT: each is atomic.
-        now = self.clock()
         row = await conn.fetchrow(self._look, connector_id, now)
         if row is None or not row["dispatchable"]:
             self._connectors_until = 0.0  # read the list again next round
@@ -529,19 +615,54 @@ class Dispatcher:
         else:
             profile = await default_profile(conn)
         self._profiles[connector_id] = profile
-        batch = self._plan(row["candidates"] or [], profile)
-        if batch is None:
-            return ClaimResult(reason="nothing eligible")
-        state = ThrottleState(
-            connector_id=connector_id,
-            next_slot_at=row["next_slot_at"],
-            window_start=row["window_start"],
-            window_used=row["window_used"],
-            paused_until=row["paused_until"],
-            pause_reason=row["pause_reason"],
+        # Each row: the Candidate's fields in their order, then the series' commands in
+        # flight; best first.
+        columns = [row[key] for key in _CANDIDATE_KEYS]
+        rows = list(zip(*columns, strict=True)) if columns[0] else []
+        buffer = _Buffer(
+            candidates=[Candidate._make(r[:9]) for r in rows if r[3] is not None],
+            series_busy={r[4]: r[9] for r in rows if r[4] is not None},
+            in_flight=row["in_flight"],
+            profile=profile,
+            state=ThrottleState(
+                connector_id=connector_id,
+                next_slot_at=row["next_slot_at"],
+                window_start=row["window_start"],
+                window_used=row["window_used"],
+                paused_until=row["paused_until"],
+                pause_reason=row["pause_reason"],
+            ),
+            read_at=now,
+            # A window cut at buffer_size is used while half of it is left; a shorter one
+            # held every eligible entry and is used to its end.
+            keep_while=self.config.buffer_size // 2 if len(rows) >= self.config.buffer_size else 1,
         )
-        decision = decide(profile, state, now=now, in_flight=row["in_flight"])
+        result = await self._claim_from(conn, buffer, now, fresh=True)
+        assert result is not None
+        return result
+
+    async def _claim_from(
+        self, conn: Connection, buffer: _Buffer, now: datetime, *, fresh: bool
+    ) -> ClaimResult | None:
+        """Plan, decide and claim from a connector's buffer. From a buffer read earlier
+        (fresh False), None when only a new look can tell (nothing plannable, a limit
+        reached, the compare-and-set failed); a refusal for spacing stands either way."""
+        connector_id = buffer.state.connector_id
+        profile = buffer.profile
+        batch = plan_batch(
+            buffer.candidates,
+            batch_size=profile.batch_size,
+            series_busy=buffer.series_busy,
+            per_series_limit=profile.max_concurrent_per_series,
+            season_pack_threshold=self.config.season_pack_threshold,
+        )
+        if batch is None:
+            return ClaimResult(reason="nothing eligible") if fresh else None
+        decision = decide(profile, buffer.state, now=now, in_flight=buffer.in_flight)
         if not decision.allowed or decision.state is None:
+            spacing = decision.reason == SPACING
+            if not fresh and not spacing:
+                return None
             if decision.reason is not None and decision.reason.startswith("request budget spent"):
                 # Recorded so the explanation and the gateway show why the connector waits.
                 async with conn.transaction():
@@ -552,30 +673,24 @@ class Dispatcher:
                         reason="daily request budget spent",
                     )
             # Nothing was claimed or spent.
-            spacing = decision.reason == SPACING
+            if spacing:
+                self._buffers[connector_id] = buffer
             return ClaimResult(
                 retry_at=decision.wait_until,
                 reason=decision.reason,
                 next_slot_at=decision.wait_until if spacing else None,
             )
-        claimed = await self._claim_rows(conn, connector_id, batch, state, decision.state, now)
-        if claimed is None:
-            raise _Retry  # counters or entries changed under us: nothing was written
-        return ClaimResult(claimed=claimed, next_slot_at=decision.state.next_slot_at)
-
-    def _plan(self, rows: list[Any], profile: ThrottleProfile) -> Batch | None:
-        # Each row: the Candidate's fields in their order (registry id, content type, search
-        # type, arr id, series, season, fully aired, missing share, pack failed), then the
-        # series' commands in flight; best first.
-        candidates = [Candidate._make(r[:9]) for r in rows if r[3] is not None]
-        series_busy = {r[4]: r[9] for r in rows if r[4] is not None}
-        return plan_batch(
-            candidates,
-            batch_size=profile.batch_size,
-            series_busy=series_busy,
-            per_series_limit=profile.max_concurrent_per_series,
-            season_pack_threshold=self.config.season_pack_threshold,
+        claimed = await self._claim_rows(
+            conn, connector_id, batch, buffer.state, decision.state, now
         )
+        if claimed is None:
+            # Counters or entries changed under us (nothing was written): look again.
+            if fresh:
+                raise _Retry
+            return None
+        buffer.claimed(batch, decision.state)
+        self._buffers[connector_id] = buffer
+        return ClaimResult(claimed=claimed, next_slot_at=decision.state.next_slot_at)
 
     async def _claim_rows(
         self,
@@ -716,11 +831,13 @@ class Dispatcher:
                 command_id=command.id,
                 command_name=claimed.command_name,  # type: ignore[arg-type]
                 registry_ids=claimed.registry_ids,
-            )
+            ),
+            confirmed=False,
         )
         return command
 
     async def _rate_limited(self, claimed: Claimed, exc: ArrRateLimitedError) -> None:
+        self._buffers.pop(claimed.connector_id, None)  # paused: the next look says until when
         now = self.clock()
         async with self._connection() as conn, conn.transaction():
             profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
@@ -752,6 +869,7 @@ class Dispatcher:
         )
 
     async def _send_failed(self, claimed: Claimed, exc: ArrError) -> None:
+        self._buffers.pop(claimed.connector_id, None)
         delay = timedelta(seconds=self.config.send_failure_delay_seconds)
         async with self._connection() as conn, conn.transaction():
             await self._release(
@@ -806,6 +924,7 @@ class Dispatcher:
             )
         if previous != status:
             self._connectors_until = 0.0  # the set of connectors that may dispatch changed
+            self._buffers.pop(connector_id, None)
             await self._publish(
                 ConnectorHealthChanged(
                     connector_id=connector_id,
@@ -949,7 +1068,8 @@ class Dispatcher:
                     command_id=command.id if command is not None else 0,
                     registry_ids=claimed.registry_ids,
                     found=len(found_ids),
-                )
+                ),
+                confirmed=False,
             )
         if exhausted:
             await self._publish(
@@ -1024,9 +1144,14 @@ class Dispatcher:
         if removed:
             log.info("search history pruned", rows=removed)
 
-    async def _publish(self, msg: Message) -> None:
+    async def _publish(self, msg: Message, *, confirmed: bool = True) -> None:
+        # confirmed=False for the two events every search makes (dispatched, completed):
+        # sent without waiting for JetStream's ack (Bus.emit), as their rate can be high.
         try:
-            await self.bus.publish(msg)
+            if confirmed:
+                await self.bus.publish(msg)
+            else:
+                await self.bus.emit(msg)
         except Exception as exc:  # the database holds the truth; events are best effort
             log.warning("event not published", type=type(msg).__name__, error=repr(exc))
 
