@@ -138,12 +138,8 @@ class Bus:
 
     async def publish(self, msg: Message, *, timeout: float = 5.0) -> bool:
         """Publish msg; returns False when JetStream dropped it as a duplicate."""
-        ack = await self.js.publish(
-            msg.subject(self.prefix),
-            msg.model_dump_json().encode(),
-            headers=headers_for(msg),
-            timeout=timeout,
-        )
+        subject, payload, headers = self._wire(msg)
+        ack = await self.js.publish(subject, payload, timeout=timeout, headers=headers)
         PUBLISHED.labels(type(msg).__name__).inc()
         return not ack.duplicate
 
@@ -158,10 +154,13 @@ class Bus:
         """
         if msg.kind != "event":
             raise ValueError(f"{type(msg).__name__} is a command: publish it and await its ack")
-        await self.nc.publish(
-            msg.subject(self.prefix), msg.model_dump_json().encode(), headers=headers_for(msg)
-        )
+        subject, payload, headers = self._wire(msg)
+        await self.nc.publish(subject, payload, headers=headers)
         PUBLISHED.labels(type(msg).__name__).inc()
+
+    def _wire(self, msg: Message) -> tuple[str, bytes, dict[str, str]]:
+        """Subject, payload and headers of msg as published."""
+        return msg.subject(self.prefix), msg.model_dump_json().encode(), headers_for(msg)
 
     async def listen(self, model: type[M], handler: Callable[[M], Awaitable[None]]) -> None:
         """Every process gets every message of model, live only (no durable state).

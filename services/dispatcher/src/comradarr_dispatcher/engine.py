@@ -351,11 +351,11 @@ class _Buffer:
     profile: ThrottleProfile
     state: ThrottleState
     read_at: datetime
-    keep_while: int  # used while at least this many candidates are left
+    keep_while: int  # used while at least this many candidates are left (at least 1)
 
     def usable(self, now: datetime, *, max_age: timedelta) -> bool:
         """Whether claims may still plan from it."""
-        return now - self.read_at < max_age and len(self.candidates) >= max(self.keep_while, 1)
+        return now - self.read_at < max_age and len(self.candidates) >= self.keep_while
 
     def claimed(self, batch: Batch, state: ThrottleState) -> None:
         """Account for a claimed batch: its entries gone, one more command in flight."""
@@ -635,7 +635,9 @@ class Dispatcher:
             read_at=now,
             # A window cut at buffer_size is used while half of it is left; a shorter one
             # held every eligible entry and is used to its end.
-            keep_while=self.config.buffer_size // 2 if len(rows) >= self.config.buffer_size else 1,
+            keep_while=max(self.config.buffer_size // 2, 1)
+            if len(rows) >= self.config.buffer_size
+            else 1,
         )
         result = await self._claim_from(conn, buffer, now, fresh=True)
         assert result is not None
@@ -869,7 +871,6 @@ class Dispatcher:
         )
 
     async def _send_failed(self, claimed: Claimed, exc: ArrError) -> None:
-        self._buffers.pop(claimed.connector_id, None)
         delay = timedelta(seconds=self.config.send_failure_delay_seconds)
         async with self._connection() as conn, conn.transaction():
             await self._release(

@@ -440,6 +440,16 @@ async def _sync_movies(
     # once it has been read.
     batch_rows = max(100, batch_rows // 4)
     writes = _WriteBehind(writers, depth=2)
+
+    def job() -> Job:
+        # The batch as it stands, with every quality its rows refer to by index.
+        return partial(
+            MirrorWriter.write_movies,
+            movies=list(batch.values()),
+            rehash=rehash,
+            qualities=qualities.encode(),
+        )
+
     try:
         async for movie in _stream_movies(client):
             result.fetched += 1
@@ -456,24 +466,13 @@ async def _sync_movies(
                 rehash = True
             batch[movie.id] = (*row, digest, old is _ABSENT)
             if len(batch) >= batch_rows:
-                rows = list(batch.values())
-                job = partial(
-                    MirrorWriter.write_movies,
-                    movies=rows,
-                    rehash=rehash,
-                    qualities=qualities.encode(),
-                )
-                await writes.submit(job)
+                await writes.submit(job())
                 submitted.update(batch)
                 batch.clear()
                 rehash = False
                 await tick(result.fetched, None)
         if batch:
-            rows = list(batch.values())
-            job = partial(
-                MirrorWriter.write_movies, movies=rows, rehash=rehash, qualities=qualities.encode()
-            )
-            await writes.submit(job)
+            await writes.submit(job())
         await writes.close()
     finally:
         await writes.cancel()
