@@ -90,7 +90,7 @@ class RequestRecord:
     path: str
     query: str
     body: str | None
-    time: float
+    time: float  # when it arrived (simulated clock)
     status: int
     user_agent: str | None
     api_key_header: bool
@@ -262,6 +262,9 @@ class Simulator:
     # --- dispatch --------------------------------------------------------------------
 
     async def _handle(self, request: Request) -> Response:
+        # A request is recorded at its arrival: serving it (and the simulation's catching
+        # up before that) must not move it closer to the next one.
+        arrived = self.clock.now()
         path = request.url.path
         if self.url_base and path.startswith(self.url_base):
             path = path[len(self.url_base) :] or "/"
@@ -270,10 +273,12 @@ class Simulator:
             return await self._control(request, path, body_bytes)
         self.tick()
         response = await self._serve(request, path, body_bytes)
-        self._record(request, path, body_bytes, response.status_code)
+        self._record(request, path, body_bytes, response.status_code, arrived)
         return response
 
-    def _record(self, request: Request, path: str, body: bytes, status: int) -> None:
+    def _record(
+        self, request: Request, path: str, body: bytes, status: int, arrived: float
+    ) -> None:
         template = _ID_PATH.sub(r"\1/{id}", path)
         self.counters[f"{request.method} {template}"] += 1
         self._log.append(
@@ -282,7 +287,7 @@ class Simulator:
                 path=path,
                 query=request.url.query,
                 body=body.decode("utf-8", "replace") if body else None,
-                time=self.clock.now(),
+                time=arrived,
                 status=status,
                 user_agent=request.headers.get("user-agent"),
                 api_key_header="x-api-key" in request.headers,
