@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -63,6 +64,7 @@ async def test_scheduled_sweep_reaches_the_arr_app(
                 api_key=API_KEY,
             )
         await runner.start()
+        assert gc.get_freeze_count() > 0  # what the start left alive is out of the collector's way
         schedule_id = await pool.fetchval(
             "INSERT INTO schedules (connector_id, cron, timezone, next_run_at, sync_mode)"
             " VALUES ($1, '0 3 * * *', 'Europe/Berlin', $2, 'full') RETURNING id",
@@ -92,6 +94,7 @@ async def test_scheduled_sweep_reaches_the_arr_app(
     finally:
         await runner.stop()
         server.stop()
+    assert gc.get_freeze_count() == 0
 
 
 async def test_two_scheduler_replicas_fire_once(

@@ -1,6 +1,7 @@
 """Service runtime: definitions, the runner (one service or all-in-one) and the CLI."""
 
 from ._embedded import Servers, attach_to_running, start_missing
+from ._heap import freeze_heap, thaw_heap
 from ._loop import run
 from ._runner import Runner, run_until_signalled
 from ._service import (
@@ -19,8 +20,10 @@ __all__ = [
     "UnknownServiceError",
     "attach_to_running",
     "available_services",
+    "freeze_heap",
     "load_service",
     "run",
     "run_until_signalled",
     "start_missing",
+    "thaw_heap",
 ]

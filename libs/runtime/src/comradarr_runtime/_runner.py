@@ -19,6 +19,7 @@ from comradarr_proto import LogLevelChanged
 from comradarr_settings import CoreSettings
 from fastapi import FastAPI
 
+from ._heap import freeze_heap, thaw_heap
 from ._service import ServiceContext, ServiceDefinition
 
 log = structlog.get_logger(__name__)
@@ -121,6 +122,7 @@ class Runner:
         self.finishing = True
         if self.http_port is not None:
             await self._start_http(self._http_app())
+        freeze_heap()
         self.ready.set()
         log.info(
             "started",
@@ -186,6 +188,7 @@ class Runner:
         if self.contexts:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.contexts[0].pool.close(), timeout=5.0)
+        thaw_heap()
         log.info("stopped")
 
 
