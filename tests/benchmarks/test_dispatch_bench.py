@@ -11,9 +11,9 @@ and so no longer pays what the process's first HTTP client costs once, its trans
 imports and the shared TLS context, about 0.4 ms per command of this run). Each run's CPU
 is its engine thread's own (time.thread_time), one-offs included (client, TLS context, app
 detection, prepared statements): the simulator's thread is not counted. Logging is set up
-as the service sets it up (JSON lines at info), so its two lines per command are counted as
-a deployed dispatcher pays them. Every HTTP request the simulator received is counted per
-kind and per dispatched command. "machine" times a fixed workload (see _calibration.py).
+as the service sets it up (JSON lines at info), so a deployed dispatcher's logging cost is
+counted: one info line per command (search finished), its debug line filtered out. Every
+HTTP request the simulator received is counted per kind and per dispatched command. "machine" times a fixed workload (see _calibration.py).
 
 The achieved rate is measured from the simulator's arrival times; slots are spaced by the
 profile's interval plus comradarr_throttle.RATE_SAFETY_MARGIN (0.5%), so the rate the app
