@@ -193,3 +193,41 @@ async def test_refused_connection_is_a_connect_error_caused_by_the_refusal() -> 
         chain.append(exc)
         exc = exc.__cause__ or exc.__context__
     assert any(isinstance(e, ConnectionRefusedError) for e in chain)
+
+
+async def test_a_proxy_the_environment_names_carries_the_client_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ArrClient hands its requests to the transport httpx picks for its URL: a forward
+    proxy named by HTTP_PROXY gets them (absolute-form, with the key header), ours does not."""
+    from comradarr_arr import ArrClient, ConnectorConfig, RetryPolicy
+
+    seen: list[bytes] = []
+
+    async def proxy(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        seen.append(request)
+        body = b'{"status": "OK"}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        return True
+
+    server, _ = await _serve(proxy)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    config = ConnectorConfig(
+        name="proxied",
+        url="http://sonarr.invalid:8989",
+        api_key="proxy-test-key-0123456789",
+        retry=RetryPolicy(max_retries=0),
+        timeout=5.0,
+    )
+    async with server, ArrClient(config) as arr:
+        await arr.ping()
+    assert len(seen) == 1
+    assert seen[0].startswith(b"GET http://sonarr.invalid:8989/ping HTTP/1.1\r\n")
+    assert b"x-api-key: proxy-test-key-0123456789" in seen[0].lower()

@@ -411,7 +411,7 @@ async def test_timeout_carries_the_elapsed_time(make_client: ClientFactory) -> N
         fake.now += 2.5
         raise httpx.ReadTimeout("timed out", request=request)
 
-    client._http._transport = httpx.MockTransport(slow)
+    client._transport = httpx.MockTransport(slow)
     async with client:
         with pytest.raises(ArrTimeoutError, match="within 2s") as info:
             await client.ping()
@@ -681,3 +681,36 @@ def test_quality_model_round_trips(wire: dict[str, Any]) -> None:
     model = QualityModel.model_validate(wire)
     assert model.to_wire() == wire
     assert model.revision.is_repack is wire["revision"]["isRepack"]
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "expected"),
+    [
+        ({}, "http://sonarr:8989", None),
+        ({"HTTP_PROXY": "http://proxy:3128"}, "http://sonarr:8989", "http://proxy:3128"),
+        ({"HTTP_PROXY": "http://proxy:3128"}, "https://sonarr:8989", None),
+        ({"https_proxy": "http://proxy:3128"}, "https://sonarr", "http://proxy:3128"),
+        ({"ALL_PROXY": "http://proxy:3128"}, "http://sonarr:8989", "http://proxy:3128"),
+        (
+            {"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "sonarr,.lan"},
+            "http://sonarr:8989",
+            None,
+        ),
+        (
+            {"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": ".lan"},
+            "http://radarr.lan:7878",
+            None,
+        ),
+    ],
+)
+def test_the_proxy_is_the_environment_s_unless_no_proxy_exempts_the_host(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str, expected: str | None
+) -> None:
+    from comradarr_arr._client import proxy_for
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert proxy_for(url) == expected

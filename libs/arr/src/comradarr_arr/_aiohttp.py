@@ -63,8 +63,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport sending through one aiohttp session (made on first use, inside
     the event loop). tls gives the TLS setting for an https URL: a context or False (no
     verification); it is called only then, so a plain-HTTP connector loads no CA bundle.
-    Proxies named by the environment are httpx's own business: it sends those requests
-    through transports of its own, never here."""
+    A connector behind a proxy the environment names gets httpx's own transport instead
+    (ArrClient chooses)."""
 
     def __init__(
         self, *, tls: Callable[[], ssl.SSLContext | bool], max_connections: int = 100
