@@ -57,17 +57,22 @@ async def seed_mirror(
         seasons,
     )
     await conn.execute(
+        "INSERT INTO qualities (model) SELECT jsonb_build_object('quality',"
+        " jsonb_build_object('name', n)) FROM unnest($1::text[]) n ON CONFLICT (model) DO NOTHING",
+        ["HDTV-720p", "Bluray-1080p", "WEBDL-1080p"],
+    )
+    await conn.execute(
         """
         INSERT INTO episodes (connector_id, arr_id, series_arr_id, season_number,
                               episode_number, title, air_date_utc, monitored, has_file,
-                              quality, quality_cutoff_not_met)
+                              quality_id, quality_cutoff_not_met)
         SELECT $1, n, s, se, ep, 'Episode ' || ep,
                CASE WHEN s % 5 = 0 AND se % 3 = 0 THEN now() + interval '30 days'
                     ELSE now() - (n % 5000) * interval '1 hour' END,
                true, n % 3 <> 0,
-               CASE WHEN n % 3 <> 0 THEN jsonb_build_object('quality',
-                    jsonb_build_object('name', CASE WHEN n % 7 = 0 THEN 'HDTV-720p'
-                                                    ELSE 'Bluray-1080p' END)) END,
+               CASE WHEN n % 3 <> 0 THEN (SELECT q.id FROM qualities q
+                    WHERE q.model = jsonb_build_object('quality', jsonb_build_object('name',
+                        CASE WHEN n % 7 = 0 THEN 'HDTV-720p' ELSE 'Bluray-1080p' END))) END,
                n % 3 <> 0 AND n % 7 = 0
         FROM (SELECT s, se, ep, ((s - 1) * $3::int + (se - 1)) * $4::int + ep AS n
               FROM generate_series(1, $2) s, generate_series(1, $3) se,
@@ -82,10 +87,11 @@ async def seed_mirror(
         await conn.execute(
             """
             INSERT INTO movies (connector_id, arr_id, title, year, status, monitored,
-                                is_available, has_file, quality, quality_cutoff_not_met, added)
+                                is_available, has_file, quality_id, quality_cutoff_not_met, added)
             SELECT $1, g, ($2::text[])[1 + g % array_length($2::text[], 1)] || ' Movie ' || g,
                    1980 + g % 40, 'released', true, true, g % 4 <> 0,
-                   CASE WHEN g % 4 <> 0 THEN '{"quality": {"name": "WEBDL-1080p"}}'::jsonb END,
+                   CASE WHEN g % 4 <> 0 THEN (SELECT q.id FROM qualities q
+                        WHERE q.model = '{"quality": {"name": "WEBDL-1080p"}}') END,
                    g % 4 <> 0 AND g % 9 = 0, now() - g * interval '1 day'
             FROM generate_series(1, $3) g
             """,

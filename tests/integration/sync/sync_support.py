@@ -124,8 +124,8 @@ async def mirror_episodes(pool: asyncpg.Pool, cid: int) -> dict[int, tuple[Any, 
     """Episode arr id → (series, season, has_file, monitored, cutoff unmet, quality id)."""
     rows = await pool.fetch(
         "SELECT arr_id, series_arr_id, season_number, has_file, monitored,"
-        " quality_cutoff_not_met, (quality->'quality'->>'id')::int AS q"
-        " FROM episodes WHERE connector_id = $1",
+        " quality_cutoff_not_met, (SELECT (q.model->'quality'->>'id')::int FROM qualities q"
+        " WHERE q.id = quality_id) AS q FROM episodes WHERE connector_id = $1",
         cid,
     )
     return {r["arr_id"]: tuple(r.values())[1:] for r in rows}
@@ -163,7 +163,8 @@ async def assert_movie_mirror_matches(pool: asyncpg.Pool, cid: int, sim: Simulat
     """Movies in the mirror equal the simulator's library."""
     rows = await pool.fetch(
         "SELECT arr_id, has_file, monitored, quality_cutoff_not_met,"
-        " (quality->'quality'->>'id')::int AS q FROM movies WHERE connector_id = $1",
+        " (SELECT (q.model->'quality'->>'id')::int FROM qualities q WHERE q.id = quality_id)"
+        " AS q FROM movies WHERE connector_id = $1",
         cid,
     )
     lib = sim.library

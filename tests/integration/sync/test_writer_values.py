@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
@@ -74,7 +75,7 @@ async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> Non
         table = QualityTable()
         table.add("another", orjson.dumps({"quality": {"id": 1}}))  # the episode's is not first
         episodes = [_episode_row(with_file, table), _episode_row(bare, table)]
-        qualities = table.encode()
+        qualities = table.entries()
         # As rows of a series new to the mirror (straight in), then staged and merged.
         await writer.write_episodes(
             [(5, encode_rows(episodes[:1]))], [], fresh={5}, qualities=qualities
@@ -108,8 +109,9 @@ async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> Non
     ]
     got = await pool.fetch(
         "SELECT arr_id, episode_number, absolute_episode_number, title, air_date_utc,"
-        " monitored, has_file, episode_file_id, quality, quality_cutoff_not_met, file_size,"
-        " last_search_time FROM episodes WHERE connector_id = $1 ORDER BY arr_id",
+        " monitored, has_file, episode_file_id, q.model, quality_cutoff_not_met, file_size,"
+        " last_search_time FROM episodes LEFT JOIN qualities q ON q.id = quality_id"
+        " WHERE connector_id = $1 ORDER BY arr_id",
         cid,
     )
     when = datetime(2024, 3, 10, 1, 30, tzinfo=timezone(timedelta(hours=2)))
@@ -138,14 +140,15 @@ async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
         writer = MirrorWriter(conn, connector_id=cid)
         await writer.prepare()
         staged = [(*row, digest, True)]
-        await writer.write_movies(staged, rehash=False, qualities=table.encode())
+        await writer.write_movies(staged, rehash=False, qualities=table.entries())
         # The same movie staged as new once more: merged after all, not a duplicate.
-        await writer.write_movies(staged, rehash=False, qualities=table.encode())
+        await writer.write_movies(staged, rehash=False, qualities=table.entries())
         assert (writer.counts.inserted, writer.counts.updated) == (1, 0)
     got = await pool.fetchrow(
-        "SELECT title, sort_title, tmdb_id, imdb_id, has_file, movie_file_id, quality,"
+        "SELECT title, sort_title, tmdb_id, imdb_id, has_file, movie_file_id, q.model,"
         " quality_cutoff_not_met, file_size, in_cinemas, digital_release, physical_release,"
-        " content_hash FROM movies WHERE connector_id = $1",
+        " content_hash FROM movies LEFT JOIN qualities q ON q.id = quality_id"
+        " WHERE connector_id = $1",
         cid,
     )
     assert tuple(got.values()) == (
@@ -160,3 +163,27 @@ async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
     at = 13  # the quality's place in a movie row
     assert row[at] == 0
     assert digest == row_hash(*row[:at], orjson.Fragment(orjson.dumps(QUALITY)), *row[at + 1 :])
+
+
+async def test_writers_storing_the_same_new_qualities_at_once_agree_on_their_ids(
+    pool: asyncpg.Pool,
+) -> None:
+    models = [orjson.dumps({"quality": {"id": i, "name": f"Q{i}"}}) for i in range(6)]
+    async with pool.acquire() as one, pool.acquire() as two:
+        first, second = MirrorWriter(one, connector_id=1), MirrorWriter(two, connector_id=2)
+        # In opposite orders, several times over: no deadlock, one row per model.
+        for _ in range(5):
+            a, b = await asyncio.gather(first.quality_ids(models), second.quality_ids(models[::-1]))
+            assert a == b[::-1] and len(set(a)) == len(models)
+            first, second = MirrorWriter(one, connector_id=1), MirrorWriter(two, connector_id=2)
+            await pool.execute("DELETE FROM qualities")  # new models again next round
+    # A writer asks the database once per model: known ones come from its own cache.
+    async with pool.acquire() as conn:
+        writer = MirrorWriter(conn, connector_id=1)
+        ids = await writer.quality_ids(models[:2])
+        await conn.execute("DELETE FROM qualities")
+        assert await writer.quality_ids([models[1], models[0], models[1]]) == [
+            ids[1],
+            ids[0],
+            ids[1],
+        ]

@@ -6,6 +6,8 @@ Tables (see migrations/):
   unique by (connector_id, arr_id), cascading from ``connectors``; written by sync only.
   ``series.content_hash`` / ``movies.content_hash`` hold a digest of the values last
   written (series with their seasons), which lets the sync skip unchanged rows unstaged.
+- ``qualities``: each distinct quality model (``model`` jsonb, unique) once; episodes and
+  movies with a file point at theirs by ``quality_id``. Rows are never deleted or changed.
 - ``search_registry``: one entry per wanting item (``content_type`` episode|movie with
   ``episode_id``/``movie_id``), ``search_type`` gap|upgrade, a ``priority`` with its
   ``priority_parts`` and an optional ``user_priority``; discovery creates and deletes

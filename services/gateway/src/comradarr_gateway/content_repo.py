@@ -78,6 +78,15 @@ SORTS: dict[str, dict[str, list[Key]]] = {
 DEFAULT_SORT = {"series": "title", "movie": "title", "episode": "title"}
 
 
+def _quality_name(alias: str) -> str:
+    """The name of a row's quality model (kept once in the qualities table)."""
+    # alias is one of this module's table aliases, never input.
+    return (
+        "(SELECT q.model->'quality'->>'name' FROM qualities q"  # noqa: S608
+        f" WHERE q.id = {alias}.quality_id)"
+    )
+
+
 def _utc(sql: str) -> str:
     """A timestamptz as RFC 3339 text in UTC whatever the session's TimeZone (NULL stays)."""
     return f"""to_char(({sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
@@ -157,7 +166,7 @@ _ITEMS: dict[str, dict[str, str]] = {
         "added": _utc("m.added"),
         "monitored": "m.monitored",
         "has_file": "m.has_file",
-        "quality": "m.quality->'quality'->>'name'",
+        "quality": _quality_name("m"),
         "cutoff_not_met": "m.quality_cutoff_not_met",
         "arr_status": "m.status",
         "episode_count": "NULL::int",
@@ -181,7 +190,7 @@ _ITEMS: dict[str, dict[str, str]] = {
         "added": "NULL::text",
         "monitored": "e.monitored",
         "has_file": "e.has_file",
-        "quality": "e.quality->'quality'->>'name'",
+        "quality": _quality_name("e"),
         "cutoff_not_met": "e.quality_cutoff_not_met",
         "arr_status": "NULL::text",
         "episode_count": "NULL::int",
@@ -464,7 +473,7 @@ async def series_detail(conn: Connection, *, series_id: int) -> dict[str, Any] |
     )
     episodes = await conn.fetch(
         f"SELECT e.id, e.arr_id, e.season_number, e.episode_number, e.title, e.air_date_utc,"  # noqa: S608
-        f" e.monitored, e.has_file, e.quality->'quality'->>'name' AS quality,"
+        f" e.monitored, e.has_file, {_quality_name('e')} AS quality,"
         f" e.quality_cutoff_not_met, e.file_size, {_WANTED_ITEM.format(a='e')} AS wanted,"
         f" {_ENTRY}"
         " FROM episodes e LEFT JOIN search_registry r ON r.episode_id = e.id"
@@ -483,7 +492,7 @@ async def series_detail(conn: Connection, *, series_id: int) -> dict[str, Any] |
 async def movie_detail(conn: Connection, *, movie_id: int) -> dict[str, Any] | None:
     """A movie with its registry entry."""
     row = await conn.fetchrow(
-        f"SELECT m.*, m.quality->'quality'->>'name' AS quality_name,"  # noqa: S608
+        f"SELECT m.*, {_quality_name('m')} AS quality_name,"  # noqa: S608
         f" {_WANTED_ITEM.format(a='m')} AS wanted, {_ENTRY}"
         " FROM movies m LEFT JOIN search_registry r ON r.movie_id = m.id WHERE m.id = $1",
         movie_id,

@@ -212,7 +212,7 @@ def _episode_row(e: Episode, qualities: QualityTable) -> tuple[Any, ...]:
 
 
 # Where a movie row holds its quality (an index into the sync's QualityTable).
-_MOVIE_QUALITY = MOVIE_COLUMNS.index("quality")
+_MOVIE_QUALITY = MOVIE_COLUMNS.index("quality_id")
 
 
 def _movie_row(m: Movie, qualities: QualityTable) -> tuple[Any, ...]:
@@ -447,7 +447,7 @@ async def _sync_movies(
             MirrorWriter.write_movies,
             movies=list(batch.values()),
             rehash=rehash,
-            qualities=qualities.encode(),
+            qualities=qualities.entries(),
         )
 
     try:
@@ -623,7 +623,7 @@ async def _sync_episodes(
                 complete=complete,
                 incomplete=incomplete,
                 fresh=fresh,
-                qualities=qualities.encode(),
+                qualities=qualities.entries(),
             )
             await writes.submit(after_series(job))
 

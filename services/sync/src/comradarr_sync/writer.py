@@ -35,14 +35,15 @@ EPISODE_STAGE = (
     ("arr_id", "integer"), ("series_arr_id", "integer"), ("season_number", "integer"),
     ("episode_number", "integer"), ("absolute_episode_number", "integer"), ("title", "text"),
     ("air_date_utc", "timestamptz"), ("monitored", "boolean"), ("has_file", "boolean"),
-    ("episode_file_id", "integer"), ("quality", "jsonb"), ("quality_cutoff_not_met", "boolean"),
-    ("file_size", "bigint"), ("last_search_time", "timestamptz"),
+    ("episode_file_id", "integer"), ("quality_id", "quality"),
+    ("quality_cutoff_not_met", "boolean"), ("file_size", "bigint"),
+    ("last_search_time", "timestamptz"),
 )  # fmt: skip
 MOVIE_STAGE = (
     ("arr_id", "integer"), ("tmdb_id", "integer"), ("imdb_id", "text"), ("foreign_id", "text"),
     ("title", "text"), ("sort_title", "text"), ("year", "integer"), ("status", "text"),
     ("monitored", "boolean"), ("is_available", "boolean"), ("quality_profile_id", "integer"),
-    ("has_file", "boolean"), ("movie_file_id", "integer"), ("quality", "jsonb"),
+    ("has_file", "boolean"), ("movie_file_id", "integer"), ("quality_id", "quality"),
     ("quality_cutoff_not_met", "boolean"), ("file_size", "bigint"),
     ("last_search_time", "timestamptz"), ("added", "timestamptz"), ("in_cinemas", "timestamptz"),
     ("physical_release", "timestamptz"), ("digital_release", "timestamptz"),
@@ -57,11 +58,16 @@ STAGES: dict[str, Stage] = {
 }
 
 
+# The kind of a column holding a quality: a row carries it as an index into the sync's
+# QualityTable, written as the id of the model in the qualities table.
+_QUALITY = "quality"
+
+
 def _staging_ddl() -> str:
     """Staging tables live for the session; ON COMMIT DELETE ROWS empties them per batch."""
     return "".join(
         f"CREATE TEMP TABLE IF NOT EXISTS {name} ("
-        + ", ".join(f"{column} {kind}" for column, kind in stage)
+        + ", ".join(f"{column} {'integer' if kind == _QUALITY else kind}" for column, kind in stage)
         + ") ON COMMIT DELETE ROWS;"
         for name, stage in STAGES.items()
     )
@@ -70,20 +76,18 @@ def _staging_ddl() -> str:
 def _rows_sql(stage: Stage, param: str, qualities: str) -> str:
     """The columns of the rows in one JSON parameter (UTF-8 bytes), in the stage's order.
 
-    A jsonb column (the quality) holds an index into the qualities parameter, the batch's
-    QualityTable: PostgreSQL parses each distinct quality once per batch (an InitPlan), not
-    once per row, where it was a third of the batch's JSON work.
+    A quality column holds an index into the qualities parameter: the ids (int[]) of the
+    batch's QualityTable entries in the qualities table.
     """
-    table = f"(SELECT convert_from({qualities}::bytea, 'UTF8')::jsonb)"
     values = ", ".join(
-        f"({table} -> ((e->>{i})::int))" if kind == "jsonb" else f"(e->>{i})::{kind}"
+        f"({qualities}::int[])[(e->>{i})::int + 1]" if kind == _QUALITY else f"(e->>{i})::{kind}"
         for i, (_, kind) in enumerate(stage)
     )
     return f"{values} FROM jsonb_array_elements(convert_from({param}::bytea, 'UTF8')::jsonb) e"
 
 
 def _fill_sql(name: str, stage: Stage) -> str:
-    """INSERT of one batch's JSON rows ($1, with its QualityTable as $2 if the stage has a
+    """INSERT of one batch's JSON rows ($1, with its quality ids as $2 if the stage has a
     quality) into a staging table."""
     # Names and types are the constants above; the rows are a parameter.
     columns = ", ".join(c for c, _ in stage)
@@ -92,8 +96,8 @@ def _fill_sql(name: str, stage: Stage) -> str:
 
 _STAGING = _staging_ddl()
 _FILL = {name: _fill_sql(name, stage) for name, stage in STAGES.items()}
-# The staging tables whose fill takes the batch's QualityTable ($2).
-_WITH_QUALITY = {name for name, stage in STAGES.items() if any(k == "jsonb" for _, k in stage)}
+# The staging tables whose fill takes the batch's quality ids ($2).
+_WITH_QUALITY = {name for name, stage in STAGES.items() if any(k == _QUALITY for _, k in stage)}
 
 
 def _names(stage: Stage, *without: str) -> tuple[str, ...]:
@@ -184,7 +188,7 @@ _COUNT_FRESH = (
 # One statement per episode batch. $1 connector, $2 completely fetched series that were in
 # the mirror (their episodes missing from the batch are gone), $3/$4 every completely fetched
 # series with its statistics fingerprint, $5 the episode rows of series new to the mirror
-# ($6 the batch's QualityTable):
+# ($6 the ids of the batch's QualityTable entries):
 # none of their episodes can be stored yet, so they go straight in from the JSON, neither
 # staged nor checked for conflicts (the first sync of a library is nearly all such rows).
 # The rest were staged and are upserted. The parts touch disjoint rows, so one snapshot
@@ -234,6 +238,28 @@ _REHASH_SERIES = _rehash_sql("series", "stage_series")
 _REHASH_MOVIES = _rehash_sql("movies", "stage_movies")
 
 
+# The ids of quality models ($1: a JSON array of them), stored first if new, in the order
+# given. Inserted in one order (the models' own) by every writer, so two writers storing
+# the same new models wait for each other instead of deadlocking. A model another
+# transaction stored after this statement began is skipped by the insert and not seen by the
+# join: its id comes back NULL, and asking again finds it.
+_QUALITY_IDS = """
+WITH given AS (
+    SELECT g.model, g.ord
+    FROM jsonb_array_elements(convert_from($1::bytea, 'UTF8')::jsonb)
+         WITH ORDINALITY AS g(model, ord)
+), added AS (
+    INSERT INTO qualities (model) SELECT model FROM given ORDER BY model
+    ON CONFLICT (model) DO NOTHING RETURNING id, model
+)
+SELECT g.ord, coalesce(a.id, q.id) AS id
+FROM given g
+LEFT JOIN added a ON a.model = g.model
+LEFT JOIN qualities q ON q.model = g.model
+ORDER BY g.ord
+"""
+
+
 def encode_rows(rows: Iterable[tuple[Any, ...]]) -> bytes:
     """Rows as one JSON array of row arrays, the form _stage sends.
 
@@ -246,9 +272,10 @@ def encode_rows(rows: Iterable[tuple[Any, ...]]) -> bytes:
 class QualityTable:
     """The distinct quality models of one sync, in the order first seen.
 
-    Rows carry a quality as its index here, and every batch sends the whole table (a
-    handful of entries: a library has few distinct quality models), so a quality is parsed
-    once per batch. Indexes only grow, so a table encoded after a row was made covers it.
+    Rows carry a quality as its index here; every batch takes the table's entries (a
+    handful: a library has few distinct quality models), which the writer maps to their ids
+    in the qualities table. Indexes only grow, so entries taken after a row was made cover
+    it.
     """
 
     __slots__ = ("_fragments", "_index", "_json")
@@ -273,9 +300,9 @@ class QualityTable:
         """The quality at index as JSON, for orjson (digests of rows hash the quality itself)."""
         return self._fragments[index]
 
-    def encode(self) -> bytes:
-        """The table as one JSON array (the qualities parameter of a batch)."""
-        return b"[" + b",".join(self._json) + b"]"
+    def entries(self) -> tuple[bytes, ...]:
+        """Each quality's JSON, in index order (what a batch's rows refer to)."""
+        return tuple(self._json)
 
 
 def join_rows(chunks: Sequence[bytes]) -> bytes:
@@ -312,6 +339,28 @@ class MirrorWriter:
         self.conn = conn
         self.connector_id = connector_id
         self.counts = Counts()
+        # Quality models (their JSON) already mapped to their id in the qualities table.
+        self._quality_ids: dict[bytes, int] = {}
+
+    async def quality_ids(self, entries: Sequence[bytes]) -> list[int]:
+        """The ids in the qualities table of quality models (their JSON), stored if new.
+
+        Runs on its own, outside any batch's transaction: a stored model is committed at
+        once, so other writers never wait for a batch to see it.
+        """
+        known = self._quality_ids
+        missing = [e for e in dict.fromkeys(entries) if e not in known]
+        for _ in range(3):
+            if not missing:
+                break
+            rows = await self.conn.fetch(_QUALITY_IDS, b"[" + b",".join(missing) + b"]")
+            for row in rows:
+                if row["id"] is not None:
+                    known[missing[row["ord"] - 1]] = row["id"]
+            missing = [e for e in missing if e not in known]
+        if missing:
+            raise RuntimeError(f"{len(missing)} quality models could not be stored")
+        return [known[e] for e in entries]
 
     async def prepare(self) -> None:
         """Create the session's staging tables (once per connection).
@@ -324,9 +373,9 @@ class MirrorWriter:
         """
         await self.conn.execute(_STAGING + "SET synchronous_commit TO off;")
 
-    async def _stage(self, table: str, rows: bytes, qualities: bytes | None = None) -> None:
+    async def _stage(self, table: str, rows: bytes, qualities: Sequence[int] = ()) -> None:
         if table in _WITH_QUALITY:
-            await self.conn.execute(_FILL[table], rows, qualities or b"[]")
+            await self.conn.execute(_FILL[table], rows, list(qualities))
         else:
             await self.conn.execute(_FILL[table], rows)
 
@@ -379,12 +428,12 @@ class MirrorWriter:
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int] = (),
         fresh: Collection[int] = (),
-        qualities: bytes = b"[]",
+        qualities: Sequence[bytes] = (),
     ) -> None:
         """Merge episodes; for series fetched completely, drop vanished ones and mark them done.
 
         episodes holds (series id, encode_rows array of its episodes in EPISODE_COLUMNS order),
-        their qualities indexes into qualities (QualityTable.encode()).
+        their qualities indexes into qualities (QualityTable.entries()).
 
         complete holds (series id, statistics fingerprint) of series whose whole episode list
         is in this batch and parsed cleanly; their fingerprint is stored in the same
@@ -394,12 +443,13 @@ class MirrorWriter:
         began: their episodes are inserted without conflict handling (should one be stored
         after all, the batch is merged instead).
         """
+        ids = await self.quality_ids(qualities)
         try:
-            await self._write_episodes(episodes, complete, incomplete, fresh, qualities)
+            await self._write_episodes(episodes, complete, incomplete, fresh, ids)
         except asyncpg.UniqueViolationError:
             if not fresh:
                 raise
-            await self._write_episodes(episodes, complete, incomplete, (), qualities)
+            await self._write_episodes(episodes, complete, incomplete, (), ids)
 
     async def _write_episodes(
         self,
@@ -407,7 +457,7 @@ class MirrorWriter:
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int],
         fresh: Collection[int],
-        qualities: bytes,
+        qualities: list[int],
     ) -> None:
         async with self.conn.transaction():
             if incomplete:
@@ -437,21 +487,26 @@ class MirrorWriter:
             self.counts.deleted += int(row["deleted"])
 
     async def write_movies(
-        self, movies: Sequence[tuple[Any, ...]], *, rehash: bool = True, qualities: bytes = b"[]"
+        self,
+        movies: Sequence[tuple[Any, ...]],
+        *,
+        rehash: bool = True,
+        qualities: Sequence[bytes] = (),
     ) -> None:
         """Merge a batch of movies (rows ending in their digest and whether the movie is new
         to the mirror: inserted without conflict handling; qualities as for episodes);
         rehash as for series."""
         rows = encode_rows(movies)
+        ids = await self.quality_ids(qualities)
         try:
-            await self._write_movies(rows, qualities, rehash=rehash, fresh=True)
+            await self._write_movies(rows, ids, rehash=rehash, fresh=True)
         except asyncpg.UniqueViolationError:
             if not any(row[-1] for row in movies):
                 raise
-            await self._write_movies(rows, qualities, rehash=rehash, fresh=False)
+            await self._write_movies(rows, ids, rehash=rehash, fresh=False)
 
     async def _write_movies(
-        self, movies: bytes, qualities: bytes, *, rehash: bool, fresh: bool
+        self, movies: bytes, qualities: list[int], *, rehash: bool, fresh: bool
     ) -> None:
         async with self.conn.transaction():
             await self._stage("stage_movies", movies, qualities)
