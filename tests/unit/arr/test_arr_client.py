@@ -714,3 +714,21 @@ def test_the_proxy_is_the_environment_s_unless_no_proxy_exempts_the_host(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert proxy_for(url) == expected
+
+
+async def test_each_request_is_one_debug_line_and_none_above_debug(
+    make_sim: SimFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = make_client(make_sim())
+    async with client:
+        caplog.set_level(logging.INFO)
+        with structlog.testing.capture_logs() as quiet:
+            await client.ping()
+        caplog.set_level(logging.DEBUG)
+        with structlog.testing.capture_logs() as shown:
+            await client.ping()
+    assert not [e for e in quiet if e["event"] == "arr.request"]
+    lines = [e for e in shown if e["event"] == "arr.request"]
+    assert len(lines) == 1
+    assert lines[0]["method"] == "GET" and lines[0]["status"] == 200
+    assert lines[0]["target"].endswith("/ping")

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import importlib.metadata
+import logging
 import random
 import ssl
 import time
@@ -51,6 +52,8 @@ from comradarr_arr._models import (
 from comradarr_arr._stream import JSONStreamError, iter_json_array
 
 log = structlog.get_logger(__name__)
+# One debug line per request (httpx's own, logged by the AsyncClient.send we bypass, is gone).
+_REQUESTS_LOG = logging.getLogger(__name__)
 
 try:
     __version__ = importlib.metadata.version("comradarr-arr")
@@ -283,6 +286,14 @@ class ArrClient:
                 REQUEST_SECONDS.labels(name, endpoint).observe(elapsed)
                 raise error from exc
             response.request = request
+            if _REQUESTS_LOG.isEnabledFor(logging.DEBUG):  # checked first: a hot path
+                log.debug(
+                    "arr.request",
+                    connector=name,
+                    method=method,
+                    target=request.url.raw_path.decode("ascii"),
+                    status=response.status_code,
+                )
             self._http.cookies.extract_cookies(response)
             if response.is_success:
                 if stream:
