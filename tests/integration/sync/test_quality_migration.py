@@ -7,7 +7,7 @@ import json
 
 import asyncpg
 import pytest
-from comradarr_db import discover, migrate
+from comradarr_db import Migration, discover, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -15,8 +15,8 @@ HD = {"quality": {"id": 4, "name": "HDTV-720p"}, "revision": {"version": 1, "rea
 BR = {"quality": {"id": 7, "name": "Bluray-1080p"}, "revision": {"version": 2, "real": 0}}
 
 
-def _is_qualities(m: object) -> bool:
-    return getattr(m, "component", None) == "mirror" and getattr(m, "version", 0) >= 9
+def _is_qualities(m: Migration) -> bool:
+    return m.component == "mirror" and m.version >= 9
 
 
 async def test_rows_keep_their_quality_and_each_model_is_stored_once(
