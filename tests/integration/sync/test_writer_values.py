@@ -1,4 +1,4 @@
-"""Every value the sync stages reaches the mirror unchanged (rows travel as JSON)."""
+"""Every value the sync stages reaches the mirror unchanged (rows travel as CSV for COPY)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,15 @@ from comradarr_sync.engine import (
     movie_digest,
     row_hash,
 )
-from comradarr_sync.writer import MirrorWriter, QualityTable, encode_rows
+from comradarr_sync.writer import MirrorWriter, QualityTable, encode_csv
 from sync_support import API_KEY, SECRET
 
-TITLE = "Quote \" back\\slash \t tab \n line ü 😀 'apostrophe' \u2028 end"
+# Every character JSON escapes, the CSV delimiters, a backslash before what could pass for an
+# escape, and a row boundary as encode_csv sees one.
+TITLE = (
+    "Quote \" back\\slash \t tab \n line \r\x08\x0c\x01 ü 😀 'apostrophe' \u2028 a,b"
+    ' \\n \\" \\\\ \\u0041 ],[ null end'
+)
 QUALITY = {
     "quality": {"id": 7, "name": "Bluray-1080p", "source": "bluray", "resolution": 1080},
     "revision": {"version": 2, "real": 1, "isRepack": True},
@@ -78,12 +83,12 @@ async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> Non
         qualities = table.entries()
         # As rows of a series new to the mirror (straight in), then staged and merged.
         await writer.write_episodes(
-            [(5, encode_rows(episodes[:1]))], [], fresh={5}, qualities=qualities
+            [(5, encode_csv(episodes[:1]))], [], fresh={5}, qualities=qualities
         )
-        await writer.write_episodes([(5, encode_rows(episodes[1:]))], [], qualities=qualities)
+        await writer.write_episodes([(5, encode_csv(episodes[1:]))], [], qualities=qualities)
         # Said to be new though stored meanwhile: merged after all, not a duplicate.
         await writer.write_episodes(
-            [(5, encode_rows(episodes[:1]))], [], fresh={5}, qualities=qualities
+            [(5, encode_csv(episodes[:1]))], [], fresh={5}, qualities=qualities
         )
         assert (writer.counts.inserted, writer.counts.updated) == (3, 0)
 

@@ -16,7 +16,7 @@ import orjson
 from comradarr_arr import ArrClient, Episode, Movie, Quality, QualityModel, Revision, Series, Shape
 from prometheus_client import REGISTRY
 
-from .writer import MOVIE_COLUMNS, MirrorWriter, QualityTable, encode_rows
+from .writer import MOVIE_COLUMNS, MirrorWriter, QualityTable, encode_csv
 
 Progress = Callable[[int, int | None], Awaitable[None]]
 # A digest no stored row has (known_movies maps a movie to None before it had a digest).
@@ -601,7 +601,7 @@ async def _sync_episodes(
             # old rows and the old fingerprint, so the next sync tries this series again.
             clean = len(rows) >= item.expected
             # Encoded at once: the batch holds one bytes object per series, not its rows.
-            await queue.put((item, encode_rows(rows.values()), len(rows), clean))
+            await queue.put((item, encode_csv(list(rows.values())), len(rows), clean))
             # A series' list is parsed without a pause for the event loop; yield after it,
             # so the writer's database replies wait for one series, not for every fetcher.
             await asyncio.sleep(0)

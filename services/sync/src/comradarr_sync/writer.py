@@ -1,9 +1,10 @@
-"""Bulk writes into the content mirror: each batch staged from one JSON parameter into temp
+"""Bulk writes into the content mirror: each batch copied (COPY, CSV) into temp staging
 tables, then one merge."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Sequence
+import re
+from collections.abc import AsyncIterator, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,10 +12,10 @@ import asyncpg
 import orjson
 from comradarr_db import Connection
 
-# Each staging table's columns with their types. Rows reach PostgreSQL as one JSON array
-# of row arrays per batch (orjson, in C): a third of the client CPU of a binary COPY, whose
-# per-value encoding was the sync's largest cost after parsing. PostgreSQL takes the values
-# apart on its own core.
+# Each staging table's columns with their types. Rows reach PostgreSQL as CSV for COPY (see
+# encode_csv): written by orjson in C, a third of the client CPU of a binary COPY, whose
+# per-value encoding was the sync's largest cost after parsing; and read by PostgreSQL for a
+# third of the CPU it spent taking a JSON array of the same rows apart.
 SERIES_STAGE = (
     ("arr_id", "integer"), ("tvdb_id", "integer"), ("imdb_id", "text"), ("title", "text"),
     ("sort_title", "text"), ("status", "text"), ("series_type", "text"), ("year", "integer"),
@@ -59,7 +60,7 @@ STAGES: dict[str, Stage] = {
 
 
 # The kind of a column holding a quality: a row carries it as an index into the sync's
-# QualityTable, written as the id of the model in the qualities table.
+# QualityTable, staged as is and written as the id of the model in the qualities table.
 _QUALITY = "quality"
 
 
@@ -73,31 +74,8 @@ def _staging_ddl() -> str:
     )
 
 
-def _rows_sql(stage: Stage, param: str, qualities: str) -> str:
-    """The columns of the rows in one JSON parameter (UTF-8 bytes), in the stage's order.
-
-    A quality column holds an index into the qualities parameter: the ids (int[]) of the
-    batch's QualityTable entries in the qualities table.
-    """
-    values = ", ".join(
-        f"({qualities}::int[])[(e->>{i})::int + 1]" if kind == _QUALITY else f"(e->>{i})::{kind}"
-        for i, (_, kind) in enumerate(stage)
-    )
-    return f"{values} FROM jsonb_array_elements(convert_from({param}::bytea, 'UTF8')::jsonb) e"
-
-
-def _fill_sql(name: str, stage: Stage) -> str:
-    """INSERT of one batch's JSON rows ($1, with its quality ids as $2 if the stage has a
-    quality) into a staging table."""
-    # Names and types are the constants above; the rows are a parameter.
-    columns = ", ".join(c for c, _ in stage)
-    return f"INSERT INTO {name} ({columns}) SELECT " + _rows_sql(stage, "$1", "$2")
-
-
 _STAGING = _staging_ddl()
-_FILL = {name: _fill_sql(name, stage) for name, stage in STAGES.items()}
-# The staging tables whose fill takes the batch's quality ids ($2).
-_WITH_QUALITY = {name for name, stage in STAGES.items() if any(k == _QUALITY for _, k in stage)}
+_KINDS = {column: kind for stage in STAGES.values() for column, kind in stage}
 
 
 def _names(stage: Stage, *without: str) -> tuple[str, ...]:
@@ -114,8 +92,12 @@ MOVIE_COLUMNS = _names(MOVIE_STAGE, "content_hash", "fresh")
 _HASH = "content_hash"
 
 
-def _values(columns: Sequence[str]) -> str:
-    return ", ".join(f"s.{c}" for c in columns)
+def _values(columns: Sequence[str], qualities: str) -> str:
+    """The staged values of columns; a quality (an index) becomes its id, from the int[]
+    parameter qualities (the ids of the batch's QualityTable entries)."""
+    return ", ".join(
+        f"({qualities}::int[])[s.{c} + 1]" if _KINDS[c] == _QUALITY else f"s.{c}" for c in columns
+    )
 
 
 def _upsert_sql(
@@ -126,9 +108,10 @@ def _upsert_sql(
     *,
     hashed: bool = False,
     where: str = "true",
+    qualities: str = "$2",
 ) -> str:
     """INSERT … ON CONFLICT DO UPDATE that touches only rows whose values differ, returning
-    (xmax = 0) AS inserted for each row it wrote."""
+    (xmax = 0) AS inserted for each row it wrote ($1 connector; qualities as for _values)."""
     written = [*columns, _HASH] if hashed else list(columns)
     updated = [c for c in columns if c not in key]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*updated, *([_HASH] if hashed else [])])
@@ -138,7 +121,7 @@ def _upsert_sql(
     # Table and column names come from the constants above; values are parameters.
     return (
         f"INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
-        f" SELECT $1, {_values(written)} FROM {stage} s WHERE {where}"
+        f" SELECT $1, {_values(written, qualities)} FROM {stage} s WHERE {where}"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
         " RETURNING (xmax = 0) AS inserted"
@@ -146,14 +129,20 @@ def _upsert_sql(
 
 
 def _insert_sql(
-    table: str, stage: str, columns: Sequence[str], *, hashed: bool = False, where: str
+    table: str,
+    stage: str,
+    columns: Sequence[str],
+    *,
+    hashed: bool = False,
+    where: str,
+    qualities: str = "$2",
 ) -> str:
     """Plain INSERT of staged rows that cannot be in the table yet: no conflict handling."""
     written = [*columns, _HASH] if hashed else list(columns)
     # Names come from the constants above; values are parameters.
     return (
         f"INSERT INTO {table} (connector_id, {', '.join(written)})"  # noqa: S608
-        f" SELECT $1, {_values(written)} FROM {stage} s WHERE {where} RETURNING 1"
+        f" SELECT $1, {_values(written, qualities)} FROM {stage} s WHERE {where} RETURNING 1"
     )
 
 
@@ -171,12 +160,21 @@ def _merge_sql(
 
 
 def _fresh_ctes(
-    table: str, stage: str, columns: Sequence[str], *, fresh: str, hashed: bool = False
+    table: str,
+    stage: str,
+    columns: Sequence[str],
+    *,
+    fresh: str,
+    hashed: bool = False,
+    qualities: str = "$2",
 ) -> str:
     """Two CTEs: staged rows matching fresh are new to the mirror (fresh: a plain INSERT,
     which costs less than an upsert), the others are upserted (m)."""
-    insert = _insert_sql(table, stage, columns, hashed=hashed, where=fresh)
-    upsert = _upsert_sql(table, stage, columns, ("arr_id",), hashed=hashed, where=f"NOT ({fresh})")
+    insert = _insert_sql(table, stage, columns, hashed=hashed, where=fresh, qualities=qualities)
+    key = ("arr_id",)
+    upsert = _upsert_sql(
+        table, stage, columns, key, hashed=hashed, where=f"NOT ({fresh})", qualities=qualities
+    )
     return f"fresh AS ({insert}), m AS ({upsert})"
 
 
@@ -185,22 +183,23 @@ _COUNT_FRESH = (
     " count(*) FILTER (WHERE NOT inserted) AS updated"
 )
 
-# One statement per episode batch. $1 connector, $2 completely fetched series that were in
-# the mirror (their episodes missing from the batch are gone), $3/$4 every completely fetched
-# series with its statistics fingerprint, $5 the episode rows of series new to the mirror
-# ($6 the ids of the batch's QualityTable entries):
-# none of their episodes can be stored yet, so they go straight in from the JSON, neither
-# staged nor checked for conflicts (the first sync of a library is nearly all such rows).
-# The rest were staged and are upserted. The parts touch disjoint rows, so one snapshot
-# serves them all, and a batch costs one round trip (after its staging, if any).
+# One statement per episode batch, after its staging. $1 connector, $2 completely fetched
+# series that were in the mirror (their episodes missing from the batch are gone), $3/$4
+# every completely fetched series with its statistics fingerprint, $5 series new to the
+# mirror: none of their episodes can be stored yet, so theirs go in by a plain INSERT, not
+# checked for conflicts (the first sync of a library is nearly all such rows); the rest are
+# upserted. $6 the ids of the batch's QualityTable entries. The parts touch disjoint rows,
+# so one snapshot serves them all.
 _WRITE_EPISODES = (
-    "WITH fresh AS (INSERT INTO episodes (connector_id, "  # noqa: S608 (constant names)
-    + ", ".join(EPISODE_COLUMNS)
-    + ") SELECT $1, "
-    + _rows_sql(EPISODE_STAGE, "$5", "$6")
-    + " RETURNING 1), m AS ("
-    + _upsert_sql("episodes", "stage_episodes", EPISODE_COLUMNS, ("arr_id",))
-    + "), gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
+    "WITH "  # noqa: S608 (constant names; values are parameters)
+    + _fresh_ctes(
+        "episodes",
+        "stage_episodes",
+        EPISODE_COLUMNS,
+        fresh="s.series_arr_id = ANY($5::int[])",
+        qualities="$6",
+    )
+    + ", gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
     " AND t.series_arr_id = ANY($2::int[])"
     " AND NOT EXISTS (SELECT 1 FROM stage_episodes s WHERE s.arr_id = t.arr_id) RETURNING 1),"
     " done AS (UPDATE series t SET episodes_fingerprint = f.fp"
@@ -214,7 +213,7 @@ _MERGE_SERIES = _merge_sql("series", "stage_series", SERIES_COLUMNS, ("arr_id",)
 _MERGE_SEASONS = _merge_sql(
     "seasons", "stage_seasons", SEASON_COLUMNS, ("series_arr_id", "season_number")
 )
-# Movies new to the mirror are staged with fresh = true ($1 connector).
+# Movies new to the mirror are staged with fresh = true ($1 connector, $2 quality ids).
 _MERGE_MOVIES = (
     "WITH "
     + _fresh_ctes("movies", "stage_movies", MOVIE_COLUMNS, fresh="s.fresh", hashed=True)
@@ -260,13 +259,61 @@ ORDER BY g.ord
 """
 
 
-def encode_rows(rows: Iterable[tuple[Any, ...]]) -> bytes:
-    """Rows as one JSON array of row arrays, the form _stage sends.
+# The CSV that staging reads: orjson's JSON values are CSV fields as they stand (numbers,
+# true/false, null, which COPY reads as NULL, and strings in double quotes), once the JSON
+# escapes inside strings are CSV's, where a backslash is a plain character.
+_STRING_ESCAPES = (
+    (b'\\"', b'""'),  # a quote inside a quoted field is doubled
+    (b"\\n", b"\n"),  # line breaks and the rest stand as themselves inside quotes
+    (b"\\r", b"\r"),
+    (b"\\t", b"\t"),
+    (b"\\b", b"\b"),
+    (b"\\f", b"\f"),
+    (b"\\/", b"/"),
+)
+_CONTROL_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")
+
+
+def _control(match: re.Match[bytes]) -> bytes:
+    # orjson writes only control characters as \uXXXX; PostgreSQL text cannot hold NUL.
+    code = int(match[1], 16)
+    return chr(code).encode() if code else b""
+
+
+def _csv_strings(body: bytes) -> bytes:
+    """JSON string escapes rewritten for CSV (they occur only inside strings)."""
+    # An escaped backslash is held as NUL (never raw in orjson's output) meanwhile, so its
+    # second half cannot start another escape.
+    body = body.replace(b"\\\\", b"\0")
+    for escape, raw in _STRING_ESCAPES:
+        body = body.replace(escape, raw)
+    if b"\\u" in body:
+        body = _CONTROL_ESCAPE.sub(_control, body)
+    return body.replace(b"\0", b"\\")
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def encode_csv(rows: Sequence[tuple[Any, ...]]) -> bytes:
+    """Rows as CSV lines, each ending in a line break, for COPY (format csv, null 'null');
+    chunks of them join by concatenation.
 
     Values may be None, bool, int, str or datetimes (naive ones are UTC); a quality is its
     index in the batch's QualityTable.
     """
-    return orjson.dumps(list(rows), option=orjson.OPT_NAIVE_UTC)
+    if not rows:
+        return b""
+    # One orjson call for them all: '[[row],[row]]'; the rows' brackets become line breaks.
+    body = orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC)[2:-2]
+    if body.count(b"],[") == len(rows) - 1:
+        body = body.replace(b"],[", b"\n")
+    else:  # some string holds "],[": one row at a time
+        body = b"\n".join(orjson.dumps(row, option=orjson.OPT_NAIVE_UTC)[1:-1] for row in rows)
+    if b"\\" in body:
+        body = _csv_strings(body)
+    return body + b"\n"
 
 
 class QualityTable:
@@ -303,11 +350,6 @@ class QualityTable:
     def entries(self) -> tuple[bytes, ...]:
         """Each quality's JSON, in index order (what a batch's rows refer to)."""
         return tuple(self._json)
-
-
-def join_rows(chunks: Sequence[bytes]) -> bytes:
-    """One JSON array of the rows of several encode_rows arrays."""
-    return b"[" + b",".join(c[1:-1] for c in chunks if len(c) > 2) + b"]"
 
 
 @dataclass(slots=True)
@@ -373,11 +415,12 @@ class MirrorWriter:
         """
         await self.conn.execute(_STAGING + "SET synchronous_commit TO off;")
 
-    async def _stage(self, table: str, rows: bytes, qualities: Sequence[int] = ()) -> None:
-        if table in _WITH_QUALITY:
-            await self.conn.execute(_FILL[table], rows, list(qualities))
-        else:
-            await self.conn.execute(_FILL[table], rows)
+    async def _stage(self, table: str, rows: bytes) -> None:
+        """COPY encode_csv lines into a staging table."""
+        if rows:
+            # As one chunk of an async iterable: bytes would be taken for a path, and a file
+            # is read through a thread.
+            await self.conn.copy_to_table(table, source=_once(rows), format="csv", null="null")
 
     async def known_series(self) -> dict[int, KnownSeries]:
         """The connector's series in the mirror (one read at the start of a sync)."""
@@ -407,8 +450,8 @@ class MirrorWriter:
         """
         ids = [row[0] for row in series]
         async with self.conn.transaction():
-            await self._stage("stage_series", encode_rows(series))
-            await self._stage("stage_seasons", encode_rows(seasons))
+            await self._stage("stage_series", encode_csv(series))
+            await self._stage("stage_seasons", encode_csv(seasons))
             self.counts.add(await self.conn.fetchrow(_MERGE_SERIES, self.connector_id))
             if rehash:
                 await self.conn.execute(_REHASH_SERIES, self.connector_id)
@@ -432,7 +475,7 @@ class MirrorWriter:
     ) -> None:
         """Merge episodes; for series fetched completely, drop vanished ones and mark them done.
 
-        episodes holds (series id, encode_rows array of its episodes in EPISODE_COLUMNS order),
+        episodes holds (series id, encode_csv lines of its episodes in EPISODE_COLUMNS order),
         their qualities indexes into qualities (QualityTable.entries()).
 
         complete holds (series id, statistics fingerprint) of series whose whole episode list
@@ -469,9 +512,7 @@ class MirrorWriter:
                 )
             if not episodes and not complete:
                 return
-            staged = [rows for sid, rows in episodes if sid not in fresh]
-            if staged:
-                await self._stage("stage_episodes", join_rows(staged), qualities)
+            await self._stage("stage_episodes", b"".join(rows for _, rows in episodes))
             done = [c[0] for c in complete]
             row = await self.conn.fetchrow(
                 _WRITE_EPISODES,
@@ -479,7 +520,7 @@ class MirrorWriter:
                 [sid for sid in done if sid not in fresh],
                 done,
                 [c[1] for c in complete],
-                join_rows([rows for sid, rows in episodes if sid in fresh]),
+                [sid for sid, _ in episodes if sid in fresh],
                 qualities,
             )
             assert row is not None
@@ -496,7 +537,7 @@ class MirrorWriter:
         """Merge a batch of movies (rows ending in their digest and whether the movie is new
         to the mirror: inserted without conflict handling; qualities as for episodes);
         rehash as for series."""
-        rows = encode_rows(movies)
+        rows = encode_csv(movies)
         ids = await self.quality_ids(qualities)
         try:
             await self._write_movies(rows, ids, rehash=rehash, fresh=True)
@@ -509,10 +550,10 @@ class MirrorWriter:
         self, movies: bytes, qualities: list[int], *, rehash: bool, fresh: bool
     ) -> None:
         async with self.conn.transaction():
-            await self._stage("stage_movies", movies, qualities)
+            await self._stage("stage_movies", movies)
             if not fresh:  # merged after all: one of them was stored meanwhile
                 await self.conn.execute("UPDATE stage_movies SET fresh = false")
-            self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id))
+            self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id, qualities))
             if rehash:
                 await self.conn.execute(_REHASH_MOVIES, self.connector_id)
 
