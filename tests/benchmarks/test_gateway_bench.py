@@ -38,6 +38,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.benchmarks._procstat import cpu_seconds
 from tests.integration.gateway.mirror_seed import seed_mirror
 
 pytestmark = pytest.mark.benchmark
@@ -133,15 +134,6 @@ class RawClient:
         if self.writer is not None:
             self.writer.close()
             self.reader = self.writer = None
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc; 0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _backend_pids(database_url: str) -> list[int]:
@@ -363,10 +355,10 @@ async def test_gateway_browse_benchmark(
         stop_at = time.perf_counter() + DURATION_SECONDS
         backends = await _backend_pids(database_url)
         t_start, client_start = time.perf_counter(), time.process_time()
-        cpu_start = {pid: _cpu_seconds(pid) for pid in [proc.pid, *backends]}
+        cpu_start = {pid: cpu_seconds(pid) for pid in [proc.pid, *backends]}
         await asyncio.gather(*(client(100 + i) for i in range(CLIENTS)))
         elapsed = time.perf_counter() - t_start
-        cpu_used = {pid: _cpu_seconds(pid) - start for pid, start in cpu_start.items()}
+        cpu_used = {pid: cpu_seconds(pid) - start for pid, start in cpu_start.items()}
         client_cpu = time.process_time() - client_start
     finally:
         proc.terminate()

@@ -31,7 +31,7 @@ import pytest
 API_KEY = "bench-api-key-00000000000000000000"
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 SERIES, SEASONS, PER_SEASON, MOVIES = 2000, 5, 20, 20000
-ROUNDS = 3  # full syncs, each between two floors; the median round is reported
+ROUNDS = 5  # full syncs, each between two floors; the median round is reported
 
 
 def _free_port() -> int:
@@ -94,12 +94,16 @@ def _rss_mb() -> float:
 
 @pytest.fixture
 async def sims() -> AsyncIterator[dict[str, str]]:
-    """Both simulators, started in parallel."""
+    """Both simulators, started in parallel (their pids under "pids", space-separated)."""
     started = await asyncio.gather(
         asyncio.to_thread(_start, "sonarr-v3"), asyncio.to_thread(_start, "radarr-v3")
     )
     try:
-        yield {"sonarr": started[0][1], "radarr": started[1][1]}
+        yield {
+            "sonarr": started[0][1],
+            "radarr": started[1][1],
+            "pids": " ".join(str(proc.pid) for proc, _ in started),
+        }
     finally:
         for proc, _ in started:
             proc.terminate()
@@ -153,6 +157,7 @@ async def test_sync_benchmark(
     from comradarr_sync.service import SyncService
 
     from tests.benchmarks._calibration import calibration_ms
+    from tests.benchmarks._procstat import Snapshot
 
     bus = Bus(url=nats_url, prefix=bus_prefix, client_name="bench", pool=pool)
     await bus.connect()
@@ -167,13 +172,13 @@ async def test_sync_benchmark(
     async def connect(round_no: int) -> None:
         """Fresh connectors to both simulators: the next full sync starts from an empty mirror."""
         async with pool.acquire() as conn:
-            for kind, url in sims.items():
+            for kind in ("sonarr", "radarr"):
                 c = await create_connector(
                     conn,
                     box=SecretBox(SECRET),
                     type=kind,
                     name=f"{kind}-{round_no}",
-                    url=url,
+                    url=sims[kind],
                     api_key=API_KEY,  # type: ignore[arg-type]
                 )
                 ids[kind] = c.id
@@ -201,9 +206,17 @@ async def test_sync_benchmark(
     # drift than about the sync. Each round's first full sync (fresh connectors, an empty
     # mirror) sits between two floors and is compared with their mean (a steady drift
     # cancels out); the ratio is the median round's.
+    pids = tuple(int(p) for p in sims["pids"].split())
+
     async def floor() -> dict[str, Any]:
+        start = Snapshot.take(pids)
         tv, movies = await _floor(sims["sonarr"]), await _floor(sims["radarr"])
-        return {"wall_s": round(tv["wall_s"] + movies["wall_s"], 2), "sonarr": tv, "radarr": movies}
+        return {
+            "wall_s": round(tv["wall_s"] + movies["wall_s"], 2),
+            "sonarr": tv,
+            "radarr": movies,
+            "cpu": Snapshot.take(pids).since(start),
+        }
 
     calibration = [calibration_ms()]
     rss_before = _rss_mb()
@@ -215,8 +228,10 @@ async def test_sync_benchmark(
             await pool.execute("TRUNCATE series, seasons, episodes, movies CASCADE")
             await pool.execute("DELETE FROM connectors")
         await connect(round_no)
+        start = Snapshot.take(pids)
         full_tv = await sweep("sonarr", "full")
         full_movies = await sweep("radarr", "full")
+        full_cpu = Snapshot.take(pids).since(start)
         after = await floor()
         full_wall = full_tv["wall_s"] + full_movies["wall_s"]
         floor_wall = (before["wall_s"] + after["wall_s"]) / 2
@@ -226,6 +241,11 @@ async def test_sync_benchmark(
                 "floor_s": round(floor_wall, 2),
                 "ratio": round(full_wall / floor_wall, 3),
                 "full": (full_tv, full_movies),
+                "cpu": {
+                    "full": full_cpu,
+                    "floor_before": before["cpu"],
+                    "floor_after": after["cpu"],
+                },
                 "floor": {"wall_s": round(floor_wall, 2), "before": before, "after": after},
             }
         )
@@ -264,6 +284,10 @@ async def test_sync_benchmark(
         },
         "floor_no_db": median["floor"],
         "ratio_full_to_floor": round(median["ratio"], 2),
+        # Where the median round's CPU went: this process (the sync or the floor's client),
+        # PostgreSQL, the simulators, and what stayed idle; client_preempted counts the times
+        # this process was switched out while it could still run.
+        "cpu_s": median["cpu"],
         "rounds": [
             {"full_s": r["full_s"], "floor_s": r["floor_s"], "ratio": r["ratio"]} for r in rounds
         ],
