@@ -15,18 +15,25 @@ def _writers(n: int) -> list[MirrorWriter]:
     return [cast(MirrorWriter, f"w{i}") for i in range(n)]
 
 
-async def test_jobs_spread_over_writers_and_fence_waits_for_all() -> None:
-    writes = _WriteBehind(_writers(2), depth=2)
-    done: list[tuple[str, int]] = []
-    gate = asyncio.Event()
+class _Gated:
+    """Jobs that wait for the gate, then record (writer, job number)."""
 
-    def job(n: int) -> Any:
+    def __init__(self) -> None:
+        self.done: list[tuple[str, int]] = []
+        self.gate = asyncio.Event()
+
+    def job(self, n: int) -> Any:
         async def run(writer: Any) -> None:
-            await gate.wait()
-            done.append((writer, n))
+            await self.gate.wait()
+            self.done.append((writer, n))
 
         return run
 
+
+async def test_jobs_spread_over_writers_and_fence_waits_for_all() -> None:
+    writes = _WriteBehind(_writers(2), depth=2)
+    jobs = _Gated()
+    done, gate, job = jobs.done, jobs.gate, jobs.job
     await writes.submit(job(1))
     await writes.submit(job(2))
     fence = asyncio.create_task(writes.fence())
@@ -39,6 +46,28 @@ async def test_jobs_spread_over_writers_and_fence_waits_for_all() -> None:
     await writes.submit(job(3))
     await writes.close()
     assert sorted(n for _, n in done) == [1, 2, 3]
+
+
+async def test_a_standby_writer_joins_once_the_queue_is_full() -> None:
+    writes = _WriteBehind(_writers(2), depth=1, standby=True)
+    jobs = _Gated()
+    done, gate, job = jobs.done, jobs.gate, jobs.job
+    await writes.submit(job(1))  # taken by w0, which then waits
+    await writes.submit(job(2))  # queued: the queue is full now
+    assert len(writes.tasks) == 1
+    third = asyncio.create_task(writes.submit(job(3)))  # w1 joins and takes job 2
+    await asyncio.sleep(0.01)
+    assert len(writes.tasks) == 2 and third.done()
+    gate.set()
+    await writes.close()
+    assert sorted(n for _, n in done) == [1, 2, 3]
+    assert {w for w, _ in done} == {"w0", "w1"}
+
+
+async def test_without_standby_every_writer_starts_at_once() -> None:
+    writes = _WriteBehind(_writers(3), depth=1)
+    assert len(writes.tasks) == 3
+    await writes.close()
 
 
 async def _boom(_writer: Any) -> None:

@@ -302,15 +302,25 @@ class _WriteBehind:
     before their episodes). submit waits while `depth` jobs are queued, which bounds memory
     to a few batches. A failed job fails the next submit, fence or close, and the
     queued jobs never run.
+
+    With standby, writing starts on the first connection and each other one joins when a
+    job finds the queue full, that is once the database falls behind the reads: every busy
+    connection is a server process taking CPU from the reads (on a small machine, the same
+    cores), and one keeps up with an episode library. A movie list (wider rows, more
+    indexes, arriving faster) is written on every connection from the start.
     """
 
-    def __init__(self, writers: Sequence[MirrorWriter], depth: int) -> None:
+    def __init__(
+        self, writers: Sequence[MirrorWriter], depth: int, *, standby: bool = False
+    ) -> None:
         self._queue: asyncio.Queue[tuple[Job, asyncio.Future[None]] | None] = asyncio.Queue(
             maxsize=depth
         )
         # One future per job not yet written (done however the job ended).
         self._unwritten: set[asyncio.Future[None]] = set()
-        self.tasks = [asyncio.create_task(self._run(w)) for w in writers]
+        started = 1 if standby else len(writers)
+        self.tasks = [asyncio.create_task(self._run(w)) for w in writers[:started]]
+        self._standby = list(writers[started:])
 
     async def _run(self, writer: MirrorWriter) -> None:
         while (item := await self._queue.get()) is not None:
@@ -357,7 +367,9 @@ class _WriteBehind:
             raise RuntimeError("write-behind closed")
 
     async def submit(self, job: Job) -> None:
-        """Queue a job, waiting while the queue is full."""
+        """Queue a job, waiting while the queue is full (and calling in a standby writer)."""
+        if self._standby and self._queue.full():
+            self.tasks.append(asyncio.create_task(self._run(self._standby.pop(0))))
         written = asyncio.get_running_loop().create_future()
         self._unwritten.add(written)
         written.add_done_callback(self._unwritten.discard)
@@ -516,7 +528,7 @@ async def _sync_series(
     # episode batches wait for them (after_all), so a series' row is always stored before
     # its episodes. Episode batches are bytes (a few MB at this depth): room for the
     # database's pauses without holding up the fetch.
-    writes = _WriteBehind(writers, depth=4)
+    writes = _WriteBehind(writers, depth=4, standby=True)
 
     async def flush_series() -> None:
         items = list(series_batch.values())
