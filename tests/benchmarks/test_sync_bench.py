@@ -93,17 +93,16 @@ def _rss_mb() -> float:
 
 
 @pytest.fixture
-async def sims() -> AsyncIterator[dict[str, str]]:
-    """Both simulators, started in parallel (their pids under "pids", space-separated)."""
+async def sims() -> AsyncIterator[tuple[dict[str, str], tuple[int, ...]]]:
+    """Both simulators, started in parallel: their URLs by kind, and their pids."""
     started = await asyncio.gather(
         asyncio.to_thread(_start, "sonarr-v3"), asyncio.to_thread(_start, "radarr-v3")
     )
     try:
-        yield {
-            "sonarr": started[0][1],
-            "radarr": started[1][1],
-            "pids": " ".join(str(proc.pid) for proc, _ in started),
-        }
+        yield (
+            {"sonarr": started[0][1], "radarr": started[1][1]},
+            tuple(proc.pid for proc, _ in started),
+        )
     finally:
         for proc, _ in started:
             proc.terminate()
@@ -143,7 +142,10 @@ async def _floor(url: str) -> dict[str, Any]:
 
 
 async def test_sync_benchmark(
-    pool: asyncpg.Pool, nats_url: str, bus_prefix: str, sims: dict[str, str]
+    pool: asyncpg.Pool,
+    nats_url: str,
+    bus_prefix: str,
+    sims: tuple[dict[str, str], tuple[int, ...]],
 ) -> None:
     from comradarr_bus import Bus, Delivery
     from comradarr_connectors import create_connector
@@ -159,6 +161,8 @@ async def test_sync_benchmark(
     from tests.benchmarks._calibration import calibration_ms
     from tests.benchmarks._procstat import Snapshot
 
+    urls, pids = sims
+
     bus = Bus(url=nats_url, prefix=bus_prefix, client_name="bench", pool=pool)
     await bus.connect()
     settings = load_settings(CoreSettings, COMRADARR_BUS_PREFIX=bus_prefix)
@@ -172,13 +176,13 @@ async def test_sync_benchmark(
     async def connect(round_no: int) -> None:
         """Fresh connectors to both simulators: the next full sync starts from an empty mirror."""
         async with pool.acquire() as conn:
-            for kind in ("sonarr", "radarr"):
+            for kind, url in urls.items():
                 c = await create_connector(
                     conn,
                     box=SecretBox(SECRET),
                     type=kind,
                     name=f"{kind}-{round_no}",
-                    url=sims[kind],
+                    url=url,
                     api_key=API_KEY,  # type: ignore[arg-type]
                 )
                 ids[kind] = c.id
@@ -206,11 +210,9 @@ async def test_sync_benchmark(
     # drift than about the sync. Each round's first full sync (fresh connectors, an empty
     # mirror) sits between two floors and is compared with their mean (a steady drift
     # cancels out); the ratio is the median round's.
-    pids = tuple(int(p) for p in sims["pids"].split())
-
     async def floor() -> dict[str, Any]:
         start = Snapshot.take(pids)
-        tv, movies = await _floor(sims["sonarr"]), await _floor(sims["radarr"])
+        tv, movies = await _floor(urls["sonarr"]), await _floor(urls["radarr"])
         return {
             "wall_s": round(tv["wall_s"] + movies["wall_s"], 2),
             "sonarr": tv,
@@ -257,7 +259,7 @@ async def test_sync_benchmark(
     unchanged_tv = await sweep("sonarr", "incremental")
     unchanged_movies = await sweep("radarr", "incremental")
     async with httpx.AsyncClient() as http:
-        await http.post(f"{sims['sonarr']}/__bench/mutate?n={SERIES // 100}")
+        await http.post(f"{urls['sonarr']}/__bench/mutate?n={SERIES // 100}")
     changed_tv = await sweep("sonarr", "incremental")
     start = time.perf_counter()
     found: dict[str, Any] = {}

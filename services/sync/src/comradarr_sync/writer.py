@@ -100,6 +100,11 @@ def _values(columns: Sequence[str], qualities: str) -> str:
     )
 
 
+def _key_order(key: Sequence[str]) -> str:
+    """The staged rows' key, as ORDER BY takes it."""
+    return ", ".join(f"s.{c}" for c in key)
+
+
 def _upsert_sql(
     table: str,
     stage: str,
@@ -127,7 +132,7 @@ def _upsert_sql(
     return (
         f"INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
         f" SELECT $1, {_values(written, qualities)} FROM {stage} s WHERE {where}"
-        f" ORDER BY {', '.join(f's.{c}' for c in key)}"
+        f" ORDER BY {_key_order(key)}"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
         " RETURNING (xmax = 0) AS inserted"
@@ -138,6 +143,7 @@ def _insert_sql(
     table: str,
     stage: str,
     columns: Sequence[str],
+    key: Sequence[str],
     *,
     hashed: bool = False,
     where: str,
@@ -150,7 +156,7 @@ def _insert_sql(
     return (
         f"INSERT INTO {table} (connector_id, {', '.join(written)})"  # noqa: S608
         f" SELECT $1, {_values(written, qualities)} FROM {stage} s WHERE {where}"
-        " ORDER BY s.arr_id RETURNING 1"
+        f" ORDER BY {_key_order(key)} RETURNING 1"
     )
 
 
@@ -178,8 +184,10 @@ def _fresh_ctes(
 ) -> str:
     """Two CTEs: staged rows matching fresh are new to the mirror (fresh: a plain INSERT,
     which costs less than an upsert), the others are upserted (m)."""
-    insert = _insert_sql(table, stage, columns, hashed=hashed, where=fresh, qualities=qualities)
     key = ("arr_id",)
+    insert = _insert_sql(
+        table, stage, columns, key, hashed=hashed, where=fresh, qualities=qualities
+    )
     upsert = _upsert_sql(
         table, stage, columns, key, hashed=hashed, where=f"NOT ({fresh})", qualities=qualities
     )
