@@ -19,7 +19,7 @@ from comradarr_sync.engine import (
     movie_digest,
     row_hash,
 )
-from comradarr_sync.writer import MirrorWriter, QualityTable, encode_csv
+from comradarr_sync.writer import MirrorWriter, QualityTable
 from sync_support import API_KEY, SECRET
 
 # Every character JSON escapes, the CSV delimiters, a backslash before what could pass for an
@@ -78,19 +78,19 @@ async def test_series_seasons_and_episodes_round_trip(pool: asyncpg.Pool) -> Non
         await writer.prepare()
         await writer.write_series([(*row, row_hash(row, seasons))], seasons, rehash=False)
         table = QualityTable()
-        table.add("another", orjson.dumps({"quality": {"id": 1}}))  # the episode's is not first
+        # Another model stored first: the episode's quality is not the first id.
+        table.add("another", orjson.dumps({"quality": {"id": 1}}))
+        await writer.resolve(table)
         episodes = [_episode_row(with_file, table), _episode_row(bare, table)]
-        qualities = table.entries()
-        # As rows of a series new to the mirror (straight in), then staged and merged.
-        await writer.write_episodes(
-            [(5, encode_csv(episodes[:1]))], [], fresh={5}, qualities=qualities
-        )
-        await writer.write_episodes([(5, encode_csv(episodes[1:]))], [], qualities=qualities)
+        # As rows of a series new to the mirror (copied straight in) whose quality has no id
+        # yet: the writer stores it, then encodes them. Then staged and merged.
+        await writer.write_episodes([(5, episodes[:1])], [], fresh={5}, qualities=table)
+        await writer.write_episodes([(5, writer.encode(episodes[1:]))], [], qualities=table)
         # Said to be new though stored meanwhile: merged after all, not a duplicate.
         await writer.write_episodes(
-            [(5, encode_csv(episodes[:1]))], [], fresh={5}, qualities=qualities
+            [(5, writer.encode(episodes[:1]))], [], fresh={5}, qualities=table
         )
-        assert (writer.counts.inserted, writer.counts.updated) == (3, 0)
+        assert (writer.counts.inserted, writer.counts.updated) == (3, 0)  # with the series
 
     stored = await pool.fetchrow(
         "SELECT title, tvdb_id, imdb_id, series_type, added, previous_airing, next_airing,"
@@ -140,15 +140,20 @@ async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
     )  # fmt: skip
     table = QualityTable()
     row = _movie_row(movie, table)
-    digest = movie_digest(row, table)
+    digest = movie_digest(row)
     async with pool.acquire() as conn:
         writer = MirrorWriter(conn, connector_id=cid)
         await writer.prepare()
-        staged = [(*row, digest, True)]
-        await writer.write_movies(staged, rehash=False, qualities=table.entries())
-        # The same movie staged as new once more: merged after all, not a duplicate.
-        await writer.write_movies(staged, rehash=False, qualities=table.entries())
+        new = [(*row, digest)]
+        await writer.write_movies([], new=new, rehash=False, qualities=table)
+        # The same movie said to be new once more: merged after all, not a duplicate.
+        await writer.write_movies([], new=new, rehash=False, qualities=table)
         assert (writer.counts.inserted, writer.counts.updated) == (1, 0)
+        # Staged and merged with a changed value (the title): one update, then back.
+        await writer.write_movies([(*row[:4], "changed", *row[5:], digest)], rehash=False)
+        assert (writer.counts.inserted, writer.counts.updated) == (1, 1)
+        await writer.write_movies(new, rehash=False)
+        assert (writer.counts.inserted, writer.counts.updated) == (1, 2)
     got = await pool.fetchrow(
         "SELECT title, sort_title, tmdb_id, imdb_id, has_file, movie_file_id, q.model,"
         " quality_cutoff_not_met, file_size, in_cinemas, digital_release, physical_release,"
@@ -160,13 +165,11 @@ async def test_movies_round_trip(pool: asyncpg.Pool) -> None:
         TITLE, None, 603, "tt0133093", True, 8, QUALITY, False, 2**42,
         datetime(1999, 3, 31, tzinfo=UTC), datetime(1999, 9, 21, tzinfo=UTC), None, digest,
     )  # fmt: skip
-    # The digest hashes the quality itself: the same whatever index a sync gave it, and the
-    # same as before qualities travelled as indexes (no rewrite of stored movies).
-    other = QualityTable()
-    other.add("another", orjson.dumps({"quality": {"id": 1}}))
-    assert movie_digest(_movie_row(movie, other), other) == digest
+    # The digest hashes the quality itself, not its id: the same from a model not stored
+    # yet, and the same as before qualities travelled as ids (no rewrite of stored movies).
     at = 13  # the quality's place in a movie row
-    assert row[at] == 0
+    assert row[at].id is not None
+    assert movie_digest(_movie_row(movie, QualityTable())) == digest
     assert digest == row_hash(*row[:at], orjson.Fragment(orjson.dumps(QUALITY)), *row[at + 1 :])
 
 

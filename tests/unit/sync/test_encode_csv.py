@@ -7,7 +7,9 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from comradarr_sync.writer import encode_csv
+import orjson
+import pytest
+from comradarr_sync.writer import QualityRef, encode_csv
 
 
 def _read(lines: bytes) -> list[list[str]]:
@@ -43,3 +45,25 @@ def test_nul_is_dropped_and_no_rows_is_nothing() -> None:
     assert encode_csv([]) == b""
     # Chunks join by concatenation.
     assert _read(encode_csv([(1, "a")]) + encode_csv([(2, "b")])) == [["1", "a"], ["2", "b"]]
+
+
+def test_a_prefix_starts_every_line_whichever_way_rows_are_read() -> None:
+    assert _read(encode_csv([(1, "a"), (2, "b\nc")], prefix=b"7,")) == [
+        ["7", "1", "a"],
+        ["7", "2", "b\nc"],
+    ]
+    assert _read(encode_csv([(1, "x],[y"), (2, "z")], prefix=b"7,")) == [
+        ["7", "1", "x],[y"],
+        ["7", "2", "z"],
+    ]
+
+
+def test_a_quality_is_written_as_its_id_once_it_has_one() -> None:
+    ref = QualityRef(b'{"quality":{"id":7}}')
+    with pytest.raises(orjson.JSONEncodeError):
+        encode_csv([(1, ref)])
+    ref.id = 42
+    assert _read(encode_csv([(1, ref), (2, None)])) == [["1", "42"], ["2", "null"]]
+    # Any other value orjson cannot write is still an error.
+    with pytest.raises(orjson.JSONEncodeError):
+        encode_csv([(1, object())])

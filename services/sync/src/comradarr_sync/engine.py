@@ -16,7 +16,7 @@ import orjson
 from comradarr_arr import ArrClient, Episode, Movie, Quality, QualityModel, Revision, Series, Shape
 from prometheus_client import REGISTRY
 
-from .writer import MOVIE_COLUMNS, MirrorWriter, QualityTable, encode_csv
+from .writer import MOVIE_COLUMNS, MirrorWriter, QualityRef, QualityTable
 
 Progress = Callable[[int, int | None], Awaitable[None]]
 # A digest no stored row has (known_movies maps a movie to None before it had a digest).
@@ -177,32 +177,32 @@ def _season_rows(s: Series) -> list[tuple[Any, ...]]:
 _CACHEABLE_QUALITY = set(QualityModel.model_fields) == {"quality", "revision"}
 
 
-def _quality_index(q: QualityModel, table: QualityTable) -> int:
-    """The quality's index in the sync's QualityTable (added when first seen)."""
+def _quality_ref(q: QualityModel, table: QualityTable) -> QualityRef:
+    """The quality's ref in the sync's QualityTable (added when first seen)."""
     quality, revision = q.quality, q.revision
     key: Any = None
     if _CACHEABLE_QUALITY and type(quality) is Quality and type(revision) is Revision:
         key = (*quality.__dict__.values(), *revision.__dict__.values())
         try:
-            index = table.get(key)
+            ref = table.get(key)
         except TypeError:  # a field value that cannot be hashed: known by its JSON
             key = None
         else:
-            if index is not None:
-                return index
+            if ref is not None:
+                return ref
     encoded = orjson.dumps(q.to_wire())
     if key is None:
         key = encoded
-        index = table.get(key)
-        if index is not None:
-            return index
+        ref = table.get(key)
+        if ref is not None:
+            return ref
     return table.add(key, encoded)
 
 
 def _episode_row(e: Episode, qualities: QualityTable) -> tuple[Any, ...]:
     f = e.episode_file
     has_file = e.has_file or (f is not None)
-    quality = _quality_index(f.quality, qualities) if f and f.quality else None
+    quality = _quality_ref(f.quality, qualities) if f and f.quality else None
     return (
         e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
         e.title, e.air_date_utc, e.monitored, has_file,
@@ -211,14 +211,14 @@ def _episode_row(e: Episode, qualities: QualityTable) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-# Where a movie row holds its quality (an index into the sync's QualityTable).
+# Where a movie row holds its quality (a QualityRef).
 _MOVIE_QUALITY = MOVIE_COLUMNS.index("quality_id")
 
 
 def _movie_row(m: Movie, qualities: QualityTable) -> tuple[Any, ...]:
     f = m.movie_file
     has_file = bool(m.has_file) or (f is not None)
-    quality = _quality_index(f.quality, qualities) if f and f.quality else None
+    quality = _quality_ref(f.quality, qualities) if f and f.quality else None
     extra: tuple[Any, ...] = (None, None, None, None)
     if isinstance(m, _MirrorMovie):
         extra = (
@@ -236,14 +236,12 @@ def _movie_row(m: Movie, qualities: QualityTable) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def movie_digest(row: tuple[Any, ...], qualities: QualityTable) -> int:
-    """The content_hash of a _movie_row: its values with the quality itself, not its index
-    (which depends on the order a sync met the qualities in)."""
-    index = row[_MOVIE_QUALITY]
-    if index is None:
+def movie_digest(row: tuple[Any, ...]) -> int:
+    """The content_hash of a _movie_row: its values with the quality itself, not its id."""
+    ref = row[_MOVIE_QUALITY]
+    if ref is None:
         return row_hash(*row)
-    quality = qualities.fragment(index)
-    return row_hash(*row[:_MOVIE_QUALITY], quality, *row[_MOVIE_QUALITY + 1 :])
+    return row_hash(*row[:_MOVIE_QUALITY], ref.fragment, *row[_MOVIE_QUALITY + 1 :])
 
 
 def row_hash(*parts: Any) -> int:
@@ -444,7 +442,9 @@ async def _sync_movies(
     known = await writer.known_movies()
     qualities = QualityTable()
     seen: list[int] = []
-    batch: dict[int, tuple[Any, ...]] = {}
+    # The batch: movies the mirror holds, changed (merged), and movies new to it (copied).
+    changed: dict[int, tuple[Any, ...]] = {}
+    new: dict[int, tuple[Any, ...]] = {}
     rehash = False
     submitted: set[int] = set()
     # Batches are written while the next one is read. The list arrives much faster than
@@ -453,14 +453,20 @@ async def _sync_movies(
     batch_rows = max(100, batch_rows // 4)
     writes = _WriteBehind(writers, depth=2)
 
-    def job() -> Job:
-        # The batch as it stands, with every quality its rows refer to by index.
-        return partial(
+    async def submit() -> None:
+        nonlocal rehash
+        job = partial(
             MirrorWriter.write_movies,
-            movies=list(batch.values()),
+            movies=list(changed.values()),
+            new=list(new.values()),
             rehash=rehash,
-            qualities=qualities.entries(),
+            qualities=qualities,
         )
+        await writes.submit(job)
+        submitted.update(changed, new)
+        changed.clear()
+        new.clear()
+        rehash = False
 
     try:
         async for movie in _stream_movies(client):
@@ -469,22 +475,21 @@ async def _sync_movies(
             if movie.id in submitted:  # listed twice: written once (batches run in parallel)
                 continue
             row = _movie_row(movie, qualities)
-            digest = movie_digest(row, qualities)
+            digest = movie_digest(row)
             old = known.get(movie.id, _ABSENT)
-            if old is not _ABSENT:
-                if old == digest:
-                    batch.pop(movie.id, None)
-                    continue
+            if old is _ABSENT:
+                new[movie.id] = (*row, digest)
+            elif old == digest:
+                changed.pop(movie.id, None)
+                continue
+            else:
                 rehash = True
-            batch[movie.id] = (*row, digest, old is _ABSENT)
-            if len(batch) >= batch_rows:
-                await writes.submit(job())
-                submitted.update(batch)
-                batch.clear()
-                rehash = False
+                changed[movie.id] = (*row, digest)
+            if len(changed) + len(new) >= batch_rows:
+                await submit()
                 await tick(result.fetched, None)
-        if batch:
-            await writes.submit(job())
+        if changed or new:
+            await submit()
         await writes.close()
     finally:
         await writes.cancel()
@@ -493,6 +498,24 @@ async def _sync_movies(
         result.deletions_skipped.append("movies: malformed records in the list")
     elif not known.keys() <= set(seen):
         await writer.delete_vanished(table="movies", seen=seen)
+
+
+# One series' episodes in a batch: encoded, or rows holding a quality that had no id yet.
+_Episodes = bytes | list[tuple[Any, ...]]
+
+
+def _encoded(
+    encode: Callable[[Sequence[tuple[Any, ...]]], bytes], rows: list[tuple[Any, ...]]
+) -> _Episodes:
+    """A series' episode rows encoded at once (a batch holds one bytes object per series, not
+    its rows), unless a quality among them has no id yet: the writer stores it first and
+    encodes them then (the first series of a sync)."""
+    try:
+        return encode(rows)
+    except orjson.JSONEncodeError:
+        if not any(type(v) is QualityRef and v.id is None for row in rows for v in row):
+            raise
+        return rows
 
 
 @dataclass(slots=True)
@@ -570,7 +593,15 @@ async def _sync_series(
         result.series_refetched = len(todo)
         if todo:
             await _sync_episodes(
-                client, writes, result, todo, batch_rows, fetch_concurrency, tick, total
+                client,
+                writes,
+                result,
+                todo,
+                batch_rows,
+                fetch_concurrency,
+                tick,
+                total,
+                encode=writer.encode,
             )
         await writes.close()
     finally:
@@ -590,6 +621,7 @@ async def _sync_episodes(
     fetch_concurrency: int,
     tick: _Throttle,
     total: int,
+    encode: Callable[[Sequence[tuple[Any, ...]]], bytes],
 ) -> None:
     # Fetchers put one series' whole episode list at a time; the batcher gathers them into
     # batches for the writes queue, which writes one batch while the next one fills. The
@@ -597,7 +629,7 @@ async def _sync_episodes(
     # merges (a few series per fetcher would stall them), and memory stays bounded by the
     # batch size.
     per_series = max(1, sum(t.expected for t in todo) // max(1, len(todo)))
-    queue: asyncio.Queue[tuple[_Todo, bytes, int, bool] | None] = asyncio.Queue(
+    queue: asyncio.Queue[tuple[_Todo, _Episodes, int, bool] | None] = asyncio.Queue(
         maxsize=max(fetch_concurrency * 2, batch_rows // per_series)
     )
     pending = iter(todo)
@@ -612,14 +644,13 @@ async def _sync_episodes(
             # Fewer than the app's own count means records we could not read: keep the
             # old rows and the old fingerprint, so the next sync tries this series again.
             clean = len(rows) >= item.expected
-            # Encoded at once: the batch holds one bytes object per series, not its rows.
-            await queue.put((item, encode_csv(list(rows.values())), len(rows), clean))
+            await queue.put((item, _encoded(encode, list(rows.values())), len(rows), clean))
             # A series' list is parsed without a pause for the event loop; yield after it,
             # so the writer's database replies wait for one series, not for every fetcher.
             await asyncio.sleep(0)
 
     async def batcher() -> None:
-        rows: list[tuple[int, bytes]] = []
+        rows: list[tuple[int, _Episodes]] = []
         count = 0
         complete: list[tuple[int, str]] = []
         incomplete: list[int] = []
@@ -635,7 +666,7 @@ async def _sync_episodes(
                 complete=complete,
                 incomplete=incomplete,
                 fresh=fresh,
-                qualities=qualities.entries(),
+                qualities=qualities,
             )
             await writes.submit(after_series(job))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Collection, Hashable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -32,23 +33,27 @@ SEASON_STAGE = (
     ("previous_airing", "timestamptz"), ("next_airing", "timestamptz"),
     ("fully_aired", "boolean"), ("airing", "boolean"),
 )  # fmt: skip
+# Episode and movie rows start with their connector: rows of items new to the mirror are
+# copied straight into its tables, the others staged and merged.
 EPISODE_STAGE = (
-    ("arr_id", "integer"), ("series_arr_id", "integer"), ("season_number", "integer"),
+    ("connector_id", "integer"), ("arr_id", "integer"), ("series_arr_id", "integer"),
+    ("season_number", "integer"),
     ("episode_number", "integer"), ("absolute_episode_number", "integer"), ("title", "text"),
     ("air_date_utc", "timestamptz"), ("monitored", "boolean"), ("has_file", "boolean"),
-    ("episode_file_id", "integer"), ("quality_id", "quality"),
+    ("episode_file_id", "integer"), ("quality_id", "integer"),
     ("quality_cutoff_not_met", "boolean"), ("file_size", "bigint"),
     ("last_search_time", "timestamptz"),
 )  # fmt: skip
 MOVIE_STAGE = (
-    ("arr_id", "integer"), ("tmdb_id", "integer"), ("imdb_id", "text"), ("foreign_id", "text"),
+    ("connector_id", "integer"), ("arr_id", "integer"), ("tmdb_id", "integer"),
+    ("imdb_id", "text"), ("foreign_id", "text"),
     ("title", "text"), ("sort_title", "text"), ("year", "integer"), ("status", "text"),
     ("monitored", "boolean"), ("is_available", "boolean"), ("quality_profile_id", "integer"),
-    ("has_file", "boolean"), ("movie_file_id", "integer"), ("quality_id", "quality"),
+    ("has_file", "boolean"), ("movie_file_id", "integer"), ("quality_id", "integer"),
     ("quality_cutoff_not_met", "boolean"), ("file_size", "bigint"),
     ("last_search_time", "timestamptz"), ("added", "timestamptz"), ("in_cinemas", "timestamptz"),
     ("physical_release", "timestamptz"), ("digital_release", "timestamptz"),
-    ("release_date", "timestamptz"), ("content_hash", "bigint"), ("fresh", "boolean"),
+    ("release_date", "timestamptz"), ("content_hash", "bigint"),
 )  # fmt: skip
 Stage = tuple[tuple[str, str], ...]
 STAGES: dict[str, Stage] = {
@@ -59,23 +64,17 @@ STAGES: dict[str, Stage] = {
 }
 
 
-# The kind of a column holding a quality: a row carries it as an index into the sync's
-# QualityTable, staged as is and written as the id of the model in the qualities table.
-_QUALITY = "quality"
-
-
 def _staging_ddl() -> str:
     """Staging tables live for the session; ON COMMIT DELETE ROWS empties them per batch."""
     return "".join(
         f"CREATE TEMP TABLE IF NOT EXISTS {name} ("
-        + ", ".join(f"{column} {'integer' if kind == _QUALITY else kind}" for column, kind in stage)
+        + ", ".join(f"{column} {kind}" for column, kind in stage)
         + ") ON COMMIT DELETE ROWS;"
         for name, stage in STAGES.items()
     )
 
 
 _STAGING = _staging_ddl()
-_KINDS = {column: kind for stage in STAGES.values() for column, kind in stage}
 
 
 def _names(stage: Stage, *without: str) -> tuple[str, ...]:
@@ -84,20 +83,16 @@ def _names(stage: Stage, *without: str) -> tuple[str, ...]:
 
 SERIES_COLUMNS = _names(SERIES_STAGE, "content_hash")
 SEASON_COLUMNS = _names(SEASON_STAGE)
-EPISODE_COLUMNS = _names(EPISODE_STAGE)
-MOVIE_COLUMNS = _names(MOVIE_STAGE, "content_hash", "fresh")
+# The values a merge writes (the connector is the writer's own) …
+EPISODE_COLUMNS = _names(EPISODE_STAGE, "connector_id")
+MOVIE_COLUMNS = _names(MOVIE_STAGE, "connector_id", "content_hash")
+# … and the columns a COPY straight into the table fills: every staged one.
+EPISODE_COPY = _names(EPISODE_STAGE)
+MOVIE_COPY = _names(MOVIE_STAGE)
 
 # Series and movie rows carry the digest of their values (see the mirror's content_hash):
 # written with the values, never compared as one of them.
 _HASH = "content_hash"
-
-
-def _values(columns: Sequence[str], qualities: str) -> str:
-    """The staged values of columns; a quality (an index) becomes its id, from the int[]
-    parameter qualities (the ids of the batch's QualityTable entries)."""
-    return ", ".join(
-        f"({qualities}::int[])[s.{c} + 1]" if _KINDS[c] == _QUALITY else f"s.{c}" for c in columns
-    )
 
 
 def _key_order(key: Sequence[str]) -> str:
@@ -112,11 +107,9 @@ def _upsert_sql(
     key: Sequence[str],
     *,
     hashed: bool = False,
-    where: str = "true",
-    qualities: str = "$2",
 ) -> str:
     """INSERT … ON CONFLICT DO UPDATE that touches only rows whose values differ, returning
-    (xmax = 0) AS inserted for each row it wrote ($1 connector; qualities as for _values).
+    (xmax = 0) AS inserted for each row it wrote ($1 connector).
 
     Rows go in key order: a batch's series arrive from concurrent fetches slightly out of
     order, and keys that only grow let each index insert land on the rightmost leaf it used
@@ -131,7 +124,7 @@ def _upsert_sql(
     # Table and column names come from the constants above; values are parameters.
     return (
         f"INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
-        f" SELECT $1, {_values(written, qualities)} FROM {stage} s WHERE {where}"
+        f" SELECT $1, {', '.join(f's.{c}' for c in written)} FROM {stage} s"
         f" ORDER BY {_key_order(key)}"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
@@ -139,30 +132,9 @@ def _upsert_sql(
     )
 
 
-def _insert_sql(
-    table: str,
-    stage: str,
-    columns: Sequence[str],
-    key: Sequence[str],
-    *,
-    hashed: bool = False,
-    where: str,
-    qualities: str = "$2",
-) -> str:
-    """Plain INSERT of staged rows that cannot be in the table yet: no conflict handling (in
-    key order, as for _upsert_sql)."""
-    written = [*columns, _HASH] if hashed else list(columns)
-    # Names come from the constants above; values are parameters.
-    return (
-        f"INSERT INTO {table} (connector_id, {', '.join(written)})"  # noqa: S608
-        f" SELECT $1, {_values(written, qualities)} FROM {stage} s WHERE {where}"
-        f" ORDER BY {_key_order(key)} RETURNING 1"
-    )
-
-
 _COUNT = (
     " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
-    " count(*) FILTER (WHERE NOT inserted) AS updated FROM m"
+    " count(*) FILTER (WHERE NOT inserted) AS updated"
 )
 
 
@@ -170,72 +142,34 @@ def _merge_sql(
     table: str, stage: str, columns: Sequence[str], key: Sequence[str], *, hashed: bool = False
 ) -> str:
     """The upsert of every staged row, answering (inserted, updated)."""
-    return f"WITH m AS ({_upsert_sql(table, stage, columns, key, hashed=hashed)})" + _COUNT
-
-
-def _fresh_ctes(
-    table: str,
-    stage: str,
-    columns: Sequence[str],
-    *,
-    fresh: str,
-    hashed: bool = False,
-    qualities: str = "$2",
-) -> str:
-    """Two CTEs: staged rows matching fresh are new to the mirror (fresh: a plain INSERT,
-    which costs less than an upsert), the others are upserted (m)."""
-    key = ("arr_id",)
-    insert = _insert_sql(
-        table, stage, columns, key, hashed=hashed, where=fresh, qualities=qualities
+    return (
+        f"WITH m AS ({_upsert_sql(table, stage, columns, key, hashed=hashed)})" + _COUNT + " FROM m"
     )
-    upsert = _upsert_sql(
-        table, stage, columns, key, hashed=hashed, where=f"NOT ({fresh})", qualities=qualities
-    )
-    return f"fresh AS ({insert}), m AS ({upsert})"
 
-
-_COUNT_FRESH = (
-    " SELECT (SELECT count(*) FROM fresh) + count(*) FILTER (WHERE inserted) AS inserted,"
-    " count(*) FILTER (WHERE NOT inserted) AS updated"
-)
 
 # One statement per episode batch, after its staging. $1 connector, $2 completely fetched
 # series that were in the mirror (their episodes missing from the batch are gone), $3/$4
-# every completely fetched series with its statistics fingerprint, $5 series new to the
-# mirror: none of their episodes can be stored yet, so theirs go in by a plain INSERT, not
-# checked for conflicts (the first sync of a library is nearly all such rows); the rest are
-# upserted. $6 the ids of the batch's QualityTable entries. The parts touch disjoint rows,
-# so one snapshot serves them all.
+# every completely fetched series with its statistics fingerprint. (Episodes of series new
+# to the mirror are not staged: they are copied straight into the table first.) The parts
+# touch disjoint rows, so one snapshot serves them all.
 _WRITE_EPISODES = (
-    "WITH "  # noqa: S608 (constant names; values are parameters)
-    + _fresh_ctes(
-        "episodes",
-        "stage_episodes",
-        EPISODE_COLUMNS,
-        fresh="s.series_arr_id = ANY($5::int[])",
-        qualities="$6",
-    )
-    + ", gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
+    "WITH m AS ("  # noqa: S608 (constant names; values are parameters)
+    + _upsert_sql("episodes", "stage_episodes", EPISODE_COLUMNS, ("arr_id",))
+    + "), gone AS (DELETE FROM episodes t WHERE t.connector_id = $1"
     " AND t.series_arr_id = ANY($2::int[])"
     " AND NOT EXISTS (SELECT 1 FROM stage_episodes s WHERE s.arr_id = t.arr_id) RETURNING 1),"
     " done AS (UPDATE series t SET episodes_fingerprint = f.fp"
     " FROM unnest($3::int[], $4::text[]) AS f(arr_id, fp)"
     " WHERE t.connector_id = $1 AND t.arr_id = f.arr_id"
     " AND t.episodes_fingerprint IS DISTINCT FROM f.fp RETURNING 1)"
-    + _COUNT_FRESH
+    + _COUNT
     + ", (SELECT count(*) FROM gone) AS deleted FROM m"
 )
 _MERGE_SERIES = _merge_sql("series", "stage_series", SERIES_COLUMNS, ("arr_id",), hashed=True)
 _MERGE_SEASONS = _merge_sql(
     "seasons", "stage_seasons", SEASON_COLUMNS, ("series_arr_id", "season_number")
 )
-# Movies new to the mirror are staged with fresh = true ($1 connector, $2 quality ids).
-_MERGE_MOVIES = (
-    "WITH "
-    + _fresh_ctes("movies", "stage_movies", MOVIE_COLUMNS, fresh="s.fresh", hashed=True)
-    + _COUNT_FRESH
-    + " FROM m"
-)
+_MERGE_MOVIES = _merge_sql("movies", "stage_movies", MOVIE_COLUMNS, ("arr_id",), hashed=True)
 
 
 def _rehash_sql(table: str, stage: str) -> str:
@@ -312,60 +246,78 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-def encode_csv(rows: Sequence[tuple[Any, ...]]) -> bytes:
-    """Rows as CSV lines, each ending in a line break, for COPY (format csv, null 'null');
-    chunks of them join by concatenation.
+class QualityRef:
+    """One quality model met by a sync: its JSON, and its id in the qualities table once the
+    model is stored (None until then)."""
 
-    Values may be None, bool, int, str or datetimes (naive ones are UTC); a quality is its
-    index in the batch's QualityTable.
+    __slots__ = ("fragment", "id", "json")
+
+    def __init__(self, encoded: bytes) -> None:
+        self.json = encoded
+        # For orjson: digests of rows hash the quality itself, not its id.
+        self.fragment = orjson.Fragment(encoded)
+        self.id: int | None = None
+
+
+def _quality_id(value: Any) -> int:
+    """A row's QualityRef as orjson writes it: the id (orjson's default hook, which it calls
+    only for the values it cannot write itself)."""
+    if type(value) is QualityRef and value.id is not None:
+        return value.id
+    raise TypeError(f"cannot encode {value!r}")
+
+
+def encode_csv(rows: Sequence[tuple[Any, ...]], *, prefix: bytes = b"") -> bytes:
+    """Rows as CSV lines, each ending in a line break, for COPY (format csv, null 'null');
+    chunks of them join by concatenation. prefix (e.g. b"7,") starts every line.
+
+    Values may be None, bool, int, str, datetimes (naive ones are UTC) or a QualityRef,
+    written as its id: orjson.JSONEncodeError while one has none yet.
     """
     if not rows:
         return b""
     # One orjson call for them all: '[[row],[row]]'; the rows' brackets become line breaks.
-    body = orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC)[2:-2]
+    options = orjson.OPT_NAIVE_UTC
+    body = orjson.dumps(rows, default=_quality_id, option=options)[2:-2]
     if body.count(b"],[") == len(rows) - 1:
-        body = body.replace(b"],[", b"\n")
+        body = prefix + body.replace(b"],[", b"\n" + prefix)
     else:  # some string holds "],[": one row at a time
-        body = b"\n".join(orjson.dumps(row, option=orjson.OPT_NAIVE_UTC)[1:-1] for row in rows)
+        body = b"\n".join(
+            prefix + orjson.dumps(row, default=_quality_id, option=options)[1:-1] for row in rows
+        )
     if b"\\" in body:
         body = _csv_strings(body)
     return body + b"\n"
 
 
 class QualityTable:
-    """The distinct quality models of one sync, in the order first seen.
+    """The distinct quality models of one sync, each a QualityRef (a handful: a library has
+    few distinct quality models).
 
-    Rows carry a quality as its index here; every batch takes the table's entries (a
-    handful: a library has few distinct quality models), which the writer maps to their ids
-    in the qualities table. Indexes only grow, so entries taken after a row was made cover
-    it.
+    Rows carry a quality as its QualityRef. A writer stores the models met since the last
+    batch (resolve) before it writes the batch, so every ref in it has its id.
     """
 
-    __slots__ = ("_fragments", "_index", "_json")
+    __slots__ = ("_new", "_refs")
 
     def __init__(self) -> None:
-        self._index: dict[Hashable, int] = {}
-        self._json: list[bytes] = []
-        self._fragments: list[orjson.Fragment] = []
+        self._refs: dict[Hashable, QualityRef] = {}
+        self._new: list[QualityRef] = []
 
-    def get(self, key: Hashable) -> int | None:
-        """The index of the quality known by key (TypeError if key cannot be hashed)."""
-        return self._index.get(key)
+    def get(self, key: Hashable) -> QualityRef | None:
+        """The quality known by key (TypeError if key cannot be hashed)."""
+        return self._refs.get(key)
 
-    def add(self, key: Hashable, encoded: bytes) -> int:
-        """Store a quality (its JSON) under key; its index."""
-        index = self._index[key] = len(self._json)
-        self._json.append(encoded)
-        self._fragments.append(orjson.Fragment(encoded))
-        return index
+    def add(self, key: Hashable, encoded: bytes) -> QualityRef:
+        """Store a quality (its JSON) under key; its ref, with no id yet."""
+        ref = self._refs[key] = QualityRef(encoded)
+        self._new.append(ref)
+        return ref
 
-    def fragment(self, index: int) -> orjson.Fragment:
-        """The quality at index as JSON, for orjson (digests of rows hash the quality itself)."""
-        return self._fragments[index]
-
-    def entries(self) -> tuple[bytes, ...]:
-        """Each quality's JSON, in index order (what a batch's rows refer to)."""
-        return tuple(self._json)
+    def unresolved(self) -> list[QualityRef]:
+        """The refs that have no id yet."""
+        self._new = [ref for ref in self._new if ref.id is None]
+        return list(self._new)
 
 
 @dataclass(slots=True)
@@ -399,6 +351,19 @@ class MirrorWriter:
         self.counts = Counts()
         # Quality models (their JSON) already mapped to their id in the qualities table.
         self._quality_ids: dict[bytes, int] = {}
+        # What starts each episode or movie line: the connector (see EPISODE_STAGE).
+        self._prefix = f"{connector_id},".encode()
+
+    def encode(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
+        """Episode or movie rows (without their connector) as this connector's CSV lines."""
+        return encode_csv(rows, prefix=self._prefix)
+
+    async def resolve(self, qualities: QualityTable) -> None:
+        """Give every quality model of the table that has no id yet its id (stored if new)."""
+        refs = qualities.unresolved()
+        if refs:
+            for ref, id_ in zip(refs, await self.quality_ids([r.json for r in refs]), strict=True):
+                ref.id = id_
 
     async def quality_ids(self, entries: Sequence[bytes]) -> list[int]:
         """The ids in the qualities table of quality models (their JSON), stored if new.
@@ -433,10 +398,18 @@ class MirrorWriter:
 
     async def _stage(self, table: str, rows: bytes) -> None:
         """COPY encode_csv lines into a staging table."""
-        if rows:
-            # As one chunk of an async iterable: bytes would be taken for a path, and a file
-            # is read through a thread.
-            await self.conn.copy_to_table(table, source=_once(rows), format="csv", null="null")
+        await self._copy(table, rows)
+
+    async def _copy(self, table: str, rows: bytes, columns: Sequence[str] | None = None) -> int:
+        """COPY encode_csv lines into a table (into columns, by default all); how many."""
+        if not rows:
+            return 0
+        # As one chunk of an async iterable: bytes would be taken for a path, and a file is
+        # read through a thread.
+        status = await self.conn.copy_to_table(
+            table, source=_once(rows), columns=columns, format="csv", null="null"
+        )
+        return int(status.split()[-1])
 
     async def known_series(self) -> dict[int, KnownSeries]:
         """The connector's series in the mirror (one read at the start of a sync)."""
@@ -483,32 +456,40 @@ class MirrorWriter:
 
     async def write_episodes(
         self,
-        episodes: Sequence[tuple[int, bytes]],
+        episodes: Sequence[tuple[int, bytes | Sequence[tuple[Any, ...]]]],
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int] = (),
         fresh: Collection[int] = (),
-        qualities: Sequence[bytes] = (),
+        qualities: QualityTable | None = None,
     ) -> None:
-        """Merge episodes; for series fetched completely, drop vanished ones and mark them done.
+        """Write episodes; for series fetched completely, drop vanished ones and mark them done.
 
-        episodes holds (series id, encode_csv lines of its episodes in EPISODE_COLUMNS order),
-        their qualities indexes into qualities (QualityTable.entries()).
+        episodes holds (series id, its episodes): this writer's encode() lines, or rows in
+        EPISODE_COLUMNS order whose qualities (QualityRefs of qualities) may have no id yet,
+        encoded here once resolved.
 
         complete holds (series id, statistics fingerprint) of series whose whole episode list
         is in this batch and parsed cleanly; their fingerprint is stored in the same
         transaction, so a sync killed before commit fetches them again next time; series in
         incomplete had records that could not be read and lose their fingerprint, so the next
         sync reads them again. fresh names series that were not in the mirror when this sync
-        began: their episodes are inserted without conflict handling (should one be stored
-        after all, the batch is merged instead).
+        began: none of their episodes can be stored yet, so they are copied straight into the
+        table, not staged and merged (the first sync of a library is nearly all such rows).
+        Should one be stored after all, the batch is merged instead.
         """
-        ids = await self.quality_ids(qualities)
+        if qualities is not None:
+            await self.resolve(qualities)
+        # By series: with each series' episodes in id order, keys that only grow (see
+        # _upsert_sql).
+        chunks = sorted(
+            (sid, rows if isinstance(rows, bytes) else self.encode(rows)) for sid, rows in episodes
+        )
         try:
-            await self._write_episodes(episodes, complete, incomplete, fresh, ids)
+            await self._write_episodes(chunks, complete, incomplete, fresh)
         except asyncpg.UniqueViolationError:
             if not fresh:
                 raise
-            await self._write_episodes(episodes, complete, incomplete, (), ids)
+            await self._write_episodes(chunks, complete, incomplete, ())
 
     async def _write_episodes(
         self,
@@ -516,7 +497,6 @@ class MirrorWriter:
         complete: Sequence[tuple[int, str]],
         incomplete: Sequence[int],
         fresh: Collection[int],
-        qualities: list[int],
     ) -> None:
         async with self.conn.transaction():
             if incomplete:
@@ -528,7 +508,11 @@ class MirrorWriter:
                 )
             if not episodes and not complete:
                 return
-            await self._stage("stage_episodes", b"".join(rows for _, rows in episodes))
+            new = b"".join(rows for sid, rows in episodes if sid in fresh)
+            inserted = await self._copy("episodes", new, EPISODE_COPY)
+            await self._stage(
+                "stage_episodes", b"".join(rows for sid, rows in episodes if sid not in fresh)
+            )
             done = [c[0] for c in complete]
             row = await self.conn.fetchrow(
                 _WRITE_EPISODES,
@@ -536,42 +520,44 @@ class MirrorWriter:
                 [sid for sid in done if sid not in fresh],
                 done,
                 [c[1] for c in complete],
-                [sid for sid, _ in episodes if sid in fresh],
-                qualities,
             )
             assert row is not None
             self.counts.add(row)
+            self.counts.inserted += inserted
             self.counts.deleted += int(row["deleted"])
 
     async def write_movies(
         self,
         movies: Sequence[tuple[Any, ...]],
         *,
+        new: Sequence[tuple[Any, ...]] = (),
         rehash: bool = True,
-        qualities: Sequence[bytes] = (),
+        qualities: QualityTable | None = None,
     ) -> None:
-        """Merge a batch of movies (rows ending in their digest and whether the movie is new
-        to the mirror: inserted without conflict handling; qualities as for episodes);
-        rehash as for series."""
-        rows = encode_csv(movies)
-        ids = await self.quality_ids(qualities)
+        """Merge a batch of movies (rows ending in their digest; their qualities QualityRefs
+        of qualities); new ones, not in the mirror when the sync began, are copied straight
+        into the table (merged after all should one be stored meanwhile). rehash as for
+        series."""
+        if qualities is not None:
+            await self.resolve(qualities)
+        merged = self.encode(movies)
+        added = self.encode(sorted(new, key=itemgetter(0)))  # in key order, as merges are
         try:
-            await self._write_movies(rows, ids, rehash=rehash, fresh=True)
+            await self._write_movies(merged, added, rehash=rehash)
         except asyncpg.UniqueViolationError:
-            if not any(row[-1] for row in movies):
+            if not added:
                 raise
-            await self._write_movies(rows, ids, rehash=rehash, fresh=False)
+            await self._write_movies(merged + added, b"", rehash=True)
 
-    async def _write_movies(
-        self, movies: bytes, qualities: list[int], *, rehash: bool, fresh: bool
-    ) -> None:
+    async def _write_movies(self, merged: bytes, new: bytes, *, rehash: bool) -> None:
         async with self.conn.transaction():
-            await self._stage("stage_movies", movies)
-            if not fresh:  # merged after all: one of them was stored meanwhile
-                await self.conn.execute("UPDATE stage_movies SET fresh = false")
-            self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id, qualities))
-            if rehash:
-                await self.conn.execute(_REHASH_MOVIES, self.connector_id)
+            inserted = await self._copy("movies", new, MOVIE_COPY)
+            if merged:
+                await self._stage("stage_movies", merged)
+                self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id))
+                if rehash:
+                    await self.conn.execute(_REHASH_MOVIES, self.connector_id)
+        self.counts.inserted += inserted
 
     async def delete_vanished(self, *, table: str, seen: Sequence[int]) -> None:
         """Delete series or movies the app no longer lists (cascading to their search state)."""
