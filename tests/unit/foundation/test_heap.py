@@ -6,6 +6,7 @@ import gc
 
 import pytest
 from comradarr_runtime import freeze_heap, thaw_heap
+from comradarr_runtime._heap import YOUNG_THRESHOLD
 
 pytestmark = pytest.mark.unit
 
@@ -40,3 +41,14 @@ def test_freeze_collects_garbage_first() -> None:
     freeze_heap()
     thaw_heap()  # a frozen cycle would be tracked again now
     assert not any(type(o) is Node for o in gc.get_objects())
+
+
+def test_young_collections_run_less_often_while_frozen() -> None:
+    before = gc.get_threshold()
+    freeze_heap()
+    try:
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
+        assert gc.get_threshold()[1:] == before[1:]
+    finally:
+        thaw_heap()
+    assert gc.get_threshold() == before
