@@ -1,5 +1,5 @@
-"""Bulk writes into the content mirror: each batch copied (COPY, CSV) into temp staging
-tables, then one merge."""
+"""Bulk writes into the content mirror: each batch copied (COPY, CSV), its rows new to the
+mirror straight into their tables, the rest into temp staging tables and then one merge."""
 
 from __future__ import annotations
 
