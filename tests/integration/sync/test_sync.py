@@ -149,6 +149,47 @@ async def test_incremental_follows_changes(pool: asyncpg.Pool, bus: Bus) -> None
     assert run["deleted"] == len(gone.episode_ids) + 1
 
 
+async def test_a_new_series_is_written_beside_changed_ones(pool: asyncpg.Pool, bus: Bus) -> None:
+    """In one batch: a series new to the mirror (its episodes copied straight into the table)
+    and a changed one (staged and merged)."""
+    import dataclasses
+    import random
+
+    sim = sim_for(series=6, seasons=2, episodes_per_season=5)
+    h = await make_harness(pool, bus, sim)
+    await h.sweep("full")
+    lib = sim.library
+    rng = random.Random(3)
+    model = lib.series[1]
+    sid = max(lib.series) + 1
+    lib.series[sid] = dataclasses.replace(
+        model, id=sid, title="Brand New", tvdb_id=model.tvdb_id + 500_000, episode_ids=[]
+    )
+    touched = []
+    for n, old_id in enumerate(model.episode_ids):
+        eid = max(lib.episodes) + 1
+        old = lib.episodes[old_id]
+        lib.episodes[eid] = dataclasses.replace(
+            old, id=eid, series_id=sid, file_id=None, tvdb_id=old.tvdb_id + 500_000
+        )
+        lib.series[sid].episode_ids.append(eid)
+        if n % 2:  # some with files, some of them below the cutoff
+            lib.replace_file(eid, below_cutoff=n % 4 == 1, rng=rng, when=sim.clock.now())
+        touched.append(eid)
+    changed = lib.series[2].episode_ids[-1]
+    lib.replace_file(changed, below_cutoff=True, rng=rng, when=sim.clock.now())
+    touched.append(changed)
+    sim.changed(episode_ids=touched)
+
+    sim.clear_requests()
+    run = await h.sweep("incremental")
+    assert run["outcome"] == "success", run["error"]
+    await assert_series_mirror_matches(pool, h.connector_id, sim)
+    assert _episode_requests(sim) == run["series_refetched"] == 2
+    # The new series and every episode of it.
+    assert run["inserted"] == 1 + len(model.episode_ids)
+
+
 async def test_malformed_records_are_skipped_and_counted(pool: asyncpg.Pool, bus: Bus) -> None:
     sim = sim_for(series=6, seasons=1, episodes_per_season=10)
     h = await make_harness(pool, bus, sim)
