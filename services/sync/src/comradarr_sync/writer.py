@@ -95,9 +95,9 @@ MOVIE_COPY = _names(MOVIE_STAGE)
 _HASH = "content_hash"
 
 
-def _key_order(key: Sequence[str]) -> str:
-    """The staged rows' key, as ORDER BY takes it."""
-    return ", ".join(f"s.{c}" for c in key)
+def _staged(columns: Sequence[str]) -> str:
+    """Columns of the staged rows (alias s), as a select list or ORDER BY takes them."""
+    return ", ".join(f"s.{c}" for c in columns)
 
 
 def _upsert_sql(
@@ -124,8 +124,7 @@ def _upsert_sql(
     # Table and column names come from the constants above; values are parameters.
     return (
         f"INSERT INTO {table} AS t (connector_id, {', '.join(written)})"  # noqa: S608
-        f" SELECT $1, {', '.join(f's.{c}' for c in written)} FROM {stage} s"
-        f" ORDER BY {_key_order(key)}"
+        f" SELECT $1, {_staged(written)} FROM {stage} s ORDER BY {_staged(key)}"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}, synced_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
         " RETURNING (xmax = 0) AS inserted"
@@ -396,10 +395,6 @@ class MirrorWriter:
         """
         await self.conn.execute(_STAGING + "SET synchronous_commit TO off;")
 
-    async def _stage(self, table: str, rows: bytes) -> None:
-        """COPY encode_csv lines into a staging table."""
-        await self._copy(table, rows)
-
     async def _copy(self, table: str, rows: bytes, columns: Sequence[str] | None = None) -> int:
         """COPY encode_csv lines into a table (into columns, by default all); how many."""
         if not rows:
@@ -439,8 +434,8 @@ class MirrorWriter:
         """
         ids = [row[0] for row in series]
         async with self.conn.transaction():
-            await self._stage("stage_series", encode_csv(series))
-            await self._stage("stage_seasons", encode_csv(seasons))
+            await self._copy("stage_series", encode_csv(series))
+            await self._copy("stage_seasons", encode_csv(seasons))
             self.counts.add(await self.conn.fetchrow(_MERGE_SERIES, self.connector_id))
             if rehash:
                 await self.conn.execute(_REHASH_SERIES, self.connector_id)
@@ -482,7 +477,11 @@ class MirrorWriter:
         # By series: with each series' episodes in id order, keys that only grow (see
         # _upsert_sql).
         chunks = sorted(
-            (sid, rows if isinstance(rows, bytes) else self.encode(rows)) for sid, rows in episodes
+            (
+                (sid, rows if isinstance(rows, bytes) else self.encode(rows))
+                for sid, rows in episodes
+            ),
+            key=itemgetter(0),
         )
         try:
             await self._write_episodes(chunks, complete, incomplete, fresh)
@@ -510,7 +509,7 @@ class MirrorWriter:
                 return
             new = b"".join(rows for sid, rows in episodes if sid in fresh)
             inserted = await self._copy("episodes", new, EPISODE_COPY)
-            await self._stage(
+            await self._copy(
                 "stage_episodes", b"".join(rows for sid, rows in episodes if sid not in fresh)
             )
             done = [c[0] for c in complete]
@@ -553,7 +552,7 @@ class MirrorWriter:
         async with self.conn.transaction():
             inserted = await self._copy("movies", new, MOVIE_COPY)
             if merged:
-                await self._stage("stage_movies", merged)
+                await self._copy("stage_movies", merged)
                 self.counts.add(await self.conn.fetchrow(_MERGE_MOVIES, self.connector_id))
                 if rehash:
                     await self.conn.execute(_REHASH_MOVIES, self.connector_id)
