@@ -47,7 +47,6 @@ def idle_seconds() -> float:
 class Snapshot:
     """What the machine and some processes had used at one moment."""
 
-    wall: float
     client: float
     preempted: int
     idle: float
@@ -59,7 +58,6 @@ class Snapshot:
         """Now, with this process as the client and pids as the others."""
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return cls(
-            wall=time.perf_counter(),
             client=time.process_time(),
             preempted=usage.ru_nivcsw,
             idle=idle_seconds(),
