@@ -3,6 +3,8 @@
 from ._base import Command, Event, Message
 from .commands import ControlQueue, RequestSweep, SweepType, SyncMode
 from .events import (
+    ArrWebhookEvent,
+    ArrWebhookReceived,
     ConnectorHealthChanged,
     DiscoveryCompleted,
     HealthStatus,
@@ -14,6 +16,7 @@ from .events import (
     SearchDispatched,
     SearchExhausted,
     SearchFailed,
+    SearchFound,
     SettingsChanged,
     SweepCompleted,
     SyncCompleted,
@@ -31,6 +34,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     ItemsQueued,
     SearchDispatched,
     SearchCompleted,
+    SearchFound,
     SearchFailed,
     SearchExhausted,
     ConnectorHealthChanged,
@@ -38,12 +42,15 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     SettingsChanged,
     LogLevelChanged,
     MessageDeadLettered,
+    ArrWebhookReceived,
 )
 
 __all__ = [
     "ALL_MESSAGES",
     "COMMANDS_STREAM",
     "EVENTS_STREAM",
+    "ArrWebhookEvent",
+    "ArrWebhookReceived",
     "Command",
     "ConnectorHealthChanged",
     "ControlQueue",
@@ -60,6 +67,7 @@ __all__ = [
     "SearchDispatched",
     "SearchExhausted",
     "SearchFailed",
+    "SearchFound",
     "SettingsChanged",
     "StreamSpec",
     "SweepCompleted",
