@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, cast
 
+from comradarr_channels import SECRET_COLUMN as CHANNEL_SECRETS
 from comradarr_connectors import SECRET_COLUMN, list_connectors
 from comradarr_crypto import SecretBox, rotate_secrets
 from comradarr_logging import get_logger, redact
@@ -100,7 +101,10 @@ def system_router() -> APIRouter:
         try:
             async with gw.ctx.pool.acquire() as conn, conn.transaction():
                 count = await rotate_secrets(
-                    cast(Any, conn), old=old_box, new=new_box, columns=[SECRET_COLUMN]
+                    cast(Any, conn),
+                    old=old_box,
+                    new=new_box,
+                    columns=[SECRET_COLUMN, CHANNEL_SECRETS],
                 )
                 # Swap the file while the transaction is still open: if the swap fails,
                 # the database rolls back and the old key keeps working.

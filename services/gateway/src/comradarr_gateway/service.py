@@ -22,6 +22,7 @@ from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
 from .routes_keys import keys_router
+from .routes_notifications import notifications_router
 from .routes_queue import queue_router
 from .routes_schedules import schedules_router
 from .routes_settings import settings_router
@@ -110,6 +111,7 @@ def create_app(
     protected.include_router(queue_router())
     protected.include_router(schedules_router())
     protected.include_router(throttle_router())
+    protected.include_router(notifications_router())
     app.include_router(protected)
     _assert_default_deny(app)
 
