@@ -33,6 +33,7 @@ from comradarr_proto import (
     SearchDispatched,
     SearchExhausted,
     SearchFailed,
+    SearchFound,
 )
 from comradarr_throttle import (
     SPACING,
@@ -254,12 +255,17 @@ SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8
 # $8 error, $9 outcome when not found, $10 message, $11 dispatch status, $12 season pack,
 # $13 connector, $14 series, $15 season.
 _FINISH = """
-WITH cur AS (
+WITH cur0 AS (
     SELECT r.id, r.attempts,
-           coalesce(coalesce(e.arr_id, m.arr_id) = ANY ($3::int[]), false) AS found
+           coalesce(coalesce(e.arr_id, m.arr_id) = ANY ($3::int[]), false) AS judged,
+           -- The app's webhook may have reported the grab already (webhooks.py).
+           EXISTS (SELECT 1 FROM search_history h WHERE h.registry_id = r.id
+                   AND h.dispatch_id = $1 AND h.outcome = 'found') AS already
     FROM search_registry r LEFT JOIN episodes e ON e.id = r.episode_id
     LEFT JOIN movies m ON m.id = r.movie_id
     WHERE r.id = ANY ($2::bigint[]) FOR UPDATE OF r
+), cur AS (
+    SELECT id, attempts, judged OR already AS found, already FROM cur0
 ), upd AS (
     UPDATE search_registry r SET
         state = CASE WHEN c.found THEN 'cooldown'
@@ -274,7 +280,7 @@ WITH cur AS (
         last_error = CASE WHEN c.found THEN NULL ELSE $8 END,
         updated_at = $4
     FROM cur c WHERE r.id = c.id
-    RETURNING r.id, r.state, c.found
+    RETURNING r.id, r.state, c.found, c.already
 ), hist AS (
     UPDATE search_history SET
         outcome = CASE WHEN registry_id IN (SELECT id FROM upd WHERE found) THEN 'found'
@@ -291,7 +297,7 @@ WITH cur AS (
     WHERE $12 AND ($11 = 'failed' OR EXISTS (SELECT 1 FROM upd WHERE NOT found))
     ON CONFLICT DO NOTHING
 )
-SELECT id, state, found FROM upd
+SELECT id, state, found, already FROM upd
 """
 
 
@@ -1040,6 +1046,7 @@ class Dispatcher:
                 claimed.season_number,
             )
         found_ids = [r["id"] for r in rows if r["found"]]
+        newly_found = [r["id"] for r in rows if r["found"] and not r["already"]]
         exhausted = [r["id"] for r in rows if r["state"] == "exhausted"]
         log.info(
             "search finished",
@@ -1069,6 +1076,16 @@ class Dispatcher:
                     command_id=command.id if command is not None else 0,
                     registry_ids=claimed.registry_ids,
                     found=len(found_ids),
+                ),
+                confirmed=False,
+            )
+        if newly_found:
+            await self._publish(
+                SearchFound(
+                    message_id=f"search.found:{claimed.dispatch_id}",
+                    correlation_id=claimed.correlation_id,
+                    connector_id=claimed.connector_id,
+                    registry_ids=newly_found,
                 ),
                 confirmed=False,
             )

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from . import repo
 from .models import ConfigExport, ErrorBody, HealthReport, RotateResult, RotateSecretKey
 from .routes_auth import verify_current_password
+from .routes_webhooks import SECRET_COLUMN as WEBHOOK_TOKENS
 from .security import Principal, ProtectedRoute, new_token, require_session, require_user
 from .state import gateway_of
 
@@ -104,7 +105,7 @@ def system_router() -> APIRouter:
                     cast(Any, conn),
                     old=old_box,
                     new=new_box,
-                    columns=[SECRET_COLUMN, CHANNEL_SECRETS],
+                    columns=[SECRET_COLUMN, CHANNEL_SECRETS, WEBHOOK_TOKENS],
                 )
                 # Swap the file while the transaction is still open: if the swap fails,
                 # the database rolls back and the old key keeps working.
