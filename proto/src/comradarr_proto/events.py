@@ -161,6 +161,16 @@ class RateLimited(Event):
     paused_until: datetime
 
 
+class DailyBudgetSpent(Event):
+    """A connector used its whole request budget; its searches wait for the next reset."""
+
+    subject_template = "evt.connector.budget"
+
+    connector_id: int
+    budget: int = Field(ge=0, description="Requests allowed per budget window.")
+    resets_at: datetime
+
+
 class SettingsChanged(Event):
     """A setting changed in the gateway; services re-read what they cache."""
 

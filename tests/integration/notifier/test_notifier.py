@@ -12,7 +12,13 @@ from comradarr_bus import Delivery
 from comradarr_channels import QuietHours
 from comradarr_db import AlreadyProcessed
 from comradarr_notifier.deliveries import prune_deliveries
-from comradarr_proto import ConnectorHealthChanged, SearchFound, SweepCompleted
+from comradarr_proto import (
+    ConnectorHealthChanged,
+    DailyBudgetSpent,
+    RateLimited,
+    SearchFound,
+    SweepCompleted,
+)
 
 from tests.support import wait_for
 from tests.support.receivers import http_receiver, smtp_receiver
@@ -303,3 +309,24 @@ async def test_retention_prunes_finished_deliveries_only(h: Harness) -> None:
         # The setting's value (30 days by default) when none is given.
         assert await prune_deliveries(conn, now=h.clock()) == 1
     assert [r["status"] for r in await h.deliveries()] == ["pending"]
+
+
+async def test_budget_and_rate_limit_texts(h: Harness) -> None:
+    with http_receiver() as web:
+        await h.channel("hook", "webhook", {"url": f"http://{web.base}/b"})
+        await h.subscribe()
+        resets = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
+        await h.bus.publish(
+            DailyBudgetSpent(connector_id=h.connector_id, budget=500, resets_at=resets)
+        )
+        await h.bus.publish(
+            RateLimited(connector_id=h.connector_id, retry_after_seconds=60, paused_until=resets)
+        )
+        await wait_for(lambda: _count(h, 2), timeout=10)
+        await send_all(h)
+        got = {r.json()["title"]: r.json()["message"] for r in web.at("/b")}
+    assert got == {
+        "Sonarr · daily budget spent": "All 500 requests of the budget are used; searches resume"
+        " at 2026-03-03 00:00 UTC.",
+        "Sonarr · rate limited (429)": "Searches pause for 60 s, until 00:00 UTC.",
+    }

@@ -52,6 +52,12 @@ EVENT_KINDS: tuple[EventKind, ...] = (
         "Items reached their maximum attempts and are no longer searched on their own.",
     ),
     EventKind(
+        "budget_spent",
+        "Daily budget spent",
+        False,
+        "A connector used its whole request budget; searches wait for the next reset.",
+    ),
+    EventKind(
         "rate_limited",
         "Rate limited (429)",
         False,

@@ -27,6 +27,7 @@ from comradarr_crypto import SecretBox
 from comradarr_db import Connection, skip_next_reset
 from comradarr_proto import (
     ConnectorHealthChanged,
+    DailyBudgetSpent,
     Message,
     RateLimited,
     SearchCompleted,
@@ -679,6 +680,17 @@ class Dispatcher:
                         connector_id=connector_id,
                         until=decision.wait_until,
                         reason="daily request budget spent",
+                    )
+                if decision.wait_until is not None:
+                    # One per budget window: the message id is the window's end.
+                    await self._publish(
+                        DailyBudgetSpent(
+                            message_id=f"budget.spent:{connector_id}:"
+                            f"{decision.wait_until.isoformat()}",
+                            connector_id=connector_id,
+                            budget=profile.daily_budget,
+                            resets_at=decision.wait_until,
+                        )
                     )
             # Nothing was claimed or spent.
             if spacing:

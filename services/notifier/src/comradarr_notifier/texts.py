@@ -16,6 +16,7 @@ from typing import Any, Literal
 from comradarr_db import Connection
 from comradarr_proto import (
     ConnectorHealthChanged,
+    DailyBudgetSpent,
     Event,
     MessageDeadLettered,
     RateLimited,
@@ -45,6 +46,7 @@ KIND_TEXT: dict[str, KindText] = {
     "sweep_finished": KindText("sweeps finished", "info"),
     "search_found": KindText("searches found", "success"),
     "search_exhausted": KindText("items exhausted", "warning"),
+    "budget_spent": KindText("budgets spent", "warning"),
     "rate_limited": KindText("rate limits", "warning"),
     "dead_lettered": KindText("messages dead-lettered", "failure"),
 }
@@ -180,6 +182,19 @@ async def _rate_limited(e: RateLimited, conn: Connection) -> list[Notice]:
     ]
 
 
+async def _budget(e: DailyBudgetSpent, conn: Connection) -> list[Notice]:
+    name = await connector_name(conn, e.connector_id)
+    return [
+        Notice(
+            "budget_spent",
+            f"{name} · daily budget spent",
+            f"All {e.budget:,} requests of the budget are used; searches resume at "
+            f"{e.resets_at:%Y-%m-%d %H:%M} UTC.",
+            e.connector_id,
+        )
+    ]
+
+
 async def _dead_letter(e: MessageDeadLettered, _conn: Connection) -> list[Notice]:
     subject = e.failed_subject.split(".evt.", 1)[-1].split(".cmd.", 1)[-1]
     return [
@@ -198,6 +213,7 @@ RENDERERS: dict[type[Event], Renderer] = {
     SearchFound: _found,
     SearchExhausted: _exhausted,
     RateLimited: _rate_limited,
+    DailyBudgetSpent: _budget,
     MessageDeadLettered: _dead_letter,
 }
 
