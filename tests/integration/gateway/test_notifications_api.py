@@ -129,11 +129,16 @@ async def test_send_test_reaches_the_receiver_and_reports_failure(
         result = await admin.post(f"/api/v1/notifications/channels/{channel_id}/test")
         assert result.status_code == 200, result.text
         assert result.json()["ok"] is True
+        ch = (await admin.get(f"/api/v1/notifications/channels/{channel_id}")).json()
+        assert ch["status"] == "ok" and ch["last_test_ok"] is True
         got = web.at(f"/{HOOK_SECRET}")
         assert len(got) == 1 and got[0].json()["title"] == "Comradarr · test"
         web.status = 503
         failed = await admin.post(f"/api/v1/notifications/channels/{channel_id}/test")
     assert failed.json()["ok"] is False and failed.json()["detail"]
+    ch = (await admin.get(f"/api/v1/notifications/channels/{channel_id}")).json()
+    assert ch["status"] == "test_failed" and ch["last_test_detail"]
+    assert HOOK_SECRET not in json.dumps(ch)
     assert_no_secret(failed.text + result.text + r.text, HOOK_SECRET)
     assert (await admin.post("/api/v1/notifications/channels/999/test")).status_code == 404
 

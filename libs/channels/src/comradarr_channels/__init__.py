@@ -22,6 +22,7 @@ from .repository import (
     get_channel,
     get_secret,
     list_channels,
+    record_test,
     update_channel,
 )
 from .send import SendResult, scrub, secrets_of, send, validate_url
@@ -52,6 +53,7 @@ __all__ = [
     "masked_fields",
     "merge_fields",
     "normalise_events",
+    "record_test",
     "scrub",
     "secrets_of",
     "send",

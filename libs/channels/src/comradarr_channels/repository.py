@@ -19,7 +19,8 @@ SECRET_COLUMN = SecretColumn(table="notification_channels", id_column="id", colu
 
 _COLUMNS = """
     id, name, kind, url_scheme, url_last4, fields_masked, events, enabled, digest_minutes,
-    quiet_start, quiet_end, quiet_timezone, created_at, updated_at
+    quiet_start, quiet_end, quiet_timezone, last_test_at, last_test_ok, last_test_detail,
+    created_at, updated_at
 """
 # Columns a caller may change with update_channel (the secret has its own path).
 _UPDATABLE = {"name", "events", "enabled", "digest_minutes", "quiet"}
@@ -43,6 +44,9 @@ class Channel(BaseModel):
     enabled: bool
     digest_minutes: int
     quiet_hours: QuietHours | None
+    last_test_at: datetime | None = None
+    last_test_ok: bool | None = None
+    last_test_detail: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -75,6 +79,9 @@ def _row(r: Any) -> Channel:
         enabled=r["enabled"],
         digest_minutes=r["digest_minutes"],
         quiet_hours=quiet,
+        last_test_at=r["last_test_at"],
+        last_test_ok=r["last_test_ok"],
+        last_test_detail=r["last_test_detail"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
     )
@@ -201,6 +208,17 @@ async def update_channel(
         )
         await conn.execute(query, *values)
     return await get_channel(conn, channel_id=channel_id)
+
+
+async def record_test(conn: Connection, *, channel_id: int, ok: bool, detail: str) -> None:
+    """Remember the outcome of the last "Send test" (detail already scrubbed of secrets)."""
+    await conn.execute(
+        "UPDATE notification_channels SET last_test_at = now(), last_test_ok = $2,"
+        " last_test_detail = $3 WHERE id = $1",
+        channel_id,
+        ok,
+        detail[:1000],
+    )
 
 
 async def delete_channel(conn: Connection, *, channel_id: int) -> None:

@@ -26,6 +26,7 @@ from comradarr_channels import (
     list_channels,
     merge_fields,
     normalise_events,
+    record_test,
     send,
     update_channel,
     validate_url,
@@ -96,11 +97,17 @@ class ChannelOut(BaseModel):
     enabled: bool
     digest_minutes: int
     quiet_hours: QuietHours | None
-    status: Literal["ok", "failing", "untested"]
+    status: Literal["ok", "failing", "test_failed", "untested"] = Field(
+        description="failing: the last sends failed; test_failed: nothing sent yet and the "
+        "last test failed; untested: neither a send nor a test yet."
+    )
     consecutive_failures: int
     last_error: str | None
     last_success_at: datetime | None
     last_failure_at: datetime | None
+    last_test_at: datetime | None
+    last_test_ok: bool | None
+    last_test_detail: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -197,10 +204,13 @@ async def _health(conn: Any, ids: list[int]) -> dict[int, Any]:
 
 def _out(c: Channel, health: Any) -> ChannelOut:
     failures = int(health["consecutive_failures"]) if health else 0
-    if health is None:
-        status: Literal["ok", "failing", "untested"] = "untested"
-    else:
+    status: Literal["ok", "failing", "test_failed", "untested"]
+    if health is not None:
         status = "failing" if failures >= FAILING_AFTER else "ok"
+    elif c.last_test_ok is None:
+        status = "untested"
+    else:
+        status = "ok" if c.last_test_ok else "test_failed"
     return ChannelOut(
         **c.model_dump(),
         status=status,
@@ -363,6 +373,8 @@ def notifications_router() -> APIRouter:
             body=f"This is a test message for the channel “{c.name}”. It works.",
             timeout=TEST_TIMEOUT_SECONDS,
         )
+        async with gw.ctx.pool.acquire() as conn:
+            await record_test(conn, channel_id=channel_id, ok=result.ok, detail=result.detail)
         log.info("notification test sent", channel_id=channel_id, ok=result.ok)
         return ChannelTestResult(ok=result.ok, detail=result.detail, elapsed_ms=result.elapsed_ms)
 

@@ -19,6 +19,10 @@ CREATE TABLE notification_channels (
     quiet_start     time,
     quiet_end       time,
     quiet_timezone  text,
+    -- The last "Send test" (the gateway's; sends by the notifier are in its own tables).
+    last_test_at    timestamptz,
+    last_test_ok    boolean,
+    last_test_detail text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     CHECK ((quiet_start IS NULL) = (quiet_end IS NULL)
