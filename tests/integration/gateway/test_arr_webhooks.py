@@ -304,3 +304,45 @@ async def test_health_issue_sets_the_connector_status(
     seen: Seen = world["seen"]
     await wait_for(lambda: len(seen.of(ConnectorHealthChanged)) >= 2)
     assert [m.current for m in seen.of(ConnectorHealthChanged)] == ["unhealthy", "healthy"]
+
+
+async def test_near_neighbours_and_other_connectors_are_not_open(
+    harness: Harness, admin: httpx.AsyncClient, world: dict[str, Any]
+) -> None:
+    """#13 for the webhook: only the exact route, only with its own connector's token."""
+    cid = world["connector"]
+    async with harness.pool.acquire() as conn:
+        other = await create_connector(
+            conn,
+            box=harness.gw.box,
+            type="radarr",
+            name="Radarr",
+            url="http://127.0.0.1:1",
+            api_key="radarr-key-000000000000000000000000",
+        )
+    await admin.post(f"/api/v1/connectors/{other.id}/webhook", json={})
+    token = world["token"]
+    neighbours = [
+        f"/api/v1/webhooks/arr/{cid}/",
+        f"/api/v1/webhooks/arr/{cid}/x",
+        f"/api/v1/webhooks/arr/{cid};x",
+        "/api/v1/webhooks/arr",
+        "/api/v1/webhooks",
+        f"/API/V1/WEBHOOKS/ARR/{cid}",
+        f"/api/v1/webhooks/arr/{cid}/../../connectors",
+        "/api/v1/webhooks/arr/..%2Fconnectors",
+        f"/api/v1/webhooks/arr/{cid}?next=/api/v1/connectors",
+    ]
+    async with harness.client() as anon:
+        for path in neighbours:
+            for method in ("GET", "POST", "DELETE"):
+                r = await anon.request(method, path, json=GRAB, headers=basic(token))
+                assert not 200 <= r.status_code < 300 or path.startswith(
+                    f"/api/v1/webhooks/arr/{cid}?"
+                ), (method, path, r.status_code)
+                assert "****" not in r.text and "sonarr-key" not in r.text
+        r = await anon.get(f"/api/v1/webhooks/arr/{cid}", headers=basic(token))
+        assert r.status_code == 405
+        # One connector's token opens only its own endpoint.
+        r = await anon.post(f"/api/v1/webhooks/arr/{other.id}", json=GRAB, headers=basic(token))
+        assert r.status_code == 401
