@@ -346,3 +346,14 @@ async def test_near_neighbours_and_other_connectors_are_not_open(
         # One connector's token opens only its own endpoint.
         r = await anon.post(f"/api/v1/webhooks/arr/{other.id}", json=GRAB, headers=basic(token))
         assert r.status_code == 401
+
+
+async def test_an_unreachable_bus_is_a_503_not_a_500(
+    harness: Harness, world: dict[str, Any]
+) -> None:
+    await harness.bus.stop(timeout=1)
+    async with harness.client() as app:
+        r = await app.post(
+            f"/api/v1/webhooks/arr/{world['connector']}", json=GRAB, headers=basic(world["token"])
+        )
+    assert r.status_code == 503 and "try again" in r.json()["detail"]

@@ -330,3 +330,22 @@ async def test_budget_and_rate_limit_texts(h: Harness) -> None:
         " at 2026-03-03 00:00 UTC.",
         "Sonarr · rate limited (429)": "Searches pause for 60 s, until 00:00 UTC.",
     }
+
+
+async def test_one_event_with_many_items_is_one_message_without_a_digest(h: Harness) -> None:
+    with http_receiver() as web:
+        await h.channel("hook", "webhook", {"url": f"http://{web.base}/m"})
+        await h.subscribe()
+        ids = await registry_ids(h)
+        await h.bus.publish(SearchFound(connector_id=h.connector_id, registry_ids=ids[:3]))
+        await h.bus.publish(SearchFound(connector_id=h.connector_id, registry_ids=ids[3:4]))
+        await wait_for(lambda: _count(h, 4), timeout=10)
+        await send_all(h)
+        got = sorted((r.json()["title"], r.json()["message"]) for r in web.at("/m"))
+    assert got == [
+        (
+            "3 searches found",
+            "\n".join(f"Sonarr · Quiet Crown S02E0{n} found" for n in (1, 2, 3)),
+        ),
+        ("Sonarr · Quiet Crown S02E04 found", "A release was grabbed (seen in the app's history)."),
+    ]

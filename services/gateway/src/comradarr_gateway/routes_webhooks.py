@@ -306,6 +306,29 @@ async def _apply_health(gw: Gateway, event: ArrWebhookReceived) -> None:
         )
 
 
+async def _publish(gw: Gateway, event: ArrWebhookReceived, digest: str) -> None:
+    """The messages a call becomes: the report itself, a sync of what it names, health."""
+    if event.event_type != "test":
+        await gw.ctx.bus.publish(event)
+    if event.event_type in ("grab", "download"):
+        series = [event.series_arr_id] if event.series_arr_id else []
+        movies = [event.movie_arr_id] if event.movie_arr_id else []
+        if series or movies:
+            await gw.ctx.bus.publish(
+                RequestSweep(
+                    message_id=f"webhook-sync:{event.connector_id}:{digest}",
+                    correlation_id=event.correlation_id,
+                    connector_id=event.connector_id,
+                    sync_mode="incremental",
+                    requested_by="webhook",
+                    series_arr_ids=series,
+                    movie_arr_ids=movies,
+                )
+            )
+    elif event.event_type in ("health", "health_restored"):
+        await _apply_health(gw, event)
+
+
 def webhook_router() -> APIRouter:
     """Public: the webhook endpoint itself."""
     router = APIRouter(tags=["webhooks"])
@@ -313,6 +336,7 @@ def webhook_router() -> APIRouter:
         400: {"model": ErrorBody, "description": "Not an *arr webhook payload"},
         401: {"model": ErrorBody, "description": "Wrong or missing token, or bad signature"},
         413: {"model": ErrorBody, "description": "Body too large"},
+        503: {"model": ErrorBody, "description": "The message bus is not reachable"},
     }
 
     async def receive(connector_id: IdPath, request: Request) -> JSONResponse:
@@ -351,25 +375,13 @@ def webhook_router() -> APIRouter:
                 connector_id,
                 payload.eventType[:64],
             )
-        if event.event_type != "test":
-            await gw.ctx.bus.publish(event)
-        if event.event_type in ("grab", "download"):
-            series = [event.series_arr_id] if event.series_arr_id else []
-            movies = [event.movie_arr_id] if event.movie_arr_id else []
-            if series or movies:
-                await gw.ctx.bus.publish(
-                    RequestSweep(
-                        message_id=f"webhook-sync:{connector_id}:{digest}",
-                        correlation_id=event.correlation_id,
-                        connector_id=connector_id,
-                        sync_mode="incremental",
-                        requested_by="webhook",
-                        series_arr_ids=series,
-                        movie_arr_ids=movies,
-                    )
-                )
-        elif event.event_type in ("health", "health_restored"):
-            await _apply_health(gw, event)
+        try:
+            await _publish(gw, event, digest)
+        except Exception as exc:  # NATS unreachable: say so, the app may call again
+            log.warning("webhook not queued", connector_id=connector_id, error=repr(exc))
+            return JSONResponse(
+                {"detail": "the message bus is not reachable; try again"}, status_code=503
+            )
         log.info("webhook received", connector_id=connector_id, kind=event.event_type)
         return JSONResponse({"accepted": True, "event": event.event_type}, status_code=202)
 

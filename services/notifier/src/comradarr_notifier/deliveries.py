@@ -109,7 +109,8 @@ async def claim(
             " WHERE d.id IN (SELECT id FROM notification_deliveries"
             "   WHERE channel_id = $1 AND status IN ('pending', 'held') AND due_at <= $2"
             "   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
-            " RETURNING d.id, d.event_kind, d.title, d.body, d.immediate, d.status, d.attempts",
+            " RETURNING d.id, d.event_kind, d.message_id, d.title, d.body, d.immediate, d.status,"
+            " d.attempts",
             channel_id,
             now,
             now + lease,

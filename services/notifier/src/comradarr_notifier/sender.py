@@ -59,16 +59,14 @@ def compose(rows: list[Any], channel: Channel) -> list[Message]:
             by_kind.setdefault(r["event_kind"], []).append(r["title"])
         title, body = summary_text(by_kind, _quiet_label(channel))
         return [Message(title, body, "info", [r["id"] for r in rows])]
-    messages: list[Message] = []
-    grouped: dict[str, list[Any]] = {}
+    # Digest rows group by kind; the others by the event that made them (a season pack found
+    # is one message, not one per episode).
+    grouped: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
-        if r["immediate"]:
-            messages.append(
-                Message(r["title"], r["body"], KIND_TEXT[r["event_kind"]].notify_type, [r["id"]])
-            )
-        else:
-            grouped.setdefault(r["event_kind"], []).append(r)
-    for kind, group in grouped.items():
+        event = r["message_id"].split("#", 1)[0] if r["immediate"] else ""
+        grouped.setdefault((r["event_kind"], event), []).append(r)
+    messages: list[Message] = []
+    for (kind, _event), group in grouped.items():
         notify_type = KIND_TEXT[kind].notify_type
         if len(group) == 1:
             r = group[0]
