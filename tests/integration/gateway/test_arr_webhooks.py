@@ -205,6 +205,8 @@ async def test_a_grab_for_a_searched_item_is_found_within_a_second_and_replay_co
     assert len(seen.of(RequestSweep)) == 1
     sweep = seen.of(RequestSweep)[0]
     assert sweep.series_arr_ids == [10] and sweep.requested_by == "webhook"
+    # The token is in no message on the bus.
+    assert world["token"] not in json.dumps([m.model_dump(mode="json") for m in seen.messages])
     assert (
         await harness.pool.fetchval("SELECT count(*) FROM search_history WHERE outcome = 'found'")
         == 1

@@ -212,6 +212,12 @@ async def test_a_failing_channel_retries_with_backoff_then_fails_without_blockin
     h: Harness,
 ) -> None:
     secret_path = "hook-secret-Zq8xW2"
+    on_bus: list[bytes] = []
+
+    async def tap(msg: Any) -> None:
+        on_bus.append(msg.data)
+
+    await h.bus.nc.subscribe(f"{h.bus.prefix}.>", cb=tap)
     with http_receiver() as web, structlog.testing.capture_logs() as logs:
         web.status = 500
         channel_id = await h.channel(
@@ -244,6 +250,7 @@ async def test_a_failing_channel_retries_with_backoff_then_fails_without_blockin
     )
     assert health["consecutive_failures"] == 3
     assert secret_path not in json.dumps(logs, default=str)
+    assert on_bus and not any(secret_path.encode() in data for data in on_bus)
     assert any(e.get("event") == "notification failed" for e in logs)
 
 
