@@ -43,9 +43,11 @@ from comradarr_arr._models import (
     HealthStatus,
     HistoryRecord,
     Indexer,
+    IndexerStatistics,
     IndexerStatus,
     Movie,
     QualityProfile,
+    QueueStatus,
     Series,
     SystemStatus,
 )
@@ -772,6 +774,36 @@ class ArrClient:
             f"{info.api_base}/indexerstatus", endpoint="indexerstatus", model=IndexerStatus
         ):
             yield item
+
+    async def indexer_stats(self) -> list[IndexerStatistics] | None:
+        """Prowlarr's per-indexer statistics (queries, grabs, failures); None when this
+        Prowlarr does not serve them (404)."""
+        info = await self._require(Shape.INDEXER)
+        try:
+            data = await self._get_json(f"{info.api_base}/indexerstats", endpoint="indexerstats")
+        except ArrNotFoundError:
+            return None
+        raw = data.get("indexers") if isinstance(data, dict) else None
+        return [
+            parsed
+            for item in (raw or [])
+            if (parsed := self._parse(item, IndexerStatistics, "indexerstats")) is not None
+        ]
+
+    # --- download queue ----------------------------------------------------------------
+
+    async def queue_status(self) -> QueueStatus:
+        """``queue/status``: the size of the app's download queue."""
+        info = await self.api_info()
+        data = await self._get_json(f"{info.api_base}/queue/status", endpoint="queue/status")
+        try:
+            return QueueStatus.model_validate(data)
+        except ValidationError as exc:
+            raise ArrProtocolError(
+                "queue/status: unexpected answer",
+                connector=self.config.name,
+                endpoint="queue/status",
+            ) from exc
 
     # --- commands --------------------------------------------------------------------
 
