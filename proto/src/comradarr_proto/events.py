@@ -150,6 +150,48 @@ class RateLimited(Event):
     paused_until: datetime
 
 
+IndexerState = Literal["healthy", "rate_limited", "failing", "disabled"]
+
+
+class IndexerRateLimited(Event):
+    """A Prowlarr indexer is disabled until a time (rate limited or backing off after
+    failures). Informational: searches go on; Prowlarr skips the indexer meanwhile."""
+
+    subject_template = "evt.indexer.ratelimited"
+
+    connector_id: int = Field(description="The Prowlarr connector.")
+    indexer_id: int = Field(description="Prowlarr's id of the indexer.")
+    name: str
+    until: datetime | None = Field(description="Prowlarr's disabledTill.")
+    message: str | None = None
+
+
+class IndexerFailing(Event):
+    """A Prowlarr indexer failed recently (or carries an error message) and is not
+    disabled for it. Informational, like every indexer event."""
+
+    subject_template = "evt.indexer.failing"
+
+    connector_id: int
+    indexer_id: int
+    name: str
+    message: str | None = None
+
+
+class IndexerRecovered(Event):
+    """A Prowlarr indexer that was rate limited or failing is healthy again."""
+
+    subject_template = "evt.indexer.recovered"
+
+    connector_id: int
+    indexer_id: int
+    name: str
+    previous: IndexerState
+    unhealthy_since: datetime | None = Field(
+        default=None, description="When it turned rate limited or failing."
+    )
+
+
 class SettingsChanged(Event):
     """A setting changed in the gateway; services re-read what they cache."""
 
