@@ -3,6 +3,7 @@ resume and clear (ControlQueue commands to the dispatcher), one entry's priority
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,7 @@ from comradarr_proto import ControlQueue
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from . import queue_repo
+from . import indexers_repo, queue_repo
 from .content_repo import TOTAL_CAP
 from .errors import invalid
 from .fastjson import FastJSONResponse
@@ -30,6 +31,9 @@ log = get_logger(__name__)
 
 # A page polled by every open queue view: its total is counted at most this often.
 TOTAL_TTL_SECONDS = 2.0
+# Whether every indexer is rate limited changes once per indexer poll (minutes): read at
+# most this often.
+INDEXER_NOTICE_TTL_SECONDS = 5.0
 
 IdPath = Annotated[int, Path(ge=1, le=2**53)]
 ConnectorQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -54,6 +58,7 @@ class WaitReason(BaseModel):
         "connector_missing",
         "throttle_paused",
         "budget_spent",
+        "indexers_rate_limited",
     ]
     message: str
     until: datetime | None = None
@@ -160,6 +165,24 @@ def queue_router() -> APIRouter:
     """Routes under /queue."""
     router = APIRouter(prefix="/queue", tags=["queue"], route_class=ProtectedRoute)
     totals = TotalCache(ttl=TOTAL_TTL_SECONDS)
+    # (monotonic time read, when every indexer comes back or None)
+    notice_cache: list[tuple[float, datetime | None]] = []
+
+    async def indexers_notice(conn: Any, now: datetime) -> dict[str, Any] | None:
+        """The wait reason every searchable entry carries while every indexer is rate
+        limited (informational: searches still go out; Prowlarr skips the indexers)."""
+        if not notice_cache or time.monotonic() - notice_cache[0][0] > INDEXER_NOTICE_TTL_SECONDS:
+            found = await indexers_repo.all_rate_limited_until(conn, now=now)
+            notice_cache[:] = [(time.monotonic(), found)]
+        until = notice_cache[0][1]
+        if until is None or until <= now:
+            return None
+        return {
+            "code": "indexers_rate_limited",
+            "message": "every indexer is rate limited in Prowlarr: searches still go out,"
+            " but find nothing until one is back",
+            "until": until,
+        }
 
     @router.get("", response_model=QueuePage)
     @shares_auth_connection
@@ -207,6 +230,7 @@ def queue_router() -> APIRouter:
                             entry_id=r["id"],
                             now=now,
                         )
+            notice = await indexers_notice(conn, now) if rows else None
         items: list[dict[str, Any]] = []
         for r in rows:
             cid = r["connector_id"]
@@ -219,6 +243,8 @@ def queue_router() -> APIRouter:
             item["waiting"] = [
                 {"code": x.code, "message": x.message, "until": x.until} for x in reasons
             ]
+            if notice is not None and estimate is not None:
+                item["waiting"].append(notice)
             if eligible_now:
                 ahead[cid] = n + 1
             items.append(item)

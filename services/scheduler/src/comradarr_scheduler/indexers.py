@@ -281,7 +281,8 @@ def transition_events(
 
 # Poll rows come due an interval after their last attempt; claiming one moves it.
 _CLAIM = """
-UPDATE prowlarr_polls p SET last_attempt_at = $1 WHERE p.connector_id IN (
+UPDATE prowlarr_polls p SET last_attempt_at = $1, interval_seconds = $3
+WHERE p.connector_id IN (
     SELECT q.connector_id FROM prowlarr_polls q JOIN connectors c ON c.id = q.connector_id
     WHERE c.enabled AND c.type = 'prowlarr'
       AND (q.last_attempt_at IS NULL OR q.last_attempt_at <= $2)
@@ -310,7 +311,12 @@ class IndexerPoller:
                 "INSERT INTO prowlarr_polls (connector_id) SELECT id FROM connectors"
                 " WHERE type = 'prowlarr' AND enabled ON CONFLICT (connector_id) DO NOTHING"
             )
-            rows = await conn.fetch(_CLAIM, now, now - timedelta(seconds=self.interval_seconds))
+            rows = await conn.fetch(
+                _CLAIM,
+                now,
+                now - timedelta(seconds=self.interval_seconds),
+                self.interval_seconds,
+            )
         for row in rows:
             try:
                 await self.poll_one(row["connector_id"])

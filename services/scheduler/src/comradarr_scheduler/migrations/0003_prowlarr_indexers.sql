@@ -29,12 +29,14 @@ CREATE TABLE prowlarr_indexers (
     PRIMARY KEY (connector_id, indexer_id)
 );
 
--- One row per Prowlarr connector: when it was last asked and last answered. A failed poll
--- keeps the indexer rows as they were; the API reports them stale, with their age.
+-- One row per Prowlarr connector: when it was last asked and last answered, at what
+-- interval. A failed poll keeps the indexer rows as they were; the API reports them stale
+-- (with their age) once a poll failed or none succeeded for two intervals.
 CREATE TABLE prowlarr_polls (
-    connector_id     integer     PRIMARY KEY REFERENCES connectors (id) ON DELETE CASCADE,
-    last_attempt_at  timestamptz,
-    last_success_at  timestamptz,
-    last_error       text,
-    stats_served     boolean
+    connector_id      integer     PRIMARY KEY REFERENCES connectors (id) ON DELETE CASCADE,
+    last_attempt_at   timestamptz,
+    last_success_at   timestamptz,
+    last_error        text,
+    stats_served      boolean,
+    interval_seconds  real        NOT NULL DEFAULT 300
 );
