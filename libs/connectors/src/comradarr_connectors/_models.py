@@ -36,6 +36,8 @@ class Connector(BaseModel):
     health_messages: list[Any]
     health_checked_at: datetime | None
     throttle_profile_id: int | None
+    # Search files below their profile's custom-format cutoff score (quality cutoff met).
+    format_upgrades: bool = True
     paused_until: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -13,7 +13,7 @@ from ._models import Connector, ConnectorType, HealthStatus
 _COLUMNS = """
     id, type, name, url, api_key_last4, enabled, verify_ssl, timeout_seconds, app_name,
     app_version, api_version, health_status, health_messages, health_checked_at,
-    throttle_profile_id, paused_until, created_at, updated_at
+    throttle_profile_id, format_upgrades, paused_until, created_at, updated_at
 """
 # Columns a caller may change with update_connector (the key has its own path).
 _UPDATABLE = {
@@ -24,6 +24,7 @@ _UPDATABLE = {
     "verify_ssl",
     "timeout_seconds",
     "throttle_profile_id",
+    "format_upgrades",
 }
 # For SECRET_KEY rotation: rotate_secrets re-encrypts this column with the same aad.
 SECRET_COLUMN = SecretColumn(table="connectors", id_column="id", column="api_key_enc")
@@ -53,13 +54,14 @@ async def create_connector(
     verify_ssl: bool = True,
     timeout_seconds: float = 30.0,
     throttle_profile_id: int | None = None,
+    format_upgrades: bool = True,
 ) -> Connector:
     """Insert a connector and store its key encrypted under the row's own id."""
     async with conn.transaction():
         new_id = await conn.fetchval(
             "INSERT INTO connectors (type, name, url, api_key_last4, enabled, verify_ssl,"
-            " timeout_seconds, throttle_profile_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " RETURNING id",
+            " timeout_seconds, throttle_profile_id, format_upgrades)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             type,
             name,
             url,
@@ -68,6 +70,7 @@ async def create_connector(
             verify_ssl,
             timeout_seconds,
             throttle_profile_id,
+            format_upgrades,
         )
         await conn.execute(
             "UPDATE connectors SET api_key_enc = $2 WHERE id = $1",
