@@ -58,7 +58,17 @@ class DiscoveryCompleted(Event):
         default=0, ge=0, description="Upgrade entries whose item met its cutoff."
     )
     type_changed: int = Field(
-        default=0, ge=0, description="Entries that moved between gap and upgrade."
+        default=0, ge=0, description="Entries that moved between gap, upgrade and format."
+    )
+    formats_found: int = Field(
+        default=0,
+        ge=0,
+        description="Files whose quality meets the cutoff but whose custom-format score is"
+        " below their profile's cutoff score (format-score upgrades).",
+    )
+    formats_new: int = Field(default=0, ge=0, description="New format-score upgrade entries.")
+    formats_removed: int = Field(
+        default=0, ge=0, description="Format-score entries whose file reached the cutoff score."
     )
 
 

@@ -161,6 +161,11 @@ class ConnectorCreate(_ConnectorFields):
     enabled: bool = True
     verify_ssl: bool = True
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    format_upgrades: bool = Field(
+        default=True,
+        description="Search files whose quality meets the cutoff but whose custom-format score"
+        " is below their profile's cutoff score (Sonarr v4+, Radarr, Whisparr).",
+    )
 
 
 class ConnectorUpdate(_ConnectorFields):
@@ -173,6 +178,7 @@ class ConnectorUpdate(_ConnectorFields):
     enabled: bool | None = None
     verify_ssl: bool | None = None
     timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    format_upgrades: bool | None = None
 
 
 class ConnectorTest(_ConnectorFields):
@@ -202,6 +208,9 @@ class ConnectorOut(BaseModel):
     health_status: str
     health_messages: list[Any]
     health_checked_at: datetime | None
+    format_upgrades: bool = Field(
+        description="Files below their profile's custom-format cutoff score are searched."
+    )
     created_at: datetime
     updated_at: datetime
 

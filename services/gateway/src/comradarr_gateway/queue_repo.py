@@ -39,6 +39,15 @@ _JOINS = """
     LEFT JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
     LEFT JOIN movies m ON m.id = r.movie_id
 """
+# A format-score upgrade says by how much its file falls short ("format score 40 < 100").
+_UPGRADE_DETAIL = """
+    CASE WHEN r.search_type = 'format' THEN (
+        SELECT 'format score ' || coalesce(e.custom_format_score, m.custom_format_score)
+               || ' < ' || qp.cutoff_format_score
+        FROM quality_profiles qp WHERE qp.connector_id = r.connector_id
+         AND qp.arr_id = coalesce(s.quality_profile_id, m.quality_profile_id)) END
+        AS upgrade_detail
+"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +92,7 @@ async def page(
     limit: int,
     offset: int,
     with_total: bool = True,
+    search_type: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Entries not exhausted, best first, and how many there are (counted up to a cap;
     None without with_total)."""
@@ -96,11 +106,14 @@ async def page(
     if state is not None:
         args.append(state)
         clauses.append(f"r.state = ${len(args)}")
+    if search_type is not None:
+        args.append(search_type)
+        clauses.append(f"r.search_type = ${len(args)}")
     where = " WHERE " + " AND ".join(clauses)
     rows = await conn.fetch(
         "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
         " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
-        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
+        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}, {_UPGRADE_DETAIL}"
         f" FROM search_registry r {_JOINS}{where}"
         f" ORDER BY r.priority DESC, r.id LIMIT {int(limit):d} OFFSET {int(offset):d}",
         *args,
@@ -259,7 +272,7 @@ async def entry(conn: Connection, *, entry_id: int) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
         " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
-        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
+        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}, {_UPGRADE_DETAIL}"
         f" FROM search_registry r {_JOINS} WHERE r.id = $1",
         entry_id,
     )

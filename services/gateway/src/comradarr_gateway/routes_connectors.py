@@ -70,6 +70,7 @@ def out(c: Connector) -> ConnectorOut:
         health_status=c.health_status,
         health_messages=c.health_messages,
         health_checked_at=c.health_checked_at,
+        format_upgrades=c.format_upgrades,
         created_at=c.created_at,
         updated_at=c.updated_at,
     )
@@ -181,6 +182,7 @@ def connectors_router() -> APIRouter:
                     enabled=body.enabled,
                     verify_ssl=body.verify_ssl,
                     timeout_seconds=body.timeout_seconds,
+                    format_upgrades=body.format_upgrades,
                 )
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, "a connector with that name already exists") from None

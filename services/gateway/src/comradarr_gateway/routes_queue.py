@@ -74,7 +74,13 @@ class QueueItem(BaseModel):
     episode_id: int | None
     movie_id: int | None
     title: str | None
-    search_type: Literal["gap", "upgrade"]
+    search_type: Literal["gap", "upgrade", "format"] = Field(
+        description="gap: no file; upgrade: quality below the cutoff; format: quality at the"
+        " cutoff, custom-format score below the profile's cutoff score."
+    )
+    upgrade_detail: str | None = Field(
+        default=None, description="Format-score upgrades: e.g. 'format score 40 < 100'."
+    )
     state: Literal["pending", "queued", "searching", "cooldown", "exhausted"]
     attempts: int
     priority: float
@@ -192,23 +198,25 @@ def queue_router() -> APIRouter:
         state: Annotated[
             Literal["pending", "queued", "searching", "cooldown"] | None, Query()
         ] = None,
+        search_type: Annotated[Literal["gap", "upgrade", "format"] | None, Query()] = None,
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> Response:
         gw = gateway_of(request)
         now = gw.now()
         async with request_connection(request) as conn:
-            cached = totals.get((connector_id, state))
+            cached = totals.get((connector_id, state, search_type))
             rows, counted = await queue_repo.page(
                 conn,
                 connector_id=connector_id,
                 state=state,
+                search_type=search_type,
                 limit=page_size,
                 offset=(page - 1) * page_size,
                 with_total=cached is None,
             )
             if counted is not None:
-                totals.put((connector_id, state), counted)
+                totals.put((connector_id, state, search_type), counted)
             total = cached if counted is None else counted
             assert total is not None
             flags = await queue_repo.queue_pause_flags(conn)
@@ -219,7 +227,7 @@ def queue_router() -> APIRouter:
             # of the page counts on from there (the page is in the same order). The first
             # page of every state holds everything ahead of its entries: nothing to count.
             ahead: dict[int, int] = {}
-            if page > 1 or state is not None:
+            if page > 1 or state is not None or search_type is not None:
                 for r in rows:
                     cid = r["connector_id"]
                     if cid not in ahead and r["state"] in ("pending", "cooldown"):
