@@ -182,3 +182,48 @@ def queue_holds(*, limit: int | None, total: int | None) -> bool:
 def queue_words(*, limit: int, total: int) -> str:
     """'download queue 23 ≥ 20'."""
     return f"download queue {total} ≥ {limit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why a connector's searches wait now (code for the UI, words for people) and until
+    when that is known to last (None: until it changes)."""
+
+    code: str  # outside_window | download_queue
+    message: str
+    until: datetime | None
+
+
+def politeness_hold(
+    *,
+    windows: Sequence[SearchWindow],
+    timezone: str,
+    queue_limit: int | None,
+    queue_total: int | None,
+    queue_checked_at: datetime | None,
+    now: datetime,
+    window: WindowStatus | None = None,
+) -> Hold | None:
+    """What holds a connector's searches back now, if anything: outside its search windows
+    (until the next opens), or its download queue at or over its limit (until the next
+    reading, QUEUE_CHECK_SECONDS after the last). `window` is window_status(...) when the
+    caller has it already."""
+    if windows:
+        status = window or window_status(windows, timezone, now=now)
+        if not status.open:
+            return Hold(
+                "outside_window",
+                f"outside its search windows ({describe_windows(windows, timezone)})",
+                status.until,
+            )
+    if queue_limit is None or queue_total is None:
+        return None
+    if not queue_holds(limit=queue_limit, total=queue_total):
+        return None
+    every = timedelta(seconds=QUEUE_CHECK_SECONDS)
+    next_check = None if queue_checked_at is None else queue_checked_at + every
+    return Hold(
+        "download_queue",
+        "waiting: " + queue_words(limit=queue_limit, total=queue_total),
+        next_check,
+    )
