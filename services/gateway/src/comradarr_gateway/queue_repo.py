@@ -17,10 +17,14 @@ from typing import Any
 import asyncpg
 from comradarr_db import Connection
 from comradarr_throttle import (
+    Hold,
+    SearchWindow,
     ThrottleProfile,
     ThrottleState,
     budget_window,
     estimate_dispatch_times,
+    parse_windows,
+    politeness_hold,
     throttle_of,
 )
 
@@ -69,6 +73,11 @@ class ConnectorView:
     queue_paused: bool
     profile: ThrottleProfile
     state: ThrottleState
+    # Its search windows (estimates count only the time inside them) and what its windows
+    # or its download queue hold back now: the dispatcher's own rules (comradarr_throttle).
+    windows: tuple[SearchWindow, ...] = ()
+    window_timezone: str = "UTC"
+    hold: Hold | None = None
 
 
 async def queue_pause_flags(conn: Connection) -> dict[int, bool]:
@@ -129,13 +138,16 @@ async def page(
 
 
 async def connector_views(
-    conn: Connection, *, connector_ids: set[int], flags: dict[int, bool]
+    conn: Connection, *, connector_ids: set[int], flags: dict[int, bool], now: datetime
 ) -> dict[int, ConnectorView]:
     """Health, pauses, profile and throttle counters of each connector."""
     if not connector_ids:
         return {}
     rows = await conn.fetch(
-        "SELECT id, enabled, health_status, paused_until FROM connectors WHERE id = ANY ($1)",
+        "SELECT c.id, c.enabled, c.health_status, c.paused_until, c.queue_limit,"
+        " c.search_windows, c.search_timezone, d.total_count, d.checked_at"
+        " FROM connectors c LEFT JOIN download_queue_readings d ON d.connector_id = c.id"
+        " WHERE c.id = ANY ($1)",
         sorted(connector_ids),
     )
     throttles = await throttle_of(conn, connector_ids=[r["id"] for r in rows])
@@ -143,6 +155,7 @@ async def connector_views(
     for r in rows:
         cid = r["id"]
         profile, state = throttles[cid]
+        windows = parse_windows(r["search_windows"])
         views[cid] = ConnectorView(
             enabled=r["enabled"],
             health=r["health_status"],
@@ -150,6 +163,16 @@ async def connector_views(
             queue_paused=flags.get(0, False) or flags.get(cid, False),
             profile=profile,
             state=state,
+            windows=windows,
+            window_timezone=r["search_timezone"],
+            hold=politeness_hold(
+                windows=windows,
+                timezone=r["search_timezone"],
+                queue_limit=r["queue_limit"],
+                queue_total=r["total_count"],
+                queue_checked_at=r["checked_at"],
+                now=now,
+            ),
         )
     return views
 
@@ -213,6 +236,12 @@ def explain(
             Reason(code="connector_paused", message="connector paused", until=view.paused_until)
         )
         eligible_at = max(eligible_at, view.paused_until)
+    if view.hold is not None:
+        held = view.hold
+        reasons.append(Reason(code=held.code, message=held.message, until=held.until))
+        # A full download queue says nothing about when it drains; outside the windows
+        # the estimate below counts to the next one.
+        blocked = blocked or held.code == "download_queue"
     st, prof = view.state, view.profile
     if st.paused_until is not None and st.paused_until > now:
         text = st.pause_reason or "throttled"
@@ -237,7 +266,12 @@ def explain(
         return reasons, None
     per_command = max(1, prof.batch_size)
     estimate = estimate_dispatch_times(
-        prof, st, now=max(now, eligible_at), batches_ahead=ahead // per_command
+        prof,
+        st,
+        now=max(now, eligible_at),
+        batches_ahead=ahead // per_command,
+        windows=view.windows,
+        window_timezone=view.window_timezone,
     )
     if not reasons:
         reasons.append(

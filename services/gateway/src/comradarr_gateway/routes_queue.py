@@ -59,6 +59,8 @@ class WaitReason(BaseModel):
         "throttle_paused",
         "budget_spent",
         "indexers_rate_limited",
+        "outside_window",
+        "download_queue",
     ]
     message: str
     until: datetime | None = None
@@ -221,7 +223,7 @@ def queue_router() -> APIRouter:
             assert total is not None
             flags = await queue_repo.queue_pause_flags(conn)
             views = await queue_repo.connector_views(
-                conn, connector_ids={r["connector_id"] for r in rows}, flags=flags
+                conn, connector_ids={r["connector_id"] for r in rows}, flags=flags, now=now
             )
             # Eligible entries ahead of each connector's first entry on this page; the rest
             # of the page counts on from there (the page is in the same order). The first
