@@ -139,6 +139,14 @@ def test_indexers_page_shows_prowlarr_indexer_health(
     summary = page.inner_text("#indexer-summary")
     assert "1 healthy" in summary and "2 rate limited" in summary, summary
     shot(page, "indexers-desktop-light")
+    # The dashboard's card says the same at a glance and leads here.
+    page.goto(system.ui_url + "/")
+    card = page.locator("#indexer-card-summary")
+    card.wait_for()
+    assert "2 rate limited" in card.inner_text() and "1 failing" in card.inner_text()
+    shot(page, "dashboard-indexer-card-desktop-light")
+    card.click()
+    page.locator("#page-title", has_text="Indexers").wait_for()
     # The same page on a phone.
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()

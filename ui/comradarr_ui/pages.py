@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .indexers import indexer_card
 from .layout import auth_card, empty, page, status_badge
 from .politeness import search_rules_card
 from .state import (
@@ -207,6 +208,7 @@ def dashboard() -> rx.Component:
                 "plug",
             ),
         ),
+        indexer_card(),
         rx.heading("Activity", size="4"),
         rx.cond(
             DashboardState.feed.length() > 0,

@@ -129,6 +129,10 @@ class QueueState(AuthState):
     async def set_type_filter(self, value: str):
         self.type_filter = value if value in TYPE_CHOICES else "All types"
         self.limit = PAGE_SIZE
+        return await self._refetch()
+
+    async def _refetch(self):
+        """Read the page again; a failure is a toast (or the login page)."""
         try:
             await self._fetch()
         except api.Unauthorized:
@@ -243,13 +247,7 @@ class QueueState(AuthState):
     @rx.event
     async def more(self):
         self.limit = min(MAX_SHOWN, self.limit + PAGE_SIZE)
-        try:
-            await self._fetch()
-        except api.Unauthorized:
-            return self._login_redirect()
-        except api.GatewayError as exc:
-            return rx.toast.error(exc.message)
-        return None
+        return await self._refetch()
 
     @rx.event
     async def clear(self):

@@ -4,15 +4,12 @@ simulator and explained with the same rules (injected clock)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 from comradarr_arrsim import Fault
 from comradarr_bus import Bus
-from comradarr_dispatcher.engine import Dispatcher
 from comradarr_dispatcher.queue import explain_entry
 from dispatch_support import (
     add_connector,
@@ -21,6 +18,7 @@ from dispatch_support import (
     mirror_series,
     posted_commands,
     queue_episodes,
+    running,
     sim_for,
 )
 
@@ -37,18 +35,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.offset
-
-
-@contextlib.asynccontextmanager
-async def running(*engines: Dispatcher) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(e.run()) for e in engines]
-    try:
-        yield
-    finally:
-        for e in engines:
-            await e.stop(timeout=2)
-        for t in tasks:
-            await asyncio.wait_for(t, 5)
 
 
 def queue_reads(sim: object) -> int:

@@ -527,13 +527,17 @@ class ArrClient:
         """``GET system/status`` under the given (or detected) API base."""
         base = api_base or (await self.api_info()).api_base
         data = await self._get_json(f"{base}/system/status", endpoint="system/status")
+        return self._resource(data, SystemStatus, "system/status", " (is this an *arr app?)")
+
+    def _resource(self, data: Any, model: type[M], endpoint: str, hint: str = "") -> M:
+        """One resource of the answer, or ArrProtocolError saying the answer was unexpected."""
         try:
-            return SystemStatus.model_validate(data)
+            return model.model_validate(data)
         except ValidationError as exc:
             raise ArrProtocolError(
-                "system/status: unexpected answer (is this an *arr app?)",
+                f"{endpoint}: unexpected answer{hint}",
                 connector=self.config.name,
-                endpoint="system/status",
+                endpoint=endpoint,
             ) from exc
 
     async def api_info(self) -> ApiInfo:
@@ -796,14 +800,7 @@ class ArrClient:
         """``queue/status``: the size of the app's download queue."""
         info = await self.api_info()
         data = await self._get_json(f"{info.api_base}/queue/status", endpoint="queue/status")
-        try:
-            return QueueStatus.model_validate(data)
-        except ValidationError as exc:
-            raise ArrProtocolError(
-                "queue/status: unexpected answer",
-                connector=self.config.name,
-                endpoint="queue/status",
-            ) from exc
+        return self._resource(data, QueueStatus, "queue/status")
 
     # --- commands --------------------------------------------------------------------
 

@@ -227,3 +227,20 @@ def politeness_hold(
         "waiting: " + queue_words(limit=queue_limit, total=queue_total),
         next_check,
     )
+
+
+def connector_hold(
+    row: Mapping[str, Any], *, now: datetime
+) -> tuple[tuple[SearchWindow, ...], Hold | None]:
+    """A connector's windows and what holds it back now, from a row with its
+    search_windows, search_timezone and queue_limit and its last download-queue reading
+    (total_count, checked_at; NULL without one)."""
+    windows = parse_windows(row["search_windows"])
+    return windows, politeness_hold(
+        windows=windows,
+        timezone=row["search_timezone"],
+        queue_limit=row["queue_limit"],
+        queue_total=row["total_count"],
+        queue_checked_at=row["checked_at"],
+        now=now,
+    )

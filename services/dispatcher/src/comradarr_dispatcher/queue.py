@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from comradarr_db import Connection
 from comradarr_throttle import (
+    connector_hold,
     estimate_dispatch_times,
     get_state,
     parse_windows,
-    politeness_hold,
     profile_for_connector,
 )
 
@@ -178,15 +178,7 @@ async def explain_entry(
     if row["connector_paused_until"] is not None and row["connector_paused_until"] > now:
         reasons.append(f"connector paused until {row['connector_paused_until'].isoformat()}")
         eligible_at = max(eligible_at, row["connector_paused_until"])
-    windows = parse_windows(row["search_windows"])
-    held = politeness_hold(
-        windows=windows,
-        timezone=row["search_timezone"],
-        queue_limit=row["queue_limit"],
-        queue_total=row["total_count"],
-        queue_checked_at=row["checked_at"],
-        now=now,
-    )
+    windows, held = connector_hold(row, now=now)
     if held is not None:
         reasons.append(held.message)
     if await is_paused(conn, connector_id=cid):

@@ -22,9 +22,8 @@ from comradarr_throttle import (
     ThrottleProfile,
     ThrottleState,
     budget_window,
+    connector_hold,
     estimate_dispatch_times,
-    parse_windows,
-    politeness_hold,
     throttle_of,
 )
 
@@ -155,7 +154,7 @@ async def connector_views(
     for r in rows:
         cid = r["id"]
         profile, state = throttles[cid]
-        windows = parse_windows(r["search_windows"])
+        windows, hold = connector_hold(r, now=now)
         views[cid] = ConnectorView(
             enabled=r["enabled"],
             health=r["health_status"],
@@ -165,14 +164,7 @@ async def connector_views(
             state=state,
             windows=windows,
             window_timezone=r["search_timezone"],
-            hold=politeness_hold(
-                windows=windows,
-                timezone=r["search_timezone"],
-                queue_limit=r["queue_limit"],
-                queue_total=r["total_count"],
-                queue_checked_at=r["checked_at"],
-                now=now,
-            ),
+            hold=hold,
         )
     return views
 
