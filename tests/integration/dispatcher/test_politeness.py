@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -119,7 +120,7 @@ async def test_outside_the_search_window_searches_wait(pool: asyncpg.Pool, bus: 
     now = clock()
     # A window that opens two hours from now and lasts an hour, every day, in Tokyo time.
     tz = "Asia/Tokyo"
-    local = now.astimezone(__import__("zoneinfo").ZoneInfo(tz))
+    local = now.astimezone(ZoneInfo(tz))
     start = (local + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     end = start + timedelta(hours=1)
     window = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
@@ -145,5 +146,40 @@ async def test_outside_the_search_window_searches_wait(pool: asyncpg.Pool, bus: 
         assert why.estimated_dispatch_at == start.astimezone(UTC)
         # Two hours on, inside the window: the searches go.
         clock.offset += timedelta(hours=2, minutes=1)
+        engine.wake()
+        await wait_for(lambda: len(posted_commands(sim)) > 0, timeout=5)
+
+
+async def test_a_window_across_midnight_on_a_dst_night(pool: asyncpg.Pool, bus: Bus) -> None:
+    """Saturday 23:00 to 03:30 in Berlin: the night clocks spring forward (2025-03-30 02:00
+    CET -> 03:00 CEST) it ends at 01:30 UTC; a week later it runs past midnight in summer
+    time. The injected clock walks through both nights."""
+    sim = sim_for(series=1, seasons=1, episodes_per_season=3, missing_share=0.0)
+    cid = await add_connector(pool, profile=fast_profile())
+    window = {"days": ["sat"], "start": "23:00", "end": "03:30"}
+    await pool.execute(
+        "UPDATE connectors SET search_windows = $2, search_timezone = 'Europe/Berlin'"
+        " WHERE id = $1",
+        cid,
+        [window],
+    )
+    await mirror_series(pool, cid, sim)
+    entries = await queue_episodes(pool, cid, sorted(sim.library.episodes)[:3])
+    await pool.execute("UPDATE search_registry SET next_eligible_at = '2000-01-01'")
+    moment = {"now": datetime(2025, 3, 30, 1, 45, tzinfo=UTC)}  # 03:45 CEST: just closed
+    engine = make_engine(pool, bus, sim)
+    engine.clock = lambda: moment["now"]
+    async with running(engine):
+        await asyncio.sleep(0.8)
+        assert posted_commands(sim) == []
+        async with pool.acquire() as conn:
+            why = await explain_entry(
+                conn, entry_id=next(iter(entries.values())), now=moment["now"]
+            )
+        assert why is not None and any("outside its search windows" in r for r in why.reasons)
+        # The next Saturday 23:00, now in summer time.
+        assert why.estimated_dispatch_at == datetime(2025, 4, 5, 21, 0, tzinfo=UTC)
+        # Sunday 02:30 CEST, the same window past midnight: the searches go.
+        moment["now"] = datetime(2025, 4, 6, 0, 30, tzinfo=UTC)
         engine.wake()
         await wait_for(lambda: len(posted_commands(sim)) > 0, timeout=5)
