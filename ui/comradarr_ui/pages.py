@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .indexers import indexer_card
 from .layout import auth_card, empty, page, status_badge
 from .notifications import webhook_card
+from .politeness import search_rules_card
 from .state import (
     CONNECTOR_TYPES,
     ApiKeysState,
@@ -207,6 +209,7 @@ def dashboard() -> rx.Component:
                 "plug",
             ),
         ),
+        indexer_card(),
         rx.heading("Activity", size="4"),
         rx.cond(
             DashboardState.feed.length() > 0,
@@ -409,6 +412,7 @@ def connector_form() -> rx.Component:
             ),
             width="100%",
         ),
+        search_rules_card(),
     )
 
 
@@ -495,6 +499,7 @@ def connector_detail() -> rx.Component:
             width="100%",
         ),
         webhook_card(),
+        search_rules_card(),
         rx.heading("Health history", size="4"),
         generic_table(s.health_cols, s.health_rows, s.health_note, "heart-pulse"),
         rx.heading("Sync history", size="4"),
