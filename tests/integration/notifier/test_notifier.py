@@ -15,6 +15,9 @@ from comradarr_notifier.deliveries import prune_deliveries
 from comradarr_proto import (
     ConnectorHealthChanged,
     DailyBudgetSpent,
+    IndexerFailing,
+    IndexerRateLimited,
+    IndexerRecovered,
     RateLimited,
     SearchFound,
     SweepCompleted,
@@ -356,3 +359,41 @@ async def test_one_event_with_many_items_is_one_message_without_a_digest(h: Harn
         ),
         ("Sonarr · Quiet Crown S02E04 found", "A release was grabbed (seen in the app's history)."),
     ]
+
+
+async def test_indexer_event_texts(h: Harness) -> None:
+    until = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
+    with http_receiver() as web:
+        await h.channel("hook", "webhook", {"url": f"http://{web.base}/i"})
+        await h.subscribe()
+        await h.bus.publish(
+            IndexerRateLimited(
+                connector_id=h.connector_id,
+                indexer_id=3,
+                name="NZBgeek",
+                until=until,
+                message="API limit reached",
+            )
+        )
+        await h.bus.publish(
+            IndexerFailing(connector_id=h.connector_id, indexer_id=4, name="Tracker", message=None)
+        )
+        await h.bus.publish(
+            IndexerRecovered(
+                connector_id=h.connector_id,
+                indexer_id=3,
+                name="NZBgeek",
+                previous="rate_limited",
+                unhealthy_since=until,
+            )
+        )
+        await wait_for(lambda: _count(h, 3), timeout=10)
+        await send_all(h)
+        got = {r.json()["title"]: r.json()["message"] for r in web.at("/i")}
+    assert got == {
+        "Sonarr · NZBgeek rate limited": "Prowlarr skips this indexer until 2026-03-02 14:05 UTC:"
+        " API limit reached. Searches go on with the others.",
+        "Sonarr · Tracker failing": "Prowlarr reports recent failures for this indexer.",
+        "Sonarr · NZBgeek recovered": "The indexer is healthy again (it was rate limited since"
+        " 2026-03-02 14:05 UTC).",
+    }

@@ -64,6 +64,19 @@ EVENT_KINDS: tuple[EventKind, ...] = (
         "An *arr app or a proxy before it answered 429; the connector pauses.",
     ),
     EventKind(
+        "indexer_rate_limited",
+        "Indexer rate limited",
+        False,
+        "Prowlarr disabled an indexer for a while (rate limit or back-off).",
+    ),
+    EventKind("indexer_failing", "Indexer failing", False, "A Prowlarr indexer failed recently."),
+    EventKind(
+        "indexer_recovered",
+        "Indexer recovered",
+        False,
+        "A rate limited or failing Prowlarr indexer is healthy again.",
+    ),
+    EventKind(
         "dead_lettered",
         "Message dead-lettered",
         False,

@@ -18,6 +18,9 @@ from comradarr_proto import (
     ConnectorHealthChanged,
     DailyBudgetSpent,
     Event,
+    IndexerFailing,
+    IndexerRateLimited,
+    IndexerRecovered,
     MessageDeadLettered,
     RateLimited,
     SearchExhausted,
@@ -48,6 +51,9 @@ KIND_TEXT: dict[str, KindText] = {
     "search_exhausted": KindText("items exhausted", "warning"),
     "budget_spent": KindText("budgets spent", "warning"),
     "rate_limited": KindText("rate limits", "warning"),
+    "indexer_rate_limited": KindText("indexers rate limited", "warning"),
+    "indexer_failing": KindText("indexers failing", "warning"),
+    "indexer_recovered": KindText("indexers recovered", "success"),
     "dead_lettered": KindText("messages dead-lettered", "failure"),
 }
 
@@ -195,6 +201,49 @@ async def _budget(e: DailyBudgetSpent, conn: Connection) -> list[Notice]:
     ]
 
 
+async def _indexer_limited(e: IndexerRateLimited, conn: Connection) -> list[Notice]:
+    name = await connector_name(conn, e.connector_id)
+    until = f" until {e.until:%Y-%m-%d %H:%M} UTC" if e.until else ""
+    detail = f": {e.message}" if e.message else ""
+    return [
+        Notice(
+            "indexer_rate_limited",
+            f"{name} · {e.name} rate limited",
+            f"Prowlarr skips this indexer{until}{detail}. Searches go on with the others.",
+            e.connector_id,
+            path="/indexers",
+        )
+    ]
+
+
+async def _indexer_failing(e: IndexerFailing, conn: Connection) -> list[Notice]:
+    name = await connector_name(conn, e.connector_id)
+    return [
+        Notice(
+            "indexer_failing",
+            f"{name} · {e.name} failing",
+            e.message or "Prowlarr reports recent failures for this indexer.",
+            e.connector_id,
+            path="/indexers",
+        )
+    ]
+
+
+async def _indexer_recovered(e: IndexerRecovered, conn: Connection) -> list[Notice]:
+    name = await connector_name(conn, e.connector_id)
+    was = e.previous.replace("_", " ")
+    since = f" since {e.unhealthy_since:%Y-%m-%d %H:%M} UTC" if e.unhealthy_since else ""
+    return [
+        Notice(
+            "indexer_recovered",
+            f"{name} · {e.name} recovered",
+            f"The indexer is healthy again (it was {was}{since}).",
+            e.connector_id,
+            path="/indexers",
+        )
+    ]
+
+
 async def _dead_letter(e: MessageDeadLettered, _conn: Connection) -> list[Notice]:
     subject = e.failed_subject.split(".evt.", 1)[-1].split(".cmd.", 1)[-1]
     return [
@@ -214,6 +263,9 @@ RENDERERS: dict[type[Event], Renderer] = {
     SearchExhausted: _exhausted,
     RateLimited: _rate_limited,
     DailyBudgetSpent: _budget,
+    IndexerRateLimited: _indexer_limited,
+    IndexerFailing: _indexer_failing,
+    IndexerRecovered: _indexer_recovered,
     MessageDeadLettered: _dead_letter,
 }
 
