@@ -439,10 +439,12 @@ async def run_sync(
         await w.prepare()
     tick = _Throttle(progress, progress_interval)
     name = client.config.name
-    # The profiles first: discovery reads each file's format score against its profile's.
-    await writer.write_profiles([_profile_row(p) async for p in client.quality_profiles()])
-    before = {ep: _malformed(name, ep) for ep in ("series", "episode", "movie")}
     scoped = bool(series_ids or movie_ids)
+    # The profiles first: discovery reads each file's format score against its profile's.
+    # A scoped sync (a webhook's follow-up) reads only its items and keeps the profiles.
+    if not scoped:
+        await writer.write_profiles([_profile_row(p) async for p in client.quality_profiles()])
+    before = {ep: _malformed(name, ep) for ep in ("series", "episode", "movie")}
     if info.shape is Shape.SERIES and (series_ids or not scoped):
         only_series = _only(client, Series, series_ids) if scoped else None
         await _sync_series(
