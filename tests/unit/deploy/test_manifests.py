@@ -493,6 +493,7 @@ def test_dockerfile_has_no_secrets_and_copies_only_sources() -> None:
         "libs",
         "proto",
         "services",
+        "ui",
     }
     for src in sources:
         assert (REPO / src).exists(), src
