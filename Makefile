@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_TIMEOUT ?= 180
 GATEWAY_PORT ?= 8000
 
-.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e containers-install image test-containers
+.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e containers-install containers-tools image test-containers
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -87,7 +87,13 @@ containers-install: ## podman, runc, mmdebstrap from Debian (root: apt-get; else
 image: containers-install ## build the Comradarr and Gatherarr images with podman (local Debian base), print their sizes
 	deploy/podman/images.sh all
 
-test-containers: install image ## run the images: all-in-one, Gatherarr, compose, kube play (podman, all on 127.0.0.1)
+CONTAINER_TOOLS := .build/tools
+
+containers-tools: ## podman-compose and the offline validators (pip, into .build/tools)
+	@test -x $(CONTAINER_TOOLS)/bin/podman-compose || { $(PYTHON) -m venv $(CONTAINER_TOOLS) && \
+		$(CONTAINER_TOOLS)/bin/pip install --quiet -r deploy/podman/tools.txt; }
+
+test-containers: install containers-tools image ## run the images: all-in-one, Gatherarr, compose, kube play (podman, all on 127.0.0.1)
 	$(RUN) pytest -m containers -s -q -p no:cacheprovider --timeout=900 tests/containers
 
 clean: ## remove caches (not your data)

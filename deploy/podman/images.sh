@@ -4,7 +4,9 @@
 #      imported as localhost/python-base:bookworm (kept; rebuilt when this script changes
 #      its package list or with REBUILD_BASE=1);
 #   2. deploy/Dockerfile and deploy/gatherarr/Dockerfile on that base
-#      (--build-arg PYTHON_IMAGE=...); both keep their registry base for real builds.
+#      (--build-arg PYTHON_IMAGE=...); both keep their registry base for real builds;
+#   3. local stand-ins for postgres:15 and nats:2.10 (deploy/podman/*.Containerfile) for
+#      the compose and kube play tests.
 # Prints each image's size. Needs podman, runc and mmdebstrap (`make containers-install`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,6 +15,9 @@ export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/deploy/podman/containers.conf}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/python-base:bookworm}"
 IMAGE="${IMAGE:-localhost/comradarr:dev}"
 GATHERARR_IMAGE="${GATHERARR_IMAGE:-localhost/gatherarr:dev}"
+# Stand-ins for the official postgres:15 and nats:2.10 images (compose and kube play tests).
+POSTGRES_IMAGE="${POSTGRES_IMAGE:-localhost/postgres:15}"
+NATS_IMAGE="${NATS_IMAGE:-localhost/nats:2.10}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 # What the base adds to minbase: Python 3.11 with venv, and CA certificates.
@@ -44,10 +49,12 @@ base() {
     log "base $BASE_IMAGE built in $((SECONDS - start)) s"
 }
 
-build() {  # build DOCKERFILE TAG
+build() {  # build DOCKERFILE TAG [more podman build arguments]
     local start=$SECONDS
-    local args=(--format docker --build-arg "PYTHON_IMAGE=$BASE_IMAGE" -f "$1" -t "$2")
-    [[ -f "$1.dockerignore" ]] && args+=(--ignorefile "$1.dockerignore")
+    local args=(--format docker --build-arg "PYTHON_IMAGE=$BASE_IMAGE" -f "$1" -t "$2" "${@:3}")
+    local ignore="$1.dockerignore"
+    [[ "$1" == *.Containerfile ]] && ignore=deploy/podman/Containerfile.dockerignore
+    [[ -f "$ignore" ]] && args+=(--ignorefile "$ignore")
     # Downloads inside the build trust what this host trusts (a TLS-inspecting proxy's CA).
     [[ -f /etc/ssl/certs/ca-certificates.crt ]] \
         && args+=(-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro)
@@ -57,8 +64,15 @@ build() {  # build DOCKERFILE TAG
     log "$2 built in $((SECONDS - start)) s"
 }
 
+deps() {
+    build deploy/podman/postgres.Containerfile "$POSTGRES_IMAGE" --build-arg "BASE_IMAGE=$BASE_IMAGE"
+    build deploy/podman/nats.Containerfile "$NATS_IMAGE" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+        --build-arg "COMRADARR_IMAGE=$IMAGE"
+}
+
 sizes() {
-    for image in "$IMAGE" "$GATHERARR_IMAGE" "$BASE_IMAGE"; do
+    for image in "$IMAGE" "$GATHERARR_IMAGE" "$BASE_IMAGE" "$POSTGRES_IMAGE" "$NATS_IMAGE"; do
+        podman image exists "$image" || continue
         podman image inspect --format '{{.Size}}' "$image" \
             | awk -v i="$image" '{printf "image size: %-34s %6.1f MB\n", i, $1 / 1e6}'
     done
@@ -68,7 +82,14 @@ case "${1:-all}" in
     base) base ;;
     comradarr) base; build deploy/Dockerfile "$IMAGE" ;;
     gatherarr) base; build deploy/gatherarr/Dockerfile "$GATHERARR_IMAGE" ;;
-    all) base; build deploy/Dockerfile "$IMAGE"; build deploy/gatherarr/Dockerfile "$GATHERARR_IMAGE"; sizes ;;
+    deps) base; deps ;;
+    all)
+        base
+        build deploy/Dockerfile "$IMAGE"
+        build deploy/gatherarr/Dockerfile "$GATHERARR_IMAGE"
+        deps
+        sizes
+        ;;
     sizes) sizes ;;
-    *) echo "usage: $0 [all|base|comradarr|gatherarr|sizes]" >&2; exit 2 ;;
+    *) echo "usage: $0 [all|base|comradarr|gatherarr|deps|sizes]" >&2; exit 2 ;;
 esac
