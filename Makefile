@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_TIMEOUT ?= 180
 GATEWAY_PORT ?= 8000
 
-.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e containers-install containers-tools image test-containers
+.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e containers-install containers-tools image test-containers test-distributed
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ containers-install: ## podman, runc, mmdebstrap from Debian (root: apt-get; else
 
 image: containers-install ## build the Comradarr and Gatherarr images with podman (local Debian base), print their sizes
 	deploy/podman/images.sh all
+
+test-distributed: install ## every service its own process (2 replicas of sync/discovery/dispatcher), 3-node NATS, chaos; prints figures
+	$(RUN) pytest -m distributed -s -q -p no:cacheprovider --timeout=1200 tests/distributed
 
 CONTAINER_TOOLS := .build/tools
 
