@@ -219,7 +219,7 @@ class ServiceProcess:
         if self.proc is None or self.proc.poll() is not None:
             return False
         try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200
+            return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 

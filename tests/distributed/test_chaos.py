@@ -138,20 +138,22 @@ def _max_in_window(times: list[float], window: float = 60.0) -> int:
 
 def _duplicates(
     commands: list[dict[str, Any]], season_items: dict[tuple[int, int], list[int]]
-) -> int:
+) -> list[dict[str, Any]]:
     """Items searched twice within COOLDOWN (a season search counts for its wanted episodes)."""
-    seen: dict[int, list[float]] = collections.defaultdict(list)
+    seen: dict[int, list[dict[str, Any]]] = collections.defaultdict(list)
     for c in commands:
         if c["name"] == "SeasonSearch":
             ids = season_items.get((c["seriesId"], c["seasonNumber"]), [])
         else:
             ids = c.get("episodeIds") or c.get("movieIds") or []
         for item in ids:
-            seen[item].append(c["time"])
-    dupes = 0
-    for times in seen.values():
-        times.sort()
-        dupes += sum(1 for a, b in itertools.pairwise(times) if b - a < COOLDOWN)
+            seen[item].append(c)
+    dupes = []
+    for item, searches in seen.items():
+        searches.sort(key=lambda c: c["time"])
+        for a, b in itertools.pairwise(searches):
+            if b["time"] - a["time"] < COOLDOWN:
+                dupes.append({"item": item, "first": a, "again": b})
     return dupes
 
 
@@ -218,6 +220,8 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
         # ------------------------------------------------------------------ chaos
         faults: list[dict[str, Any]] = []
         crashes: list[dict[str, Any]] = []
+        recovering: dict[str, float] = {}  # restarted process -> when
+        recoveries: list[float] = []  # seconds from restart to healthy, per kill
         start = time.monotonic()
         nats_down_at, pg_crash_at = 25.0, CHAOS_SECONDS * 0.6
         nats_victim = None
@@ -248,11 +252,15 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
                                 "code": dead.proc.returncode if dead.proc else None})  # fmt: skip
                 dead.start()
                 last_fault_end = time.monotonic()
+            for p in services.procs:
+                if p.label in recovering and p.healthy():
+                    recoveries.append(time.monotonic() - recovering.pop(p.label))
             if now >= next_kill:
                 victim = services.random(rng)
                 victim.kill()
                 time.sleep(0.5)
                 victim.start()
+                recovering[victim.label] = time.monotonic()
                 victim.restarts += 1
                 last_fault_end = time.monotonic()
                 faults.append({"t": round(elapsed, 1), "fault": f"SIGKILL {victim.label}"})
@@ -266,6 +274,12 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
         )
         recovery = time.monotonic() - last_fault_end + services.wait_healthy(60)
         figures["healthy_after_last_fault_s"] = round(recovery, 1)
+        recoveries.sort()
+        if recoveries:
+            figures["restart_to_healthy_s"] = {
+                "median": round(recoveries[len(recoveries) // 2], 1),
+                "max": round(recoveries[-1], 1),
+            }
 
         # ------------------------------------------------------------- settle
         api.call("POST", "/queue/pause")
@@ -367,7 +381,10 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
                 ):
                     season_items[(r["series_arr_id"], r["season_number"])].append(r["arr_id"])
             figures[f"{kind}_commands"] = len(commands)
-            figures[f"{kind}_duplicates"] = _duplicates(commands, season_items)
+            dupes = _duplicates(commands, season_items)
+            figures[f"{kind}_duplicates"] = len(dupes)
+            if dupes:
+                figures[f"{kind}_duplicate_examples"] = dupes[:5]
             figures[f"{kind}_max_per_60s"] = _max_in_window([c["time"] for c in commands])
             if figures[f"{kind}_duplicates"]:
                 problems.append(f"{kind}: {figures[f'{kind}_duplicates']} duplicate searches")
