@@ -222,6 +222,9 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
         crashes: list[dict[str, Any]] = []
         recovering: dict[str, float] = {}  # restarted process -> when
         recoveries: list[float] = []  # seconds from restart to healthy, per kill
+        # Server faults: seconds until every process not itself restarting is healthy.
+        infra_pending: dict[str, float] = {}
+        infra_recovery: dict[str, float] = {}
         start = time.monotonic()
         nats_down_at, pg_crash_at = 25.0, CHAOS_SECONDS * 0.6
         nats_victim = None
@@ -239,6 +242,7 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
                     nats_victim.proc.poll() is not None and elapsed >= nats_down_at + 30:  # fmt: skip
                 nats.start_node(nats_victim)
                 last_fault_end = time.monotonic()
+                infra_pending["nats_node_back"] = last_fault_end
                 faults.append({"t": round(elapsed, 1), "fault": f"nats {nats_victim.name} back"})
             if not pg_done and elapsed >= pg_crash_at:
                 pg.crash()
@@ -246,6 +250,7 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
                 pg.start()
                 pg_done = True
                 last_fault_end = time.monotonic()
+                infra_pending["postgres_restart"] = last_fault_end
                 faults.append({"t": round(elapsed, 1), "fault": "postgres crashed, restarted"})
             for dead in services.crashed():  # restarted, as a Deployment would, and counted
                 crashes.append({"t": round(elapsed, 1), "crash": dead.label,
@@ -255,6 +260,12 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
             for p in services.procs:
                 if p.label in recovering and p.healthy():
                     recoveries.append(time.monotonic() - recovering.pop(p.label))
+            if infra_pending and all(
+                p.healthy() for p in services.procs if p.label not in recovering
+            ):
+                for what, since in infra_pending.items():
+                    infra_recovery[what] = round(time.monotonic() - since, 1)
+                infra_pending.clear()
             if now >= next_kill:
                 victim = services.random(rng)
                 victim.kill()
@@ -274,6 +285,7 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
         )
         recovery = time.monotonic() - last_fault_end + services.wait_healthy(60)
         figures["healthy_after_last_fault_s"] = round(recovery, 1)
+        figures["all_healthy_after_s"] = infra_recovery
         recoveries.sort()
         if recoveries:
             figures["restart_to_healthy_s"] = {
