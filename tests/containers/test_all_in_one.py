@@ -64,6 +64,13 @@ def container(volume: str, *, gateway: int, ui: int) -> Iterator[str]:
         podman("rm", "-f", "-t", "5", name, check=False)
 
 
+def _ui_page(ui: int) -> str | None:
+    """The UI's first page when it and its backend (Reflex's /ping) answer, else None."""
+    page = httpx.get(f"http://127.0.0.1:{ui}/", timeout=5)
+    ping = httpx.get(f"http://127.0.0.1:{ui}/ping", timeout=5)
+    return page.text if page.status_code == 200 and ping.status_code == 200 else None
+
+
 def _health(gateway: int) -> bool:
     resp = httpx.get(f"http://127.0.0.1:{gateway}/health", timeout=5)
     return resp.status_code == 200 and resp.json()["status"] == "healthy"
@@ -78,6 +85,9 @@ def test_all_in_one_serves_syncs_searches_and_keeps_its_data(volume: str, tmp_pa
         with container(volume, gateway=gateway, ui=ui) as name:
             wait_until("/health 200", lambda: _health(gateway), 180)
             record("first start to healthy s", round(time.monotonic() - t0, 1))
+            page = wait_until("the web UI answers", lambda: _ui_page(ui), 180)
+            record("first start to UI answering s", round(time.monotonic() - t0, 1))
+            assert "<html" in page.lower()
             user = podman("inspect", "--format", "{{.Config.User}}", name)
             assert user.split(":")[0] not in ("", "0", "root"), user
             assert podman("exec", name, "id", "-u") == "10001"
@@ -103,6 +113,7 @@ def test_all_in_one_serves_syncs_searches_and_keeps_its_data(volume: str, tmp_pa
             t_start = time.monotonic()
             podman("start", name)
             wait_until("/health 200 after a restart", lambda: _health(gateway), 180)
+            wait_until("the web UI answers after a restart", lambda: _ui_page(ui), 180)
             record("restart to healthy s", round(time.monotonic() - t_start, 1))
             with Api(f"http://127.0.0.1:{gateway}") as again:
                 assert again.client.get("/setup/status").json() == {"setup_required": False}

@@ -103,6 +103,12 @@ def project(files: list[Path], env: dict[str, str]) -> Iterator[list[str]]:
         )
 
 
+def _ui_answers(ui: int) -> bool:
+    return httpx.get(f"http://127.0.0.1:{ui}/ping", timeout=5).status_code == 200 and (
+        "<html" in httpx.get(f"http://127.0.0.1:{ui}/", timeout=5).text.lower()
+    )
+
+
 def _healthy(gateway: int) -> bool:
     resp = httpx.get(f"http://127.0.0.1:{gateway}/health", timeout=5)
     return resp.status_code == 200 and resp.json()["status"] == "healthy"
@@ -119,13 +125,14 @@ def _sweep_reaches_the_simulator(gateway: int, sim_url: str, sim_commands: objec
 @pytest.mark.timeout(600)
 def test_compose_all_in_one_runs_and_keeps_its_volume(tmp_path: Path) -> None:
     require_image(IMAGE)
-    gateway = free_port()
-    env = _env(TEST_GATEWAY_PORT=str(gateway), TEST_UI_PORT=str(free_port()))
+    gateway, ui = free_port(), free_port()
+    env = _env(TEST_GATEWAY_PORT=str(gateway), TEST_UI_PORT=str(ui))
     with (
         simulator(log=tmp_path / "sonarr.log", series=10, command_duration=0.2) as sim,
         project(ALL_IN_ONE, env) as base,
     ):
         wait_until("/health 200", lambda: _healthy(gateway), 180)
+        wait_until("the web UI answers", lambda: _ui_answers(ui), 180)
         _sweep_reaches_the_simulator(gateway, sim.url, sim.commands)
         (name,) = podman(
             "ps", "--format", "{{.Names}}", "--filter", f"label=io.podman.compose.project={base[1]}"
@@ -144,10 +151,10 @@ def test_compose_all_in_one_runs_and_keeps_its_volume(tmp_path: Path) -> None:
 def test_compose_with_postgres_and_nats_services_runs_a_sweep(tmp_path: Path) -> None:
     for image in (IMAGE, os.environ.get("POSTGRES_IMAGE", "localhost/postgres:15")):
         require_image(image)
-    gateway = free_port()
+    gateway, ui = free_port(), free_port()
     env = _env(
         TEST_GATEWAY_PORT=str(gateway),
-        TEST_UI_PORT=str(free_port()),
+        TEST_UI_PORT=str(ui),
         TEST_POSTGRES_PORT=str(free_port()),
         TEST_NATS_PORT=str(free_port()),
     )
@@ -156,6 +163,7 @@ def test_compose_with_postgres_and_nats_services_runs_a_sweep(tmp_path: Path) ->
         project(SERVERS, env) as base,
     ):
         wait_until("/health 200", lambda: _healthy(gateway), 240)
+        wait_until("the web UI answers", lambda: _ui_answers(ui), 180)
         names = podman(
             "ps", "--format", "{{.Names}}", "--filter", f"label=io.podman.compose.project={base[1]}"
         ).split()
