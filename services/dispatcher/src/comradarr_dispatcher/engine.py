@@ -819,9 +819,26 @@ class Dispatcher:
             await self._send_failed(claimed, exc)
             return None
         response_ms = int((time.perf_counter() - started) * 1000)
+        self.sent += 1
+        log.debug(
+            "search dispatched",
+            connector_id=claimed.connector_id,
+            command=claimed.command_name,
+            command_id=command.id,
+            items=len(claimed.registry_ids),
+        )
+        await self._record_sent(claimed, command, response_ms=response_ms)
+        return command
+
+    async def _record_sent(
+        self, claimed: Claimed, command: Command, *, response_ms: int | None
+    ) -> None:
+        """Persist a command the app took, then announce it.
+
+        One statement (atomic on its own): command id persisted before polling, entries
+        searching, one history row per entry.
+        """
         now = self.clock()
-        # One statement (atomic on its own): command id persisted before polling, entries
-        # searching, one history row per entry.
         async with self._connection() as conn:
             await conn.execute(
                 _SENT,
@@ -834,14 +851,6 @@ class Dispatcher:
                 claimed.command_name,
                 len(claimed.registry_ids),
             )
-        self.sent += 1
-        log.debug(
-            "search dispatched",
-            connector_id=claimed.connector_id,
-            command=claimed.command_name,
-            command_id=command.id,
-            items=len(claimed.registry_ids),
-        )
         await self._publish(
             SearchDispatched(
                 message_id=f"search.dispatched:{claimed.dispatch_id}",
@@ -853,7 +862,6 @@ class Dispatcher:
             ),
             confirmed=False,
         )
-        return command
 
     async def _rate_limited(self, claimed: Claimed, exc: ArrRateLimitedError) -> None:
         self._buffers.pop(claimed.connector_id, None)  # paused: the next look says until when
@@ -1158,31 +1166,8 @@ class Dispatcher:
             async with self._connection() as conn, conn.transaction():
                 await self._release(conn, claimed, status="abandoned", message="sender vanished")
             return
-        now = self.clock()
-        async with self._connection() as conn:
-            await conn.execute(
-                _SENT,
-                claimed.dispatch_id,
-                command.id,
-                now,
-                command.queued or now,
-                None,
-                claimed.registry_ids,
-                claimed.command_name,
-                len(claimed.registry_ids),
-            )
         log.info("adopted a command its sender did not record", command_id=command.id)
-        await self._publish(
-            SearchDispatched(
-                message_id=f"search.dispatched:{claimed.dispatch_id}",
-                correlation_id=claimed.correlation_id,
-                connector_id=claimed.connector_id,
-                command_id=command.id,
-                command_name=claimed.command_name,  # type: ignore[arg-type]
-                registry_ids=claimed.registry_ids,
-            ),
-            confirmed=False,
-        )
+        await self._record_sent(claimed, command, response_ms=None)
         self._spawn(self._follow_safely(claimed, command.id))
 
     async def _find_sent(self, claimed: Claimed) -> Command | None:
