@@ -353,15 +353,24 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
                 problems.append(
                     f"{kind}: mirror differs from the library in {len(mirror ^ library)} rows"
                 )
+            # Gaps and quality upgrades are the apps' wanted lists; format-score upgrades
+            # (custom-format score under the profile's cutoff score) are Comradarr's own
+            # and in no list of the app's: counted, not compared.
             registry = {
                 r["arr_id"]
                 for r in _q(
                     pg.url,
                     f"SELECT t.arr_id FROM search_registry r JOIN {table} t ON t.id = r.{table[:-1]}_id"  # noqa: S608
-                    " WHERE r.connector_id = $1",
+                    " WHERE r.connector_id = $1 AND r.search_type IN ('gap', 'upgrade')",
                     cid,
                 )
             }
+            figures[f"{kind}_format_upgrades"] = _q(
+                pg.url,
+                "SELECT count(*) AS n FROM search_registry"
+                " WHERE connector_id = $1 AND search_type = 'format'",
+                cid,
+            )[0]["n"]
             wanted = _wanted(sim, "missing") | _wanted(sim, "cutoff")
             figures[f"{kind}_wanted"] = len(wanted)
             if registry != wanted:
