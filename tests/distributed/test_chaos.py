@@ -171,6 +171,7 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
     nats = NatsCluster(root / "nats")
     sims: dict[str, Sim] = {}
     services: Services | None = None
+    api: Api | None = None
     try:
         pg.init()
         nats.start()
@@ -450,6 +451,8 @@ def test_services_as_processes_survive_chaos(root: Path) -> None:
         print(f"[chaos] {json.dumps(figures)}", flush=True)
         assert not problems, problems
     finally:
+        if api is not None:
+            api.client.close()
         if services is not None:
             services.kill_all()
         for sim in sims.values():
