@@ -856,6 +856,16 @@ class ArrClient:
         )
         return self._command_from(data)
 
+    async def commands(self) -> list[Command]:
+        """``GET command``: the app's queued, running and recently finished commands."""
+        info = await self.api_info()
+        data = await self._get_json(f"{info.api_base}/command", endpoint="command")
+        if not isinstance(data, list):
+            raise ArrProtocolError(
+                "command: expected a list", connector=self.config.name, endpoint="command"
+            )
+        return [self._command_from(item) for item in data]
+
     async def wait_for_command(
         self, *, command_id: int, max_wait: float = 600.0, poll_interval: float = 2.0
     ) -> Command:
