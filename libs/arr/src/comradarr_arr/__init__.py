@@ -9,11 +9,13 @@ from comradarr_arr._client import (
     tls_verify,
 )
 from comradarr_arr._config import (
+    API_KEY_PATTERN,
     ApiInfo,
     AppKind,
     ConnectorConfig,
     RetryPolicy,
     Shape,
+    api_key_problem,
     resolve_api,
 )
 from comradarr_arr._connection import ConnectionTestResult, test_connection
@@ -24,6 +26,7 @@ from comradarr_arr._errors import (
     ArrDNSError,
     ArrError,
     ArrHTTPError,
+    ArrInvalidApiKeyError,
     ArrNetworkError,
     ArrNotFoundError,
     ArrProtocolError,
@@ -59,6 +62,7 @@ from comradarr_arr._models import (
 )
 
 __all__ = [
+    "API_KEY_PATTERN",
     "TERMINAL_COMMAND_STATUSES",
     "USER_AGENT",
     "ApiInfo",
@@ -70,6 +74,7 @@ __all__ = [
     "ArrDNSError",
     "ArrError",
     "ArrHTTPError",
+    "ArrInvalidApiKeyError",
     "ArrNetworkError",
     "ArrNotFoundError",
     "ArrProtocolError",
@@ -104,6 +109,7 @@ __all__ = [
     "Shape",
     "SystemStatus",
     "__version__",
+    "api_key_problem",
     "default_transport",
     "parse_retry_after",
     "resolve_api",

@@ -13,6 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = get_logger(__name__)
 
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# No route has a control character in its path, and PostgreSQL text cannot hold NUL: such a
+# URL is refused before any handler (or the API key usage log) sees it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUL_QUERY = re.compile(rb"%00|\x00")
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -84,6 +88,11 @@ class GatewayMiddleware:
                         raise BodyTooLargeError
                 return message
 
+            if _CONTROL.search(scope.get("path", "")) or _NUL_QUERY.search(
+                scope.get("query_string", b"")
+            ):
+                await _plain(send_wrapped, 400, "the URL contains a NUL or control character")
+                return
             if length is not None and (length < 0 or length > self.max_body_bytes):
                 status = 400 if length < 0 else 413
                 detail = "invalid Content-Length" if length < 0 else "request body too large"

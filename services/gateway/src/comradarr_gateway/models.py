@@ -9,16 +9,17 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .text import Line, Password, Secret, Username
+from .text import ArrApiKey, Line, Password, Secret, Username
 
 ConnectorType = Literal["sonarr", "radarr", "whisparr", "prowlarr"]
 MAX_URL = 2048
 
 
 class Strict(BaseModel):
-    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op)."""
+    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op) and
+    NaN or Infinity (JSON parsers accept them; no field means them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorBody(BaseModel):
@@ -157,10 +158,10 @@ class ConnectorCreate(_ConnectorFields):
     type: ConnectorType
     name: Line = Field(min_length=1, max_length=100)
     url: str = Field(max_length=MAX_URL, examples=["http://sonarr:8989"])
-    api_key: Secret = Field(max_length=256)
+    api_key: ArrApiKey
     enabled: bool = True
     verify_ssl: bool = True
-    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    timeout_seconds: float = Field(default=30.0, ge=1, le=300, description="Seconds (1-300).")
 
 
 class ConnectorUpdate(_ConnectorFields):
@@ -169,10 +170,10 @@ class ConnectorUpdate(_ConnectorFields):
     type: ConnectorType | None = None
     name: Line | None = Field(default=None, min_length=1, max_length=100)
     url: str | None = Field(default=None, max_length=MAX_URL)
-    api_key: Secret | None = Field(default=None, max_length=256)
+    api_key: ArrApiKey | None = None
     enabled: bool | None = None
     verify_ssl: bool | None = None
-    timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    timeout_seconds: float | None = Field(default=None, ge=1, le=300, description="Seconds.")
 
 
 class ConnectorTest(_ConnectorFields):
@@ -180,9 +181,9 @@ class ConnectorTest(_ConnectorFields):
 
     type: ConnectorType
     url: str = Field(max_length=MAX_URL)
-    api_key: Secret = Field(max_length=256)
+    api_key: ArrApiKey
     verify_ssl: bool = True
-    timeout: float = Field(default=10.0, gt=0, le=60)
+    timeout: float = Field(default=10.0, ge=1, le=60, description="Seconds (1-60).")
 
 
 class ConnectorOut(BaseModel):

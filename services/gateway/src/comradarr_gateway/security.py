@@ -77,6 +77,13 @@ def client_info(request: Request) -> ClientInfo:
     return info
 
 
+def logged_path(request: Request) -> str:
+    """The path as the client sent it (percent-encoded): safe for a text column and a log."""
+    raw = request.scope.get("raw_path")
+    text = raw.decode("ascii", "backslashreplace") if isinstance(raw, bytes) else request.url.path
+    return text.replace("\x00", "%00")
+
+
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
@@ -105,13 +112,13 @@ async def _from_api_key(
         return _error(
             429, f"API key rate limit reached; retry in {retry} s", {"Retry-After": str(retry)}
         )
-    endpoint = request.url.path
+    endpoint = logged_path(request)
     user = await repo.record_key_use(
-        conn, key_id=key.id, method=request.method, endpoint=str(endpoint), now=now
+        conn, key_id=key.id, method=request.method, endpoint=endpoint, now=now
     )
     if user is None:
         return _unauthorized()
-    log.info("api key used", api_key_id=key.id, method=request.method, endpoint=str(endpoint))
+    log.info("api key used", api_key_id=key.id, method=request.method, endpoint=endpoint)
     return Principal(
         kind="api_key", username=user.username, user_id=user.id, api_key_id=key.id, scope=key.scope
     )
