@@ -180,18 +180,54 @@ async def purge_expired_sessions(conn: Connection, *, now: datetime) -> None:
 
 
 # --- login throttling --------------------------------------------------------------------
+# Three counters: per (username, address) pair and per address, each locking after its
+# threshold; per username across addresses, only delaying attempts from addresses that
+# already failed (so a correct password from a clean address always gets in).
 
 
-async def locked_for(conn: Connection, *, kind: str, subject: str, now: datetime) -> float:
-    """Seconds a username or address stays locked (0 when it is not)."""
-    until = await conn.fetchval(
-        "SELECT locked_until FROM login_failures WHERE kind = $1 AND subject = $2",
-        kind,
-        subject,
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    """The counters a login attempt is judged by (failures inside the window only)."""
+
+    pair_failures: int = 0
+    pair_locked_until: datetime | None = None
+    ip_failures: int = 0
+    ip_locked_until: datetime | None = None
+    user_failures: int = 0
+    user_last_failed_at: datetime | None = None
+
+
+def pair_subject(username: str, ip: str) -> str:
+    """The subject of a (username, address) counter (usernames hold no spaces)."""
+    return f"{ip} {username}"
+
+
+async def login_failures(
+    conn: Connection, *, username: str, ip: str, now: datetime, window: timedelta
+) -> LoginFailures:
+    """The live counters of a username, an address and the pair of them."""
+    rows = await conn.fetch(
+        """
+        SELECT kind, failures, locked_until, last_failed_at FROM login_failures
+        WHERE ((kind = 'user' AND subject = $1) OR (kind = 'ip' AND subject = $2)
+               OR (kind = 'pair' AND subject = $3))
+          AND (coalesce(last_failed_at, first_failed_at) + $5 >= $4 OR locked_until > $4)
+        """,
+        username,
+        ip,
+        pair_subject(username, ip),
+        now,
+        window,
     )
-    if until is None or until <= now:
-        return 0.0
-    return float((until - now).total_seconds())
+    found: dict[str, Any] = {}
+    for row in rows:
+        kind = row["kind"]
+        found[f"{kind}_failures"] = int(row["failures"])
+        if kind == "user":
+            found["user_last_failed_at"] = row["last_failed_at"]
+        else:
+            found[f"{kind}_locked_until"] = row["locked_until"]
+    return LoginFailures(**found)
 
 
 async def record_failure(
@@ -201,21 +237,29 @@ async def record_failure(
     subject: str,
     now: datetime,
     window: timedelta,
-    threshold: int,
+    threshold: int | None,
     lockout: timedelta,
-) -> float:
-    """Count one failed login; returns the lock in seconds it triggered (0 if none)."""
+) -> tuple[int, float]:
+    """Count one failed login: (failures in the window, seconds of the lock it set or 0).
+
+    The count starts again after a window without failures (or once a lock has run out);
+    threshold None counts without ever locking (the per-username counter).
+    """
     row = await conn.fetchrow(
         """
-        INSERT INTO login_failures AS f (kind, subject, failures, first_failed_at)
-        VALUES ($1, $2, 1, $3)
+        INSERT INTO login_failures AS f
+            (kind, subject, failures, first_failed_at, last_failed_at)
+        VALUES ($1, $2, 1, $3, $3)
         ON CONFLICT (kind, subject) DO UPDATE SET
             failures = CASE
-                WHEN f.first_failed_at + $4 < $3 OR f.locked_until <= $3 THEN 1
+                WHEN coalesce(f.last_failed_at, f.first_failed_at) + $4 < $3
+                     OR f.locked_until <= $3 THEN 1
                 ELSE f.failures + 1 END,
             first_failed_at = CASE
-                WHEN f.first_failed_at + $4 < $3 OR f.locked_until <= $3 THEN $3
+                WHEN coalesce(f.last_failed_at, f.first_failed_at) + $4 < $3
+                     OR f.locked_until <= $3 THEN $3
                 ELSE f.first_failed_at END,
+            last_failed_at = $3,
             locked_until = CASE WHEN f.locked_until <= $3 THEN NULL ELSE f.locked_until END
         RETURNING failures
         """,
@@ -225,20 +269,49 @@ async def record_failure(
         window,
     )
     assert row is not None
-    if row["failures"] >= threshold:
+    failures = int(row["failures"])
+    if threshold is not None and failures >= threshold:
         await conn.execute(
             "UPDATE login_failures SET locked_until = $3 WHERE kind = $1 AND subject = $2",
             kind,
             subject,
             now + lockout,
         )
-        return lockout.total_seconds()
-    return 0.0
+        return failures, lockout.total_seconds()
+    return failures, 0.0
 
 
-async def clear_failures(conn: Connection, *, kind: str, subject: str) -> None:
-    """Forget failures after a successful login."""
-    await conn.execute("DELETE FROM login_failures WHERE kind = $1 AND subject = $2", kind, subject)
+async def clear_failures(conn: Connection, *, username: str, ip: str) -> None:
+    """Forget a username's, an address's and their pair's failures (a successful login)."""
+    await conn.execute(
+        """
+        DELETE FROM login_failures
+        WHERE (kind = 'user' AND subject = $1) OR (kind = 'ip' AND subject = $2)
+           OR (kind = 'pair' AND subject = $3)
+        """,
+        username,
+        ip,
+        pair_subject(username, ip),
+    )
+
+
+async def prune_failures(conn: Connection, *, now: datetime, window: timedelta) -> None:
+    """Drop counters whose window and lock are both over."""
+    await conn.execute(
+        """
+        DELETE FROM login_failures
+        WHERE coalesce(last_failed_at, first_failed_at) + $2 < $1
+          AND (locked_until IS NULL OR locked_until <= $1)
+        """,
+        now,
+        window,
+    )
+
+
+async def unlock_logins(conn: Connection) -> int:
+    """Forget every failed-login counter and lock; returns how many there were."""
+    status = await conn.execute("DELETE FROM login_failures")
+    return int(status.split()[-1])
 
 
 # --- API keys ----------------------------------------------------------------------------

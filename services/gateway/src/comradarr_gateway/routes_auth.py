@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from comradarr_logging import get_logger
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import repo
+from .logins import wait_for
 from .models import (
     Credentials,
     Done,
@@ -120,48 +121,24 @@ def public_router() -> APIRouter:
         now = gw.now()
         name = body.username.lower()
         ip = client_info(request).ip or "unknown"
+        window = timedelta(seconds=cfg.login_failure_window_seconds)
         async with gw.ctx.pool.acquire() as conn:
-            wait = max(
-                await repo.locked_for(conn, kind="user", subject=name, now=now),
-                await repo.locked_for(conn, kind="ip", subject=ip, now=now),
-            )
-            if wait > 0:
-                return _locked(wait)
+            counters = await repo.login_failures(conn, username=name, ip=ip, now=now, window=window)
+            wait = wait_for(counters, now=now, settings=cfg)
+            if wait is not None:
+                return _locked(wait.seconds, wait.why)
             user = await repo.get_user_by_name(conn, username=body.username)
         # The same Argon2 work whether or not the user exists (no timing oracle).
         stored = user.password_hash if user is not None else gw.dummy_hash
         ok = await asyncio.to_thread(gw.hasher.verify, stored, body.password)
         if user is None or not ok:
-            async with gw.ctx.pool.acquire() as conn:
-                window = timedelta(seconds=cfg.login_failure_window_seconds)
-                lockout = timedelta(seconds=cfg.lockout_seconds)
-                locks = [
-                    await repo.record_failure(
-                        conn,
-                        kind="user",
-                        subject=name,
-                        now=now,
-                        window=window,
-                        threshold=cfg.login_max_failures,
-                        lockout=lockout,
-                    ),
-                    await repo.record_failure(
-                        conn,
-                        kind="ip",
-                        subject=ip,
-                        now=now,
-                        window=window,
-                        threshold=cfg.login_ip_max_failures,
-                        lockout=lockout,
-                    ),
-                ]
+            lock = await _count_failure(gw, name=name, ip=ip, now=now)
             log.warning("login failed", client_ip=ip)
-            if max(locks) > 0:
-                return _locked(max(locks))
+            if lock > 0:
+                return _locked(lock, "too many failed logins from this address")
             return JSONResponse({"detail": "invalid username or password"}, status_code=401)
         async with gw.ctx.pool.acquire() as conn:
-            await repo.clear_failures(conn, kind="user", subject=name)
-            await repo.clear_failures(conn, kind="ip", subject=ip)
+            await repo.clear_failures(conn, username=name, ip=ip)
             if gw.hasher.needs_rehash(user.password_hash):
                 new_hash = await asyncio.to_thread(gw.hasher.hash, body.password)
                 await repo.set_password_hash(conn, user_id=user.id, password_hash=new_hash)
@@ -181,11 +158,42 @@ def public_router() -> APIRouter:
     return router
 
 
-def _locked(seconds: float) -> JSONResponse:
+async def _count_failure(gw: Gateway, *, name: str, ip: str, now: datetime) -> float:
+    """Record a failed login on all three counters; the lock it set, in seconds (or 0)."""
+    cfg = gw.settings
+    window = timedelta(seconds=cfg.login_failure_window_seconds)
+    lockout = timedelta(seconds=cfg.lockout_seconds)
+    async with gw.ctx.pool.acquire() as conn, conn.transaction():
+        await repo.prune_failures(conn, now=now, window=window)
+        _, pair_lock = await repo.record_failure(
+            conn,
+            kind="pair",
+            subject=repo.pair_subject(name, ip),
+            now=now,
+            window=window,
+            threshold=cfg.login_max_failures,
+            lockout=lockout,
+        )
+        _, ip_lock = await repo.record_failure(
+            conn,
+            kind="ip",
+            subject=ip,
+            now=now,
+            window=window,
+            threshold=cfg.login_ip_max_failures,
+            lockout=lockout,
+        )
+        await repo.record_failure(
+            conn, kind="user", subject=name, now=now, window=window, threshold=None, lockout=lockout
+        )
+    return max(pair_lock, ip_lock)
+
+
+def _locked(seconds: float, why: str) -> JSONResponse:
     wait = max(1, math.ceil(seconds))
     return JSONResponse(
         {
-            "detail": f"too many failed logins; try again in {wait} seconds",
+            "detail": f"{why}; try again in {wait} seconds",
             "retry_after_seconds": wait,
         },
         status_code=429,
