@@ -45,13 +45,18 @@ async def test_nul_byte_in_a_path_with_an_api_key_is_a_400(
         "/api/v1/throttle-profiles/1%00",
         "/api/v1/connectors%00",
         "/api/v1/queue?connector_id=1%00",
-        "/api/v1/content?search=a%00b",
+        "/api/v1/content?q=a%00b",
     ]
     async with harness.client() as c:
         for path in paths:
             for method in ("GET", "DELETE"):
                 r = await c.request(method, path, headers={"X-API-Key": key})
-                assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+                assert r.status_code in (400, 422), (path, r.status_code, r.text)
+                if "?" in path:  # a query parameter: named, as validation errors are
+                    assert r.json()["detail"][0]["loc"] == [
+                        "query",
+                        path.split("?")[1].split("=")[0],
+                    ]
     # Still usable, and nothing reached the usage log with the NUL.
     async with harness.client() as c:
         r = await c.get("/api/v1/connectors/1", headers={"X-API-Key": key})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -88,11 +88,31 @@ class SessionsEnded(BaseModel):
 # --- API keys ----------------------------------------------------------------------------
 
 
+RatePerMinute = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=100_000,
+        description="Requests per minute this key may make (over it: 429 with Retry-After).",
+    ),
+]
+
+
 class ApiKeyCreate(Strict):
     """A new API key."""
 
     description: Line = Field(min_length=1, max_length=200)
     scope: Literal["read", "full"] = "read"
+    rate_per_minute: RatePerMinute | None = Field(
+        default=None, description="Unset: the server default (COMRADARR_API_KEY_RATE_PER_MINUTE)."
+    )
+
+
+class ApiKeyUpdate(Strict):
+    """Changes to a key: its description, or its limit (null: back to the server default)."""
+
+    description: Line | None = Field(default=None, min_length=1, max_length=200)
+    rate_per_minute: RatePerMinute | None = None
 
 
 class ApiKeyInfo(BaseModel):
@@ -104,6 +124,8 @@ class ApiKeyInfo(BaseModel):
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    rate_per_minute: int | None = Field(description="This key's own limit; null: the default.")
+    effective_rate_per_minute: int = Field(description="The limit that applies to this key.")
 
 
 class ApiKeyCreated(ApiKeyInfo):

@@ -40,6 +40,7 @@ class ApiKey:
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    rate_per_minute: int | None = None
 
 
 # --- users -------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ async def unlock_logins(conn: Connection) -> int:
 
 # --- API keys ----------------------------------------------------------------------------
 
-_KEY_COLUMNS = "id, description, scope, prefix, created_at, last_used_at"
+_KEY_COLUMNS = "id, description, scope, prefix, created_at, last_used_at, rate_per_minute"
 
 
 def _key(row: Any) -> ApiKey:
@@ -327,25 +328,54 @@ def _key(row: Any) -> ApiKey:
         row["prefix"],
         row["created_at"],
         row["last_used_at"],
+        row["rate_per_minute"],
     )
 
 
 async def create_api_key(
-    conn: Connection, *, description: str, scope: str, token_hash: bytes, prefix: str
+    conn: Connection,
+    *,
+    description: str,
+    scope: str,
+    token_hash: bytes,
+    prefix: str,
+    rate_per_minute: int | None = None,
 ) -> ApiKey:
     """Store a new key's hash and metadata."""
     row = await conn.fetchrow(
         f"""
-        INSERT INTO api_keys (description, scope, token_hash, prefix)
-        VALUES ($1, $2, $3, $4)
+        INSERT INTO api_keys (description, scope, token_hash, prefix, rate_per_minute)
+        VALUES ($1, $2, $3, $4, $5)
         RETURNING {_KEY_COLUMNS}
         """,  # noqa: S608 - constant column list
         description,
         scope,
         token_hash,
         prefix,
+        rate_per_minute,
     )
     return _key(row)
+
+
+async def update_api_key(
+    conn: Connection, *, key_id: int, changes: dict[str, Any]
+) -> ApiKey | None:
+    """Change a key's description and/or rate limit (None: the default); None if no key."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE api_keys SET
+            description = CASE WHEN $2 THEN $3 ELSE description END,
+            rate_per_minute = CASE WHEN $4 THEN $5 ELSE rate_per_minute END
+        WHERE id = $1
+        RETURNING {_KEY_COLUMNS}
+        """,  # noqa: S608 - constant column list
+        key_id,
+        "description" in changes,
+        changes.get("description"),
+        "rate_per_minute" in changes,
+        changes.get("rate_per_minute"),
+    )
+    return None if row is None else _key(row)
 
 
 async def list_api_keys(conn: Connection) -> list[ApiKey]:

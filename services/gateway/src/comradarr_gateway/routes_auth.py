@@ -45,6 +45,12 @@ PUBLIC_PATHS = frozenset({"/api/v1/setup/status", "/api/v1/setup", "/api/v1/auth
 _LOCKED = {"model": ErrorBody, "description": "Too many failed logins; Retry-After says how long"}
 
 
+def cookie_path(request: Request) -> str:
+    """The session cookie's path: BASE_URL when the request came through it, else /."""
+    root: str = request.scope.get("root_path") or "/"
+    return root
+
+
 async def start_session(request: Request, response: Response, gw: Gateway, *, user_id: int) -> str:
     """Create a fresh session (never reusing a presented id) and set its cookie."""
     settings = await gw.app_settings()
@@ -69,7 +75,7 @@ async def start_session(request: Request, response: Response, gw: Gateway, *, us
         SESSION_COOKIE,
         token,
         max_age=int(absolute.total_seconds()),
-        path="/",
+        path=cookie_path(request),
         httponly=True,
         samesite="lax",
         secure=info.https,
@@ -223,7 +229,9 @@ def auth_router() -> APIRouter:
         if principal.session_id is not None:
             async with gw.ctx.pool.acquire() as conn:
                 await repo.delete_session(conn, session_id=principal.session_id)
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        response.delete_cookie(
+            SESSION_COOKIE, path=cookie_path(request), httponly=True, samesite="lax"
+        )
         return Done()
 
     @router.post("/logout-others", response_model=SessionsEnded)

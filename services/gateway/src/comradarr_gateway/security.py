@@ -106,7 +106,7 @@ async def _from_api_key(
     if key.scope == "read" and request.method not in SAFE_METHODS:
         return _error(403, "this API key is read-only")
     count, oldest = await repo.key_uses_since(conn, key_id=key.id, since=now - timedelta(minutes=1))
-    if count >= gw.settings.api_key_rate_per_minute:
+    if count >= (key.rate_per_minute or gw.settings.api_key_rate_per_minute):
         wait = 60 - (now - oldest).total_seconds() if oldest is not None else 60
         retry = max(1, math.ceil(wait))
         return _error(
