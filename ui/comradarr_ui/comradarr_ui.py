@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, pages, queue, schedules
+from . import content, pages, queue, schedules, security
 from .state import (
     ApiKeysState,
     AuthState,
@@ -70,4 +70,10 @@ app.add_page(
     route="/schedules",
     title="Schedules · Comradarr",
     on_load=schedules.SchedulesState.load,
+)
+app.add_page(
+    security.security,
+    route="/security",
+    title="Security · Comradarr",
+    on_load=security.SecurityState.load,
 )

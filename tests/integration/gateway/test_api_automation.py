@@ -170,7 +170,7 @@ async def test_base_url_behind_a_reverse_proxy(
 ) -> None:
     async with httpx.AsyncClient(base_url=behind_proxy.url + BASE, timeout=20) as c:
         assert (await c.get("/health")).status_code == 200
-        assert (await c.get("/api/v1/setup/status")).json() == {"setup_required": True}
+        assert (await c.get("/api/v1/setup/status")).json()["setup_required"] is True
         r = await c.post("/api/v1/setup", json={"username": ADMIN, "password": PASSWORD})
         assert r.status_code == 201
         assert f"Path={BASE}" in r.headers["set-cookie"]

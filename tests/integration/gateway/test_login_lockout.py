@@ -114,3 +114,44 @@ async def test_the_address_limit_holds_across_usernames(harness: Harness) -> Non
     assert (await _login(harness, peer, RIGHT)).status_code == 429
     harness.clock.advance(seconds=301)
     assert (await _login(harness, peer, RIGHT)).status_code == 200
+
+
+async def test_sessions_listed_and_revoked_one_by_one(harness: Harness) -> None:
+    await harness.setup_admin()
+    laptop = await harness.login(("198.51.100.10", 1))
+    phone = await harness.login(("198.51.100.11", 1))
+    listed = (await laptop.get("/api/v1/auth/sessions")).json()
+    assert len(listed) == 3  # setup's, the laptop's and the phone's
+    assert [s["current"] for s in listed].count(True) == 1
+    mine = next(s for s in listed if s["current"])
+    assert mine["client_ip"] == "198.51.100.10"
+    phone_id = next(s["id"] for s in listed if s["client_ip"] == "198.51.100.11")
+    assert "token" not in str(listed) and "csrf" not in str(listed)
+    # The phone is signed out; the laptop is not.
+    assert (await laptop.delete(f"/api/v1/auth/sessions/{phone_id}")).status_code == 204
+    assert (await phone.get("/api/v1/auth/me")).status_code == 401
+    assert (await laptop.get("/api/v1/auth/me")).status_code == 200
+    assert (await laptop.delete(f"/api/v1/auth/sessions/{phone_id}")).status_code == 404
+    # API keys cannot list or end sessions; revoking the current one signs it out.
+    _, key = await harness.api_key(laptop, "full")
+    async with harness.client() as c:
+        r = await c.get("/api/v1/auth/sessions", headers={"X-API-Key": key})
+        assert r.status_code == 403
+    r = await laptop.delete(f"/api/v1/auth/sessions/{mine['id']}")
+    assert r.status_code == 204 and "comradarr_session=" in r.headers["set-cookie"]
+    assert (await laptop.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_setup_status_names_the_app(harness: Harness) -> None:
+    async with harness.client() as anon:
+        assert (await anon.get("/api/v1/setup/status")).json() == {
+            "setup_required": True,
+            "app_name": "Comradarr",
+        }
+    await harness.setup_admin()
+    admin = await harness.login()
+    r = await admin.patch("/api/v1/settings", json={"general": {"app_name": "Media Butler"}})
+    assert r.status_code == 200
+    harness.gw.forget_settings()
+    async with harness.client() as anon:
+        assert (await anon.get("/api/v1/setup/status")).json()["app_name"] == "Media Butler"

@@ -30,13 +30,15 @@ _ASSETS = {
     "favicon.png": "image/png",
     "init.js": "text/javascript; charset=utf-8",
 }
-# Relative URLs: the page works at /docs and under a BASE_URL (/comradarr/docs) alike.
+# Relative URLs: the page works at /docs and under a BASE_URL (/comradarr/docs) alike; no
+# validator badge (it would call a public validator service).
 _INIT_JS = b"""window.ui = SwaggerUIBundle({
   url: "openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
   layout: "BaseLayout",
+  validatorUrl: null,
 });
 """
 _PAGE = """<!doctype html>

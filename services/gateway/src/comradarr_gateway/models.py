@@ -32,9 +32,10 @@ class ErrorBody(BaseModel):
 
 
 class SetupStatus(BaseModel):
-    """Whether the first administrator still has to be created."""
+    """Whether the first administrator still has to be created, and the app's name."""
 
     setup_required: bool
+    app_name: str = Field(description="The name the web UI shows (Settings > General).")
 
 
 class Credentials(Strict):
@@ -77,6 +78,18 @@ class Done(BaseModel):
     """An action that returns nothing else."""
 
     ok: bool = True
+
+
+class SessionInfo(BaseModel):
+    """A signed-in session (its token is never shown)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    client_ip: str
+    user_agent: str
+    current: bool = Field(description="The session making this request.")
 
 
 class SessionsEnded(BaseModel):

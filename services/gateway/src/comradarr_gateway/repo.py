@@ -157,6 +157,43 @@ async def get_live_session(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A live session as the account page lists it (never its token)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    client_ip: str
+    user_agent: str
+
+
+async def list_sessions(
+    conn: Connection, *, user_id: int, now: datetime, idle: timedelta
+) -> list[SessionRow]:
+    """A user's live sessions, most recently used first."""
+    rows = await conn.fetch(
+        """
+        SELECT id, created_at, last_seen_at, expires_at, client_ip, user_agent FROM sessions
+        WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + $3 > $2
+        ORDER BY last_seen_at DESC, id DESC
+        """,
+        user_id,
+        now,
+        idle,
+    )
+    return [SessionRow(**dict(r)) for r in rows]
+
+
+async def delete_user_session(conn: Connection, *, user_id: int, session_id: int) -> bool:
+    """End one of a user's sessions; False when the user has none with that id."""
+    status = await conn.execute(
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
+    )
+    return status != "DELETE 0"
+
+
 async def touch_session(conn: Connection, *, session_id: int, now: datetime) -> None:
     """Record activity (idle expiry counts from here)."""
     await conn.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", session_id, now)

@@ -6,9 +6,10 @@ import asyncio
 import math
 import secrets
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from comradarr_logging import get_logger
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import repo
@@ -21,6 +22,7 @@ from .models import (
     LoginResponse,
     MeResponse,
     PasswordChange,
+    SessionInfo,
     SessionsEnded,
     SetupStatus,
 )
@@ -49,6 +51,11 @@ def cookie_path(request: Request) -> str:
     """The session cookie's path: BASE_URL when the request came through it, else /."""
     root: str = request.scope.get("root_path") or "/"
     return root
+
+
+def drop_cookie(request: Request, response: Response) -> None:
+    """Tell the browser to forget the session cookie."""
+    response.delete_cookie(SESSION_COOKIE, path=cookie_path(request), httponly=True, samesite="lax")
 
 
 async def start_session(request: Request, response: Response, gw: Gateway, *, user_id: int) -> str:
@@ -90,8 +97,10 @@ def public_router() -> APIRouter:
     @router.get("/setup/status", response_model=SetupStatus)
     async def setup_status(request: Request) -> SetupStatus:
         gw = gateway_of(request)
+        settings = await gw.app_settings()
         async with gw.ctx.pool.acquire() as conn:
-            return SetupStatus(setup_required=not await repo.user_exists(conn))
+            required = not await repo.user_exists(conn)
+        return SetupStatus(setup_required=required, app_name=settings.general.app_name)
 
     @router.post(
         "/setup",
@@ -229,10 +238,57 @@ def auth_router() -> APIRouter:
         if principal.session_id is not None:
             async with gw.ctx.pool.acquire() as conn:
                 await repo.delete_session(conn, session_id=principal.session_id)
-        response.delete_cookie(
-            SESSION_COOKIE, path=cookie_path(request), httponly=True, samesite="lax"
-        )
+        drop_cookie(request, response)
         return Done()
+
+    @router.get("/sessions", response_model=list[SessionInfo])
+    async def sessions(
+        request: Request,
+        principal: Principal = Depends(require_session),  # noqa: B008
+    ) -> list[SessionInfo]:
+        gw = gateway_of(request)
+        settings = await gw.app_settings()
+        idle = timedelta(minutes=settings.security.session_idle_minutes)
+        async with gw.ctx.pool.acquire() as conn:
+            rows = await repo.list_sessions(
+                conn, user_id=principal.user_id, now=gw.now(), idle=idle
+            )
+        return [
+            SessionInfo(
+                id=r.id,
+                created_at=r.created_at,
+                last_seen_at=r.last_seen_at,
+                expires_at=r.expires_at,
+                client_ip=r.client_ip,
+                user_agent=r.user_agent,
+                current=r.id == principal.session_id,
+            )
+            for r in rows
+        ]
+
+    @router.delete(
+        "/sessions/{session_id}",
+        status_code=204,
+        response_class=Response,
+        responses={404: {"model": ErrorBody, "description": "No session of yours has that id"}},
+    )
+    async def revoke_session(
+        session_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+        request: Request,
+        principal: Principal = Depends(require_session),  # noqa: B008
+    ) -> Response:
+        gw = gateway_of(request)
+        async with gw.ctx.pool.acquire() as conn:
+            ended = await repo.delete_user_session(
+                conn, user_id=principal.user_id, session_id=session_id
+            )
+        if not ended:
+            raise HTTPException(404, "no session of yours has that id")
+        log.info("session revoked", session_id=session_id)
+        response = Response(status_code=204)
+        if session_id == principal.session_id:  # signing this one out: drop its cookie too
+            drop_cookie(request, response)
+        return response
 
     @router.post("/logout-others", response_model=SessionsEnded)
     async def logout_others(
