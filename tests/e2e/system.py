@@ -40,6 +40,7 @@ ARR_KEY = "e2e-sonarr-key-0123456789abcdef"
 ADMIN = ("admin", "e2e correct horse battery staple")
 # Under a BASE_URL, what the reverse proxy sends to the gateway (the rest goes to the UI).
 GATEWAY_PATHS = ("/api", "/docs", "/openapi.json", "/health")
+PROXIED_CLIENT = "198.51.100.23"
 
 
 def missing_prerequisites() -> str:
@@ -138,7 +139,10 @@ def running_system(*, base_url: str = "") -> Iterator[System]:
         routes = [(base_url, upstream_ui)] + [
             (base_url + path, upstream_gw) for path in GATEWAY_PATHS
         ]
-        proxy = stack.enter_context(proxy_in_thread(ReverseProxy(routes=routes)))
+        # As if the browser were elsewhere on the net: the address must reach the gateway.
+        proxy = stack.enter_context(
+            proxy_in_thread(ReverseProxy(routes=routes, client_address=PROXIED_CLIENT))
+        )
     try:
         t0 = time.monotonic()
         gw_env = {

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-# Hop-by-hop headers (RFC 9110 7.6.1) and ones the client library sets itself.
+# Hop-by-hop headers (RFC 9110 7.6.1) and ones the client library sets itself. Bodies pass
+# through as they are (compressed ones too: auto_decompress is off).
 _HOP = {
     "connection",
     "keep-alive",
@@ -29,7 +30,6 @@ _HOP = {
     "upgrade",
     "host",
     "content-length",
-    "content-encoding",
 }
 
 
@@ -83,6 +83,9 @@ class ReverseProxy:
         ) as resp:
             out = web.StreamResponse(status=resp.status)
             for name, value in resp.headers.items():
+                if name.lower() == "location" and value.startswith(upstream):
+                    # nginx's `proxy_redirect default`: the upstream's own origin becomes ours.
+                    value = f"{request.scheme}://{request.host}{value[len(upstream) :]}"
                 if name.lower() not in _HOP:
                     out.headers.add(name, value)
             await out.prepare(request)
@@ -93,10 +96,15 @@ class ReverseProxy:
 
     async def _websocket(self, request: web.Request, target: str) -> web.WebSocketResponse:
         assert self._session is not None
-        client = web.WebSocketResponse()
-        await client.prepare(request)
         headers = {k: v for k, v in self._headers(request).items() if not k.startswith("Sec-")}
-        async with self._session.ws_connect(target.replace("http", "ws", 1), headers=headers) as up:
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        protocols = tuple(p.strip() for p in offered.split(",") if p.strip())
+        async with self._session.ws_connect(
+            target.replace("http", "ws", 1), headers=headers, protocols=protocols
+        ) as up:
+            # The subprotocol the upstream chose is the one the client gets.
+            client = web.WebSocketResponse(protocols=(up.protocol,) if up.protocol else ())
+            await client.prepare(request)
 
             async def pump(src: object, dst: object) -> None:
                 async for msg in src:  # type: ignore[attr-defined]
@@ -111,7 +119,7 @@ class ReverseProxy:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
                 task.cancel()
-        await client.close()
+            await client.close()
         return client
 
     async def start(self) -> ReverseProxy:

@@ -46,9 +46,10 @@ class Session:
 
     cookie: str = ""
     csrf: str = ""
-    # The browser's address as Reflex saw it. Sent as X-Forwarded-For (the gateway trusts
-    # loopback as a proxy): without it every UI user would look like this local process,
-    # which local-bypass mode would let in and per-address login limits would lump together.
+    # The browser's address as Reflex saw it (after any X-Forwarded-For that reached the UI).
+    # Sent as X-Forwarded-For (the gateway trusts loopback as a proxy): without it every UI
+    # user would look like this local process, which local-bypass mode would let in and
+    # per-address login limits would lump together.
     client_ip: str = ""
     # The browser's User-Agent, so the gateway's session list names the device.
     user_agent: str = ""

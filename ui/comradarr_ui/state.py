@@ -250,7 +250,15 @@ class AuthState(rx.State):
         return str(self.router.headers.user_agent or "")[:256]
 
     def _client_ip(self) -> str:
-        return str(self.router.session.client_ip or "")
+        """The X-Forwarded-For chain for the gateway: what reached the UI, then its peer.
+
+        The gateway walks it from the right through its trusted proxies only, so a reverse
+        proxy in front of the UI (BASE_URL) passes the browser's address on, and a header
+        a client made up stops at that client (the rule lives in the gateway alone).
+        """
+        peer = str(self.router.session.client_ip or "")
+        forwarded = str(self.router.headers.raw_headers.get("x-forwarded-for", "")).strip()
+        return f"{forwarded}, {peer}" if forwarded and peer else peer
 
     def _forget(self) -> None:
         auth = self._auth()
