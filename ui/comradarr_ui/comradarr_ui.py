@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, pages, queue, schedules, security
+from . import content, indexers, pages, queue, schedules, security
 from .state import (
     ApiKeysState,
     AuthState,
@@ -70,6 +70,12 @@ app.add_page(
     route="/schedules",
     title="Schedules · Comradarr",
     on_load=schedules.SchedulesState.load,
+)
+app.add_page(
+    indexers.indexers,
+    route="/indexers",
+    title="Indexers · Comradarr",
+    on_load=indexers.IndexersState.load,
 )
 app.add_page(
     security.security,
