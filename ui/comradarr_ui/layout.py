@@ -14,6 +14,7 @@ NAV = [
     ("Indexers", "/indexers", "radio-tower"),
     ("Schedules", "/schedules", "calendar-clock"),
     ("Settings", "/settings", "settings"),
+    ("Notifications", "/settings/notifications", "bell"),
     ("API keys", "/api-keys", "key-round"),
     ("Security", "/security", "shield"),
 ]
@@ -45,6 +46,9 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
     full = base_path() + href
     home = (path == full) | (path == base_path())
     active = home if href == "/" else path.startswith(full)
+    for other, *_ in [(h,) for _l, h, _i in NAV if h != href and h.startswith(href + "/")]:
+        # a more specific entry is the active one
+        active = active & ~path.startswith(base_path() + other)
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,
