@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, indexers, notifications, pages, queue, schedules
+from . import content, indexers, notifications, pages, queue, schedules, security
 from .state import (
     ApiKeysState,
     AuthState,
@@ -82,4 +82,10 @@ app.add_page(
     route="/indexers",
     title="Indexers · Comradarr",
     on_load=indexers.IndexersState.load,
+)
+app.add_page(
+    security.security,
+    route="/security",
+    title="Security · Comradarr",
+    on_load=security.SecurityState.load,
 )

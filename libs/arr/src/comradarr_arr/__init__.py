@@ -9,11 +9,13 @@ from comradarr_arr._client import (
     tls_verify,
 )
 from comradarr_arr._config import (
+    API_KEY_PATTERN,
     ApiInfo,
     AppKind,
     ConnectorConfig,
     RetryPolicy,
     Shape,
+    api_key_problem,
     resolve_api,
 )
 from comradarr_arr._connection import ConnectionTestResult, test_connection
@@ -24,6 +26,7 @@ from comradarr_arr._errors import (
     ArrDNSError,
     ArrError,
     ArrHTTPError,
+    ArrInvalidApiKeyError,
     ArrNetworkError,
     ArrNotFoundError,
     ArrProtocolError,
@@ -61,6 +64,7 @@ from comradarr_arr._models import (
 )
 
 __all__ = [
+    "API_KEY_PATTERN",
     "TERMINAL_COMMAND_STATUSES",
     "USER_AGENT",
     "ApiInfo",
@@ -72,6 +76,7 @@ __all__ = [
     "ArrDNSError",
     "ArrError",
     "ArrHTTPError",
+    "ArrInvalidApiKeyError",
     "ArrNetworkError",
     "ArrNotFoundError",
     "ArrProtocolError",
@@ -108,6 +113,7 @@ __all__ = [
     "Shape",
     "SystemStatus",
     "__version__",
+    "api_key_problem",
     "default_transport",
     "parse_retry_after",
     "resolve_api",

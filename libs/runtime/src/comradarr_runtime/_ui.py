@@ -93,9 +93,10 @@ def start_ui(settings: CoreSettings) -> UiProcess | None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as one
         )
+    base = "" if settings.base_url == "/" else settings.base_url
     log.info(
         "web UI starting (first build takes a minute)",
-        url=f"http://127.0.0.1:{settings.port}",
+        url=f"http://127.0.0.1:{settings.port}{base}/",
         log=str(log_path),
     )
     return UiProcess(proc, log_path)
