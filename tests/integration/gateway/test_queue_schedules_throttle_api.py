@@ -19,15 +19,6 @@ from .mirror_seed import seed_mirror
 pytestmark = pytest.mark.integration
 
 
-async def _connector(admin: httpx.AsyncClient, name: str = "TV") -> int:
-    r = await admin.post(
-        "/api/v1/connectors",
-        json={"type": "sonarr", "name": name, "url": "http://127.0.0.1:9", "api_key": "k" * 32},
-    )
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
-
-
 class Captured:
     """Messages published on the test's bus prefix, by subject."""
 
@@ -60,7 +51,7 @@ async def _capture(harness: Harness) -> Captured:
 async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(harness.pool, connector_id=cid, series=4, seasons=2, per_season=10)
     r = await admin.get("/api/v1/queue", params={"page_size": 200})
     assert r.status_code == 200, r.text
@@ -115,7 +106,7 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
 
 
 async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.AsyncClient) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(harness.pool, connector_id=cid, series=2, seasons=1, per_season=10)
     entries = await harness.pool.fetch("SELECT id, state FROM search_registry ORDER BY id")
     idle = next(e["id"] for e in entries if e["state"] == "pending")
@@ -148,7 +139,7 @@ async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.Asyn
 async def test_queue_pause_resume_clear_publish_control_commands(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     captured = await _capture(harness)
     r = await admin.post("/api/v1/queue/pause")
     assert r.status_code == 202, r.text
@@ -172,7 +163,7 @@ async def test_queue_pause_resume_clear_publish_control_commands(
 async def test_bulk_queue_publishes_items_queued(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(harness.pool, connector_id=cid, series=2, seasons=1, per_season=10)
     captured = await _capture(harness)
     ids = [r["id"] for r in await harness.pool.fetch("SELECT id FROM search_registry")]
@@ -187,7 +178,7 @@ async def test_bulk_queue_publishes_items_queued(
 async def test_read_only_key_cannot_change_queue_schedules_or_profiles(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     s = await admin.post("/api/v1/schedules", json={"connector_id": cid, "cron": "0 3 * * *"})
     sid = s.json()["id"]
     _, ro = await harness.api_key(admin, "read")
@@ -230,7 +221,7 @@ async def test_read_only_key_cannot_change_queue_schedules_or_profiles(
 async def test_schedule_crud_description_next_runs_and_run_now(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     r = await admin.post(
         "/api/v1/schedules",
         json={
@@ -249,7 +240,7 @@ async def test_schedule_crud_description_next_runs_and_run_now(
     assert all(x.astimezone().utcoffset() is not None for x in runs)
     assert [(x - runs[0]).days % 7 for x in runs] == [0] * 5
     listed = (await admin.get("/api/v1/schedules")).json()
-    assert [x["id"] for x in listed] == [s["id"]]
+    assert s["id"] in [x["id"] for x in listed]  # beside the connector's default schedules
     r = await admin.patch(f"/api/v1/schedules/{s['id']}", json={"cron": "*/15 * * * *"})
     assert r.status_code == 200 and r.json()["description"] == "Every 15 minutes"
     r = await admin.get(f"/api/v1/schedules/{s['id']}/runs")
@@ -258,7 +249,7 @@ async def test_schedule_crud_description_next_runs_and_run_now(
     r = await admin.post(f"/api/v1/schedules/{s['id']}/run-now")
     assert r.status_code == 202, r.text
     sweep = RequestSweep.model_validate(await captured.wait_for("cmd.sweep"))
-    assert sweep.requested_by == "user" and sweep.schedule_id == s["id"]
+    assert sweep.requested_by == "user:admin" and sweep.schedule_id == s["id"]
     assert sweep.connector_id == cid and sweep.sweep_type == "gaps"
     assert (await admin.delete(f"/api/v1/schedules/{s['id']}")).status_code == 204
     assert (await admin.get(f"/api/v1/schedules/{s['id']}")).status_code == 404
@@ -268,7 +259,7 @@ async def test_schedule_crud_description_next_runs_and_run_now(
 async def test_schedule_validation_names_the_field(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     bad: list[tuple[dict[str, Any], str]] = [
         ({"connector_id": cid, "cron": "61 * * * *"}, "cron"),
         ({"connector_id": cid, "cron": "every day at 3"}, "cron"),
@@ -376,7 +367,10 @@ async def test_throttle_of_matches_the_per_connector_lookups(
     from comradarr_throttle import MODERATE, create_profile, get_state, profile_for_connector
     from comradarr_throttle import throttle_of as batch
 
-    plain, own = await _connector(admin, "plain"), await _connector(admin, "own")
+    plain, own = (
+        await harness.add_connector(admin, "plain"),
+        await harness.add_connector(admin, "own"),
+    )
     async with harness.pool.acquire() as conn:
         mine = await create_profile(
             conn, profile=dataclasses.replace(MODERATE, name="Mine", batch_size=3)

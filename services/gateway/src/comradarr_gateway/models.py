@@ -161,6 +161,9 @@ class ConnectorCreate(_ConnectorFields):
     enabled: bool = True
     verify_ssl: bool = True
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    confirm_duplicate: bool = Field(
+        default=False, description="Add it even though a connector of this type has the URL."
+    )
 
 
 class ConnectorUpdate(_ConnectorFields):
