@@ -1,8 +1,9 @@
 """Start the whole system for browser tests: gateway (`comradarr up`), a Sonarr simulator and
 the Reflex UI in prod mode, each on a free loopback port, each a subprocess we stop ourselves.
 
-Needs: Debian's chromium at /usr/bin/chromium and bun from npm under ui/.tools
-(`make ui-install`). Never downloads a browser.
+Needs: Debian's chromium at /usr/bin/chromium and the UI's Node.js and bun wheels
+(`make ui-install`). Never downloads a browser. Every process runs on a PATH without node,
+npm or bun (`path_without_node`): the UI builds with the wheels alone.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 UI_DIR = REPO / "ui"
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("COMRADARR_CHROMIUM", "/usr/bin/chromium")
-BUN = UI_DIR / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"
+# What a machine with Python alone lacks; the wheels bring their own.
+JS_TOOLS = frozenset({"node", "nodejs", "npm", "npx", "bun", "bunx", "corepack", "yarn", "pnpm"})
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -41,12 +43,26 @@ ADMIN = ("admin", "e2e correct horse battery staple")
 
 
 def missing_prerequisites() -> str:
-    """'' when the browser and bun are there; else what to install."""
+    """'' when the browser and the UI toolchain are there; else what to install."""
     if not Path(CHROMIUM).exists():
         return f"{CHROMIUM} missing (apt-get install -y chromium)"
-    if not os.environ.get("REFLEX_BUN_PATH") and not BUN.exists():
-        return "bun missing (make ui-install)"
-    return ""
+    from comradarr_ui import toolchain
+
+    return toolchain.missing()
+
+
+def path_without_node(work: Path) -> str:
+    """A PATH with every program of this one except node, npm, bun and their kin: a
+    folder of links, since /usr/bin holds both those and what the tests need."""
+    shadow = work / "bin-without-node"
+    shadow.mkdir()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        with contextlib.suppress(OSError):
+            for entry in Path(folder).iterdir():
+                link = shadow / entry.name
+                if entry.name not in JS_TOOLS and not link.exists():
+                    link.symlink_to(entry)
+    return str(shadow)
 
 
 def free_port() -> int:
@@ -116,8 +132,12 @@ def running_system() -> Iterator[System]:
     logs = work / "logs"
     logs.mkdir()
     gw_port, arr_port, ui_port = free_port(), free_port(), free_port()
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("COMRADARR_")}
-    base_env["REFLEX_TELEMETRY_ENABLED"] = "false"
+    base_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COMRADARR_", "REFLEX_", "VIRTUAL_ENV"))
+    }
+    base_env["PATH"] = path_without_node(work)
     procs: list[subprocess.Popen[bytes]] = []
     timings: dict[str, float] = {}
     try:
