@@ -234,6 +234,78 @@ def dashboard() -> rx.Component:
 # ---------- connectors ----------
 
 
+def delete_dialog() -> rx.Component:
+    """Deleting a connector asks first, and says what goes with it."""
+    s = ConnectorsState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete ", s.confirm_delete_name, "?"),
+            rx.alert_dialog.description(
+                "Its ",
+                s.confirm_delete_schedules.to_string(),
+                " schedule(s), its mirrored library, its queue and its search history are "
+                "deleted with it. Nothing changes in the app itself.",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Cancel", variant="soft", color_scheme="gray", on_click=s.cancel_delete
+                    )
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Delete connector",
+                        color_scheme="red",
+                        on_click=s.delete,
+                        id="confirm-delete-connector",
+                    )
+                ),
+                gap="8px",
+                justify="end",
+                margin_top="16px",
+            ),
+        ),
+        open=s.confirm_delete > 0,
+    )
+
+
+def connector_menu(c_id: rx.Var, name: rx.Var, kind: rx.Var, **props) -> rx.Component:
+    """Sync now (incremental or full) and delete, for one connector."""
+    s = ConnectorsState
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(rx.icon("ellipsis", size=16), variant="ghost", aria_label="Actions", **props)
+        ),
+        rx.menu.content(
+            rx.cond(
+                kind != "prowlarr",
+                rx.fragment(
+                    rx.menu.item(
+                        rx.icon("refresh-cw", size=14),
+                        "Sync now",
+                        on_click=s.sync_now(c_id, "incremental"),
+                        class_name="sync-now",
+                    ),
+                    rx.menu.item(
+                        rx.icon("refresh-ccw-dot", size=14),
+                        "Full sync now",
+                        on_click=s.sync_now(c_id, "full"),
+                        class_name="full-sync-now",
+                    ),
+                    rx.menu.separator(),
+                ),
+            ),
+            rx.menu.item(
+                rx.icon("trash-2", size=14),
+                "Delete…",
+                color="red",
+                on_click=s.ask_delete(c_id, name),
+                class_name="delete-connector",
+            ),
+        ),
+    )
+
+
 def connector_list_row(c: ConnectorRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(status_badge(c.status, c.color)),
@@ -249,6 +321,7 @@ def connector_list_row(c: ConnectorRow) -> rx.Component:
                 aria_label="Enabled",
             )
         ),
+        rx.table.cell(connector_menu(c.id, c.name, c.type, class_name="connector-actions")),
         align="center",
     )
 
@@ -270,6 +343,7 @@ def connectors() -> rx.Component:
                                 "URL", display=["none", "none", "table-cell"]
                             ),
                             rx.table.column_header_cell("Enabled"),
+                            rx.table.column_header_cell(""),
                         )
                     ),
                     rx.table.body(rx.foreach(ConnectorsState.connectors, connector_list_row)),
@@ -287,6 +361,7 @@ def connectors() -> rx.Component:
                 "plug",
             ),
         ),
+        delete_dialog(),
         actions=rx.link(
             rx.button(rx.icon("plus"), "Add connector", id="add-connector"), href="/connectors/new"
         ),
@@ -382,6 +457,33 @@ def connector_form() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
+                rx.cond(
+                    s.planned.length() > 0,
+                    rx.callout(
+                        rx.vstack(
+                            rx.text(
+                                "Saving tests the connection, syncs the library at once and "
+                                "creates these schedules (edit them under Schedules):",
+                                size="2",
+                            ),
+                            rx.foreach(s.planned, lambda p: rx.text("• ", p, size="2")),
+                            spacing="1",
+                        ),
+                        icon="calendar-clock",
+                        color_scheme="blue",
+                        id="planned-schedules",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        (s.edit_id == 0) & (s.f_type == "prowlarr"),
+                        rx.callout(
+                            "Prowlarr has no library: saving tests it, and no sync schedules "
+                            "are created.",
+                            icon="info",
+                            width="100%",
+                        ),
+                    ),
+                ),
                 test_box,
                 error_callout(s.save_error),
                 rx.flex(
@@ -394,10 +496,25 @@ def connector_form() -> rx.Component:
                         id="test-connection",
                     ),
                     rx.button("Save", on_click=s.save, loading=s.saving, id="save-connector"),
+                    rx.cond(
+                        s.duplicate,
+                        rx.button(
+                            "Save anyway",
+                            variant="soft",
+                            color_scheme="orange",
+                            on_click=s.save_anyway,
+                            id="save-anyway",
+                        ),
+                    ),
                     rx.spacer(),
                     rx.cond(
                         s.edit_id > 0,
-                        rx.button("Delete", color_scheme="red", variant="soft", on_click=s.delete),
+                        rx.button(
+                            "Delete",
+                            color_scheme="red",
+                            variant="soft",
+                            on_click=ConnectorsState.ask_delete(s.edit_id, s.f_name),
+                        ),
                     ),
                     gap="12px",
                     wrap="wrap",
@@ -408,6 +525,7 @@ def connector_form() -> rx.Component:
             ),
             width="100%",
         ),
+        delete_dialog(),
     )
 
 
@@ -497,9 +615,24 @@ def connector_detail() -> rx.Component:
         generic_table(s.health_cols, s.health_rows, s.health_note, "heart-pulse"),
         rx.heading("Sync history", size="4"),
         generic_table(s.sync_cols, s.sync_rows, s.sync_note, "refresh-cw"),
-        actions=rx.link(
-            rx.button(rx.icon("pencil"), "Edit", variant="soft"),
-            href="/connectors/new?id=" + s.c.id.to_string(),
+        delete_dialog(),
+        actions=rx.hstack(
+            rx.cond(
+                s.c.type != "prowlarr",
+                rx.button(
+                    rx.icon("refresh-cw"),
+                    "Sync now",
+                    variant="soft",
+                    on_click=ConnectorsState.sync_now(s.c.id, "incremental"),
+                    id="sync-now",
+                ),
+            ),
+            rx.link(
+                rx.button(rx.icon("pencil"), "Edit", variant="soft"),
+                href="/connectors/new?id=" + s.c.id.to_string(),
+            ),
+            connector_menu(s.c.id, s.c.name, s.c.type, id="connector-actions"),
+            spacing="2",
         ),
     )
 

@@ -394,12 +394,63 @@ class AuthState(rx.State):
             self._forget()
             raise
 
+    async def _sync_now(self, connector_id: int, mode: str) -> Any:
+        """Ask for a sweep; a toast says it started, or why it would not (the sync's reason)."""
+        try:
+            await self._guarded("POST", f"/connectors/{connector_id}/sync", json={"mode": mode})
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.warning(exc.message.removeprefix("sweep not started: ").capitalize())
+        return rx.toast.success(f"{mode.capitalize()} sync started")
+
 
 class ConnectorsState(AuthState):
     connectors: list[ConnectorRow] = []
     list_error: str = ""
     list_unavailable: bool = False
     loading: bool = False
+    confirm_delete: int = 0
+    confirm_delete_name: str = ""
+    confirm_delete_schedules: int = 0
+
+    @rx.event
+    async def sync_now(self, connector_id: int, mode: str):
+        return await self._sync_now(connector_id, mode)
+
+    @rx.event
+    async def ask_delete(self, connector_id: int, name: str):
+        """Open the confirmation, saying how many schedules go with the connector."""
+        self.confirm_delete, self.confirm_delete_name = connector_id, name
+        try:
+            body = await self._guarded("GET", "/schedules", params={"connector_id": connector_id})
+            self.confirm_delete_schedules = len(api.items_of(body))
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError:
+            self.confirm_delete_schedules = 0
+        return None
+
+    @rx.event
+    def cancel_delete(self) -> None:
+        self.confirm_delete = 0
+
+    @rx.event
+    async def delete(self):
+        connector_id, name = self.confirm_delete, self.confirm_delete_name
+        self.confirm_delete = 0
+        if not connector_id:
+            return None
+        try:
+            await self._guarded("DELETE", f"/connectors/{connector_id}")
+            await self._fetch_connectors()
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.error(f"Not deleted: {exc.message}")
+        if (self.router.url.path or "").rstrip("/") == "/connector":
+            return [rx.toast.success(f"{name} deleted"), rx.redirect("/connectors")]
+        return rx.toast.success(f"{name} deleted")
 
     async def _fetch_connectors(self) -> None:
         try:
@@ -453,19 +504,40 @@ class ConnectorFormState(AuthState):
     test_message: str = ""
     save_error: str = ""
     saving: bool = False
+    planned: list[str] = []
+    duplicate: bool = False
 
     @rx.event
     def set_f_name(self, v: str) -> None:
         self.f_name = v
 
     @rx.event
-    def set_f_type(self, v: str) -> None:
+    async def set_f_type(self, v: str):
         self.f_type = v
+        await self._plan()
+
+    async def _plan(self) -> None:
+        """The schedules saving will create, in words (none for Prowlarr)."""
+        if self.edit_id:
+            self.planned = []
+            return
+        try:
+            body = await self._guarded(
+                "GET", "/connectors/default-schedules", params={"type": self.f_type}
+            )
+        except api.GatewayError:
+            self.planned = []
+            return
+        self.planned = [
+            f"{p.get('name')}: {p.get('description')} ({p.get('timezone')})"
+            for p in api.items_of(body)
+        ]
 
     @rx.event
     def set_f_url(self, v: str) -> None:
         self.f_url = v
         self.test_state = ""
+        self.duplicate = False
 
     @rx.event
     def set_f_key(self, v: str) -> None:
@@ -488,6 +560,7 @@ class ConnectorFormState(AuthState):
         self.f_timeout = "30"
         self.test_state = self.test_message = self.save_error = ""
         self.saving = False
+        self.duplicate = False
 
     @rx.event
     async def load(self):
@@ -508,6 +581,10 @@ class ConnectorFormState(AuthState):
             self.f_name, self.f_type, self.f_url = row.name, row.type or "sonarr", row.url
             self.f_verify, self.f_timeout = row.verify_ssl, row.timeout
             self.key_hint = f"Stored key {row.key_masked}; leave empty to keep it."
+        try:
+            await self._plan()
+        except api.Unauthorized:
+            return self._login_redirect()
         return None
 
     def _timeout(self) -> float | None:
@@ -560,7 +637,17 @@ class ConnectorFormState(AuthState):
         self.test_message = message
 
     @rx.event
+    async def save_anyway(self):
+        """Save although a connector of this type already has the URL (asked first)."""
+        async for step in self._save(confirm_duplicate=True):
+            yield step
+
+    @rx.event
     async def save(self):
+        async for step in self._save(confirm_duplicate=False):
+            yield step
+
+    async def _save(self, *, confirm_duplicate: bool):
         problem = self._validate(need_key=not self.edit_id)
         if not self.f_name.strip():
             problem = problem or "Give the connector a name."
@@ -584,36 +671,30 @@ class ConnectorFormState(AuthState):
                 payload.pop("type")
                 body = await self._guarded("PATCH", f"/connectors/{self.edit_id}", json=payload)
             else:
-                body = await self._guarded("POST", "/connectors", json=payload)
+                payload["confirm_duplicate"] = confirm_duplicate
+                # Saving tests the connection first (bounded by the timeout).
+                body = await self._guarded("POST", "/connectors", json=payload, timeout=150)
         except api.Unauthorized:
             yield self._login_redirect()
             return
         except api.GatewayError as exc:
             self.saving = False
+            self.duplicate = exc.status == 409 and "already uses this URL" in exc.message
             self.save_error = exc.message
             return
         self.saving = False
+        self.duplicate = False
         self.f_key = ""
-        new_id = body.get("id") if isinstance(body, dict) else None
-        if new_id:
-            # A check right away records the connector's health, so it is not "unknown".
-            with contextlib.suppress(api.GatewayError):
-                await self._guarded("POST", f"/connectors/{new_id}/test", timeout=60)
-        yield rx.toast.success("Connector saved")
+        body = body if isinstance(body, dict) else {}
+        new_id = body.get("id")
+        if self.edit_id:
+            yield rx.toast.success("Connector saved")
+        elif body.get("first_sweep"):
+            yield rx.toast.success("Connector saved: its first full sync has started")
+        else:
+            note = body.get("first_sweep_note") or "no sync started"
+            yield rx.toast.warning(f"Connector saved; {note}")
         yield rx.redirect(f"/connector?id={new_id}" if new_id else "/connectors")
-
-    @rx.event
-    async def delete(self):
-        if not self.edit_id:
-            return None
-        try:
-            await self._guarded("DELETE", f"/connectors/{self.edit_id}")
-        except api.Unauthorized:
-            return self._login_redirect()
-        except api.GatewayError as exc:
-            self.save_error = exc.message
-            return None
-        return rx.redirect("/connectors")
 
 
 def _test_outcome(body: Any) -> tuple[bool, str]:
