@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,10 +60,40 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     items = body["items"]
     assert items and body["paused"] is False
     assert all(i["state"] != "exhausted" for i in items)
-    keys = [(-i["priority"], i["id"]) for i in items]
-    assert keys == sorted(keys)
+    # What goes next comes first: in flight, then eligible by priority, then waiting
+    # entries by when they become eligible.
+    now = datetime.now(UTC)
+
+    def segment(i: dict[str, Any]) -> int:
+        if i["state"] in ("queued", "searching"):
+            return 0
+        return 1 if datetime.fromisoformat(i["next_eligible_at"]) <= now else 2
+
+    segments = [segment(i) for i in items]
+    assert segments == sorted(segments) and set(segments) == {0, 1, 2}
+    for n in (0, 1):
+        keys = [(-i["priority"], i["id"]) for i in items if segment(i) == n]
+        assert keys == sorted(keys)
+    waiting = [(i["next_eligible_at"], -i["priority"], i["id"]) for i in items if segment(i) == 2]
+    assert waiting == sorted(waiting)
     codes = {w["code"] for i in items for w in i["waiting"]}
     assert {"in_flight", "cooldown"} <= codes and codes & {"next", "waiting_turn"}
+    # Why an entry waits, in words: never "cooling down after 0 attempt(s)".
+    for i in items:
+        for w in i["waiting"]:
+            if w["code"] == "cooldown":
+                assert re.fullmatch(
+                    r"(retry after \d\d:\d\d, attempt \d+ of \d+|waits until \d\d:\d\d)",
+                    w["message"],
+                ), w["message"]
+    # Pages walked one after another give the same order, across the segments' edges.
+    walked: list[int] = []
+    for n in range(1, 100):
+        part = (await admin.get("/api/v1/queue", params={"page_size": 7, "page": n})).json()
+        if not part["items"]:
+            break
+        walked += [i["id"] for i in part["items"]]
+    assert walked == [i["id"] for i in items]
     # Serialized by orjson, not through QueuePage: still exactly what the model writes.
     assert QueuePage.model_validate(body).model_dump(mode="json") == body
     # A place in the queue does not depend on the page it is shown on (page 1 counts from
@@ -73,14 +104,13 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
         assert part["items"]
         for i in part["items"]:
             assert (i["position"], i["estimated_dispatch_at"] is None) == whole[i["id"]], n
-    pending = [i for i in items if i["state"] == "pending"]
+    pending = [i for i in items if i["state"] == "pending" and segment(i) == 1]
     assert pending[0]["position"] == 0 and pending[0]["estimated_dispatch_at"] is not None
     assert [p["position"] for p in pending] == list(range(len(pending)))
     estimates = [p["estimated_dispatch_at"] for p in pending]
     assert estimates == sorted(estimates)
     assert all(i["estimated_dispatch_at"] is None for i in items if i["state"] == "searching")
     # A spent budget and a paused queue show up as reasons.
-    now = datetime.now(UTC)
     await harness.pool.execute(
         "INSERT INTO throttle_state (connector_id, paused_until, pause_reason)"
         " VALUES ($1, $2, 'daily request budget spent')",
@@ -122,6 +152,24 @@ async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.Asyn
     recent = (await admin.get("/api/v1/queue/recent")).json()
     assert [(x["registry_id"], x["outcome"]) for x in recent] == [(idle, "found")]
     assert recent[0]["title"].startswith(("Alpha", "Bravo", "Charlie"))
+    # "Top" re-ranks at once: the next read of the queue shows the entry first of the
+    # eligible ones (discovery's next pass computes the same score).
+    eligible = [
+        i["id"]
+        for i in (await admin.get("/api/v1/queue", params={"state": "pending"})).json()["items"]
+        if not i["waiting"] or i["waiting"][0]["code"] in ("next", "waiting_turn")
+    ]
+    last = eligible[-1]
+    before = (await admin.get("/api/v1/queue", params={"state": "pending"})).json()["items"]
+    old = next(i for i in before if i["id"] == last)
+    r = await admin.patch(f"/api/v1/queue/{last}", json={"priority": 100})
+    assert r.status_code == 200 and r.json()["user_priority"] == 100, r.text
+    assert r.json()["priority"] == pytest.approx(old["priority"] + 50.0)
+    assert r.json()["priority_parts"]["user"] == 50.0
+    after = (await admin.get("/api/v1/queue", params={"state": "pending"})).json()["items"]
+    assert after[0]["id"] == last and after[0]["waiting"][0]["code"] == "next"
+    r = await admin.patch(f"/api/v1/queue/{last}", json={"priority": None})
+    assert r.json()["priority"] == pytest.approx(old["priority"])
     r = await admin.patch(f"/api/v1/queue/{idle}", json={"priority": 50})
     assert r.status_code == 200 and r.json()["user_priority"] == 50, r.text
     r = await admin.patch(f"/api/v1/queue/{idle}", json={"priority": None})

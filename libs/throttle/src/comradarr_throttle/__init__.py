@@ -47,6 +47,7 @@ from ._repository import (
     try_acquire,
     update_profile,
 )
+from ._words import clock_words, retry_words
 
 __all__ = [
     "AGGRESSIVE",
@@ -66,6 +67,7 @@ __all__ = [
     "ThrottleProfile",
     "ThrottleState",
     "budget_window",
+    "clock_words",
     "cooldown_seconds",
     "create_profile",
     "decide",
@@ -81,6 +83,7 @@ __all__ = [
     "profile_for_connector",
     "rate_limit_pause_seconds",
     "resume",
+    "retry_words",
     "set_default_profile",
     "store_spent",
     "take_slot",
