@@ -4,6 +4,7 @@ schedules refuse Prowlarr and missing connectors; refused sweeps say why."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -85,7 +86,7 @@ async def test_a_saved_connector_searches_with_no_other_step(
         await wait_for(searched, timeout=60)
         seconds = time.monotonic() - saved
         print(f"first search at the simulator {seconds:.2f} s after saving the connector")
-        assert await pool.fetchval("SELECT count(*) FROM search_history") > 0
+        await wait_for(lambda: pool.fetchval("SELECT count(*) > 0 FROM search_history"), timeout=10)
         # The sweep's summary is in the run log (a manual sweep: no schedule).
         await wait_for(
             lambda: pool.fetchval(
@@ -119,6 +120,60 @@ async def test_a_saved_connector_searches_with_no_other_step(
     finally:
         await runner.stop()
         server.stop()
+    await _dashboard_equals_the_database(admin, pool, c["id"])
+
+
+async def _dashboard_equals_the_database(
+    admin: httpx.AsyncClient, pool: asyncpg.Pool, cid: int
+) -> None:
+    """After the scripted run (services stopped): the dashboard's figures are the database's,
+    counted here independently, and the feed tells what happened in sentences."""
+    r = await admin.get("/api/v1/dashboard")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    figures = body["figures"]
+    db = await pool.fetchrow(
+        "SELECT (SELECT count(*) FROM search_registry WHERE search_type = 'gap') AS gaps,"
+        " (SELECT count(*) FROM search_registry WHERE search_type = 'upgrade') AS upgrades,"
+        " (SELECT count(*) FROM search_registry WHERE state <> 'exhausted') AS queued,"
+        " (SELECT count(*) FROM search_history WHERE ended_at >= date_trunc('day', now()"
+        "   AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS searched_today,"
+        " (SELECT count(*) FROM search_history WHERE outcome = 'found' AND ended_at >="
+        "   date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS found_today,"
+        " (SELECT count(*) FROM episodes WHERE monitored) AS monitored,"
+        " (SELECT count(*) FROM episodes WHERE monitored AND has_file) AS with_file"
+    )
+    assert db["searched_today"] > 0 and db["gaps"] > 0
+    for key in ("gaps", "upgrades", "queued", "searched_today", "found_today"):
+        assert figures[key] == db[key], (key, figures, dict(db))
+    assert figures["success_rate_today"] == round(db["found_today"] / db["searched_today"], 4)
+    (tv,) = body["connectors"]
+    assert (tv["monitored"], tv["with_file"]) == (db["monitored"], db["with_file"])
+    assert tv["completion"] == round(db["with_file"] / db["monitored"], 4)
+    assert tv["daily"] == []  # no invented history
+    assert {s["connector_id"] for s in body["next_sweeps"]} == {cid}
+    assert body["running"] == []
+    feed = (await admin.get("/api/v1/activity")).json()
+    assert 0 < len(feed) <= 50
+    times = [f["at"] for f in feed]
+    assert times == sorted(times, reverse=True)
+    kinds = {f["kind"] for f in feed}
+    assert {"search", "sync", "discovery", "health"} <= kinds, kinds
+    searched = [f["text"] for f in feed if f["kind"] == "search"]
+    assert all(
+        re.fullmatch(r"TV · .+ S\d\dE\d\d.* searched: (found|not found|\d+ of \d+ found)", t)
+        or re.fullmatch(r"TV · .+ season \d+ searched: (found|not found)", t)
+        for t in searched
+    ), searched
+    assert any(
+        re.fullmatch(r"TV · full sync done: [\d,]+ records read .*", f["text"]) for f in feed
+    )
+    assert "TV · connected healthy" in [f["text"] for f in feed]
+    assert not any("{" in f["text"] or "_id" in f["text"] for f in feed)  # no raw fields
+    only = (await admin.get("/api/v1/activity", params={"kind": "sync"})).json()
+    assert only and {f["kind"] for f in only} == {"sync"}
+    r = await admin.get("/api/v1/activity", params={"kind": "nonsense"})
+    assert r.status_code == 422
 
 
 async def test_schedules_refused_sweeps_and_delete_cascade(

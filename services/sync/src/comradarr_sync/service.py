@@ -127,6 +127,12 @@ class SyncService:
 
         async def progress(done: int, total: int | None) -> None:
             try:
+                await self.ctx.pool.execute(
+                    "UPDATE sync_runs SET progress_fetched = $2, progress_total = $3 WHERE id = $1",
+                    run_id,
+                    done,
+                    total,
+                )
                 await self.ctx.bus.publish(
                     SyncProgressed(
                         correlation_id=msg.correlation_id,
