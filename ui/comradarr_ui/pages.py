@@ -13,7 +13,6 @@ from .state import (
     ConnectorFormState,
     ConnectorRow,
     ConnectorsState,
-    DashboardState,
     SettingsState,
 )
 
@@ -139,94 +138,6 @@ def setup() -> rx.Component:
             ),
             on_submit=AuthState.submit_setup,
             width="100%",
-        ),
-    )
-
-
-# ---------- dashboard ----------
-
-
-def stat_card(kv) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(kv.key, size="1", color=rx.color("gray", 10), transform="capitalize"),
-            rx.text(kv.value, size="6", weight="bold"),
-            spacing="1",
-        ),
-        min_width="140px",
-        flex="1",
-    )
-
-
-def connector_card(c: ConnectorRow) -> rx.Component:
-    return rx.link(
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.text(c.name, weight="bold", size="3", trim="both"),
-                    rx.spacer(),
-                    status_badge(c.status, c.color),
-                    width="100%",
-                    align="center",
-                ),
-                rx.text(c.type, size="2", color=rx.color("gray", 11), transform="capitalize"),
-                rx.text("Last sync: ", c.last_sync, size="1", color=rx.color("gray", 10)),
-                spacing="1",
-                width="100%",
-            ),
-            width="100%",
-        ),
-        href="/connector?id=" + c.id.to_string(),
-        underline="none",
-        color="inherit",
-    )
-
-
-def dashboard() -> rx.Component:
-    return page(
-        "Dashboard",
-        rx.flex(
-            rx.foreach(DashboardState.totals, stat_card), gap="12px", wrap="wrap", width="100%"
-        ),
-        rx.heading("Connectors", size="4"),
-        rx.cond(
-            DashboardState.cards.length() > 0,
-            rx.grid(
-                rx.foreach(DashboardState.cards, connector_card),
-                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
-                spacing="3",
-                width="100%",
-            ),
-            empty(
-                rx.cond(
-                    DashboardState.dash_note != "",
-                    DashboardState.dash_note,
-                    "No connectors yet. Add one under Connectors.",
-                ),
-                "plug",
-            ),
-        ),
-        rx.heading("Activity", size="4"),
-        rx.cond(
-            DashboardState.feed.length() > 0,
-            rx.card(
-                rx.vstack(
-                    rx.foreach(
-                        DashboardState.feed,
-                        lambda f: rx.hstack(
-                            rx.text(f.time, size="1", color=rx.color("gray", 10), min_width="64px"),
-                            rx.badge(f.kind, variant="surface"),
-                            rx.text(f.text, size="2", trim="both"),
-                            align="center",
-                            width="100%",
-                            wrap="wrap",
-                        ),
-                    ),
-                    spacing="2",
-                ),
-                width="100%",
-            ),
-            empty(DashboardState.feed_note, "activity"),
         ),
     )
 

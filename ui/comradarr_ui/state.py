@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 import reflex as rx
 
-from . import api
+from . import api, session
 
 PUBLIC_PATHS = ("/login", "/setup")
 STATUS_COLORS = {
@@ -89,13 +86,6 @@ class Row:
     """A generic table row (already formatted cells)."""
 
     cells: list[str]
-
-
-@dataclass
-class Feed:
-    time: str = ""
-    kind: str = ""
-    text: str = ""
 
 
 @dataclass
@@ -201,6 +191,7 @@ class AuthState(rx.State):
     setup_confirm: str = ""
     setup_error: str = ""
     gateway_down: str = ""
+    _handoff: str = ""
 
     @rx.var
     def logged_in(self) -> bool:
@@ -281,14 +272,37 @@ class AuthState(rx.State):
         self.gateway_down = ""
         return bool(isinstance(body, dict) and body.get("setup_required"))
 
+    async def _adopt(self) -> bool:
+        """Take over the browser's session cookie (a new tab, or the UI restarted)."""
+        cookie = session.from_cookie_header(self.router.headers.cookie)
+        if not cookie:
+            return False
+        try:
+            me, _ = await api.call(
+                "GET",
+                "/auth/me",
+                session=api.Session(cookie=cookie, client_ip=self._client_ip()),
+            )
+        except api.GatewayError:
+            return False
+        if not isinstance(me, dict) or me.get("auth_mode") != "session":
+            return False
+        self._gw_cookie = cookie
+        self._csrf = str(me.get("csrf_token") or "")
+        self.username = str(me.get("username") or "")
+        self.auth_mode = "session"
+        return True
+
     @rx.event
     async def load_login(self):
         self.login_error = ""
         self.login_password = ""
-        if self._gw_cookie:
+        if self._gw_cookie or await self._adopt():
             return rx.redirect(self._next())
         if await self._setup_required():
             return rx.redirect("/setup")
+        if session.from_cookie_header(self.router.headers.cookie):
+            return rx.call_script(session.CLEAR_SCRIPT)  # expired or revoked: forget it
         return None
 
     @rx.event
@@ -320,6 +334,7 @@ class AuthState(rx.State):
             return "The gateway did not start a session."
         body = body if isinstance(body, dict) else {}
         self._gw_cookie = cookie
+        self._handoff = session.handoff(cookie)
         self._csrf = str(body.get("csrf_token", ""))
         self.username = str(body.get("username") or username)
         with contextlib.suppress(api.GatewayError):
@@ -345,6 +360,8 @@ class AuthState(rx.State):
             self.login_error = error
             return
         self.login_error = ""
+        # The browser keeps the session as an HttpOnly cookie, for other tabs and restarts.
+        yield rx.call_script(session.claim_script(self._handoff))
         yield rx.redirect(self._next())
 
     @rx.event
@@ -377,6 +394,7 @@ class AuthState(rx.State):
         if error:
             self.setup_error = error
             return
+        yield rx.call_script(session.claim_script(self._handoff))
         yield rx.redirect("/")
 
     @rx.event
@@ -384,7 +402,7 @@ class AuthState(rx.State):
         with contextlib.suppress(api.GatewayError):
             await self._gw("POST", "/auth/logout")
         self._forget()
-        return rx.redirect("/login")
+        return [rx.call_script(session.CLEAR_SCRIPT), rx.redirect("/login")]
 
     async def _guarded(self, method: str, path: str, **kwargs: Any) -> Any:
         """Like _gw, but a 401 logs the browser out (the caller returns _login_redirect)."""
@@ -785,136 +803,6 @@ class ConnectorDetailState(AuthState):
             items = api.items_of(body.get("history")) or []
         cols, rows = table(items, limit=50)
         return cols, rows, "" if rows else "Nothing recorded yet."
-
-
-class DashboardState(AuthState):
-    cards: list[ConnectorRow] = []
-    totals: list[KV] = []
-    feed: list[Feed] = []
-    dash_note: str = ""
-    feed_note: str = "Waiting for activity…"
-    _watching: bool = False
-    _watch_until: float = 0.0
-
-    @rx.event
-    async def load(self):
-        if not self._authed():
-            return self._login_redirect()
-        try:
-            body = await self._guarded("GET", "/connectors")
-            rows = api.items_of(body)
-            self.dash_note = ""
-        except api.Unauthorized:
-            return self._login_redirect()
-        except api.NotAvailable:
-            rows, self.dash_note = [], "Connectors are not available yet."
-        except api.GatewayError as exc:
-            rows, self.dash_note = [], exc.message
-        self.cards = [connector_row(c) for c in rows]
-        totals: dict[str, float] = {}
-        healthy = sum(1 for c in self.cards if c.status == "healthy")
-        stats = await asyncio.gather(
-            *(self._stats(c.id) for c in self.cards), return_exceptions=True
-        )
-        for card, st in zip(self.cards, stats, strict=True):
-            if not isinstance(st, dict):
-                continue
-            if st.get("last_sync_at"):
-                card.last_sync = fmt_time(st["last_sync_at"])
-            for k, v in st.items():
-                if k.endswith("id") or isinstance(v, bool) or not isinstance(v, int | float):
-                    continue
-                totals[k] = totals.get(k, 0) + v
-        self.cards = list(self.cards)
-        shown = [KV(key="connectors", value=str(len(self.cards)))]
-        shown.append(KV(key="healthy", value=f"{healthy}/{len(self.cards)}"))
-        for key, value in totals.items():
-            if "rate" in key and len(self.cards) > 1:
-                value = value / len(self.cards)
-            shown.append(KV(key=key.replace("_", " "), value=fmt_value(value)))
-        self.totals = shown
-        self._watch_until = time.monotonic() + 15 * 60
-        if not self._watching:
-            return DashboardState.watch_events
-        return None
-
-    async def _stats(self, connector_id: int) -> dict[str, Any] | None:
-        try:
-            body = await self._gw("GET", f"/connectors/{connector_id}/stats")
-        except api.GatewayError:
-            return None
-        return body if isinstance(body, dict) else None
-
-    @rx.event(background=True)
-    async def watch_events(self):
-        """Follow the gateway's SSE stream while this browser session is open."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-            self.feed_note = "Connecting to live activity…"
-            session = self._session()
-        headers = {**api.request_headers("GET", session), "Accept": "text/event-stream"}
-        url = api.gateway_url() + api.PREFIX + "/events"
-        try:
-            for _attempt in range(30):
-                async with self:
-                    if time.monotonic() > self._watch_until:
-                        return
-                try:
-                    async with (
-                        httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
-                        client.stream("GET", url, headers=headers) as resp,
-                    ):
-                        if resp.status_code in (404, 405):
-                            async with self:
-                                self.feed_note = "Live activity is not available yet."
-                            return
-                        if resp.status_code == 401:
-                            return
-                        async with self:
-                            self.feed_note = "Live: waiting for activity…"
-                        kind = "message"
-                        async for line in resp.aiter_lines():
-                            # Keep-alives arrive every 15 s: stop once the user has left
-                            # the dashboard, or has not (re)loaded it for a while.
-                            if not line.startswith("data:"):
-                                async with self:
-                                    here = (self.router.url.path or "/").rstrip("/") or "/"
-                                    stale = time.monotonic() > self._watch_until
-                                if here != "/" or stale:
-                                    return
-                            if line.startswith("event:"):
-                                kind = line[6:].strip()
-                            elif line.startswith("data:"):
-                                async with self:
-                                    self._push(kind, line[5:].strip())
-                                kind = "message"
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(5)
-        finally:
-            async with self:
-                self._watching = False
-
-    def _push(self, kind: str, data: str) -> None:
-        text = data
-        with contextlib.suppress(ValueError):
-            obj = json.loads(data)
-            if isinstance(obj, dict):
-                kind = str(obj.get("type") or obj.get("subject") or kind)
-                payload = obj.get("payload") or obj.get("data") or obj
-                text = (
-                    ", ".join(
-                        f"{k}={fmt_value(v)}"
-                        for k, v in payload.items()
-                        if not isinstance(v, dict | list)
-                    )
-                    if isinstance(payload, dict)
-                    else str(payload)
-                )
-        entry = Feed(time=datetime.now().strftime("%H:%M:%S"), kind=kind, text=text[:240])
-        self.feed = [entry, *self.feed[:49]]
 
 
 class SettingsState(AuthState):
