@@ -444,7 +444,9 @@ class SchedulesState(AuthState):
     @rx.event
     async def run_now(self, schedule_id: int):
         return await self._act(
-            "POST", f"/schedules/{schedule_id}/run-now", "Sweep requested: watch the queue"
+            "POST",
+            f"/schedules/{schedule_id}/run-now",
+            "Sweep started: it shows in the run history",
         )
 
     @rx.event
