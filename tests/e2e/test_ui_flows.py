@@ -245,7 +245,11 @@ def _database_figures(system: System) -> dict[str, int]:
         finally:
             await conn.close()
 
-    return asyncio.run(count())
+    # Playwright's sync API owns this thread's event loop: count from another thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(count())).result(timeout=120)
 
 
 def test_dashboard_figures_equal_the_database(page, system: System) -> None:
@@ -478,7 +482,7 @@ def test_theme_toggle_persists(page, system: System) -> None:
     page.goto(system.ui_url + "/")
     page.locator("#page-title").wait_for()
     assert not is_dark(page)
-    page.locator("#theme-toggle").locator("visible=true").first.click()
+    page.locator(".theme-toggle").locator("visible=true").first.click()
     page.wait_for_function("document.documentElement.classList.contains('dark')")
     page.reload()
     page.locator("#page-title").wait_for()
@@ -505,7 +509,7 @@ def test_mobile_layout(page, system: System) -> None:
                     assert box and box["x"] + box["width"] <= MOBILE["width"], box
                 shot(page, f"{name}-mobile-{theme}")
             if theme == "dark":
-                page.locator("#theme-toggle").locator("visible=true").first.click()
+                page.locator(".theme-toggle").locator("visible=true").first.click()
                 page.wait_for_function("!document.documentElement.classList.contains('dark')")
         page.click("#nav-menu")
         page.get_by_role("menuitem", name="Connectors").click()

@@ -15,7 +15,10 @@ from .state import (
 )
 
 app = rx.App(
-    head_components=[rx.el.meta(name="color-scheme", content="light dark")],
+    head_components=[
+        rx.el.meta(name="color-scheme", content="light dark"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    ],
     # The session cookie's handoff routes, then the security headers around everything.
     api_transformer=[session.routes(), session.SecurityHeaders],
 )

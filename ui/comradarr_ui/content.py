@@ -4,8 +4,10 @@ search, multi-select bulk actions, series and movie detail."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -314,6 +316,8 @@ class ContentState(BulkMixin, AuthState):
             self.status = qp["status"]
         if "q" in qp:
             self.q = qp["q"]
+        connector = qp.get("connector", "all")
+        self.connector = connector if connector.isdigit() or connector == "all" else "all"
         # The connector names and the first page at once (one round trip less).
         names, page = await asyncio.gather(
             self._guarded("GET", "/connectors"), self._restart(), return_exceptions=True
@@ -333,25 +337,39 @@ class ContentState(BulkMixin, AuthState):
         ]
         return page
 
+    def _url_script(self) -> rx.event.EventSpec:
+        """Keep the filters in the address bar (a reload or a shared link shows the same)."""
+        params = {"type": self.kind, "status": self.status}
+        if self.connector != "all":
+            params["connector"] = self.connector
+        if self.q.strip():
+            params["q"] = self.q.strip()[:100]
+        url = "/content?" + urlencode(params)
+        return rx.call_script(f"window.history.replaceState(null, '', {json.dumps(url)})")
+
+    async def _refilter(self):
+        redirect = await self._restart()
+        return redirect if redirect is not None else self._url_script()
+
     @rx.event
     async def set_kind(self, v: str):
         self.kind = v if v in KINDS else "series"
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def set_status(self, v: str):
         self.status = v if v in STATUSES else "all"
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def set_connector(self, v: str):
         self.connector = v
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def set_q(self, v: str):
         self.q = v
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def next_page(self):

@@ -500,7 +500,7 @@ def connector_detail() -> rx.Component:
                     kv_line("Verify TLS", rx.cond(s.c.verify_ssl, "yes", "no")),
                     kv_line("Timeout", s.c.timeout + " s"),
                     kv_line("Application", s.c.app),
-                    kv_line("Checked", s.c.checked_at),
+                    kv_line("Checked", s.c.checked_at + " (" + s.timezone + ")"),
                     rx.cond(s.c.messages != "", rx.callout(s.c.messages, color_scheme="yellow")),
                     spacing="2",
                     width="100%",
@@ -561,6 +561,15 @@ def setting_row(r) -> rx.Component:
                 rx.switch(
                     checked=r.value == "true",
                     on_change=lambda v: SettingsState.set_setting(r.key, v),
+                ),
+            ),
+            (
+                "choice",
+                rx.select(
+                    r.options,
+                    value=r.value,
+                    on_change=lambda v: SettingsState.set_setting(r.key, v),
+                    id="setting-" + r.key.replace(".", "-"),
                 ),
             ),
             rx.input(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -104,6 +105,14 @@ class SettingRow:
     label: str = ""
     value: str = ""
     kind: str = "str"
+    options: list[str] = field(default_factory=list)
+
+
+# Settings with a fixed set of values: shown as a select, never as free text.
+CHOICES: dict[str, list[str]] = {
+    "general.log_level": ["trace", "debug", "info", "warning", "error"],
+    "security.auth_mode": ["required", "local_bypass"],
+}
 
 
 def _label(dotted: str) -> str:
@@ -735,17 +744,72 @@ def _test_outcome(body: Any) -> tuple[bool, str]:
     return False, f"{prefix}{message}{suffix}"
 
 
+# What the connector detail shows of each record, with labels in words.
+HEALTH_COLUMNS = [("checked_at", "Checked"), ("status", "Status"), ("messages", "Details")]
+SYNC_COLUMNS = [
+    ("started_at", "Started"),
+    ("mode", "Kind"),
+    ("outcome", "Outcome"),
+    ("fetched", "Read"),
+    ("inserted", "New"),
+    ("updated", "Changed"),
+    ("deleted", "Gone"),
+    ("error", "Problem"),
+]
+STAT_LABELS = {
+    "health_checks": "Health checks",
+    "sync_runs": "Syncs",
+    "last_sync_at": "Last sync",
+    "series": "Series mirrored",
+    "seasons": "Seasons mirrored",
+    "episodes": "Episodes mirrored",
+    "movies": "Movies mirrored",
+    "search_registry": "Queue entries",
+}
+
+
+def local_time(value: Any, tz: str) -> str:
+    """An ISO time shown in the configured time zone ('YYYY-MM-DD HH:MM')."""
+    if not value:
+        return "—"
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, KeyError):
+        return str(value)
+
+
+def labelled_rows(
+    items: list[dict[str, Any]], columns: list[tuple[str, str]], tz: str
+) -> list[Row]:
+    """Rows of the given columns: times in tz, lists joined, values in words."""
+    rows = []
+    for item in items[:50]:
+        cells = []
+        for key, _ in columns:
+            value = item.get(key)
+            if key.endswith("_at"):
+                cells.append(local_time(value, tz))
+            elif isinstance(value, list):
+                cells.append("; ".join(str(v) for v in value) or "—")
+            else:
+                cells.append(fmt_value(value).replace("_", " "))
+        rows.append(Row(cells=cells))
+    return rows
+
+
 class ConnectorDetailState(AuthState):
     c: ConnectorRow = ConnectorRow()
-    health_cols: list[str] = []
+    health_cols: list[str] = [label for _, label in HEALTH_COLUMNS]
     health_rows: list[Row] = []
     health_note: str = ""
-    sync_cols: list[str] = []
+    sync_cols: list[str] = [label for _, label in SYNC_COLUMNS]
     sync_rows: list[Row] = []
     sync_note: str = ""
     stats: list[KV] = []
     stats_note: str = ""
     detail_error: str = ""
+    timezone: str = "UTC"
 
     @rx.event
     async def load(self):
@@ -758,30 +822,39 @@ class ConnectorDetailState(AuthState):
             return None
         try:
             c = await self._guarded("GET", f"/connectors/{raw_id}")
+            settings = await self._guarded("GET", "/settings")
         except api.Unauthorized:
             return self._login_redirect()
         except api.GatewayError as exc:
             self.detail_error = exc.message
             return None
+        general = settings.get("general") if isinstance(settings, dict) else None
+        tz = str((general or {}).get("timezone") or "UTC")
+        self.timezone = tz
         self.c = connector_row(c if isinstance(c, dict) else {})
-        (self.health_cols, self.health_rows, self.health_note) = await self._table(
-            f"/connectors/{raw_id}/health"
+        self.c.checked_at = local_time((c or {}).get("health_checked_at"), tz)
+        self.health_rows, self.health_note = await self._rows(
+            f"/connectors/{raw_id}/health", HEALTH_COLUMNS, tz
         )
-        (self.sync_cols, self.sync_rows, self.sync_note) = await self._table(
-            f"/connectors/{raw_id}/sync-runs"
+        self.sync_rows, self.sync_note = await self._rows(
+            f"/connectors/{raw_id}/sync-runs", SYNC_COLUMNS, tz
         )
         try:
             body = await self._guarded("GET", f"/connectors/{raw_id}/stats")
+            body = body if isinstance(body, dict) else {}
+            items = body.get("items") if isinstance(body.get("items"), dict) else {}
+            values = {**{k: v for k, v in body.items() if k in STAT_LABELS}, **items}
             self.stats = [
-                KV(key=k.replace("_", " "), value=fmt_value(v))
-                for k, v in (body or {}).items()
-                if not isinstance(v, dict | list) and not k.endswith("id")
+                KV(
+                    key=STAT_LABELS.get(k, k.replace("_", " ").capitalize()),
+                    value=local_time(v, tz)
+                    if k.endswith("_at")
+                    else f"{v:,}"
+                    if isinstance(v, int)
+                    else fmt_value(v),
+                )
+                for k, v in values.items()
             ]
-            items = (body or {}).get("items")
-            if isinstance(items, dict):
-                self.stats += [
-                    KV(key=f"{k} (mirrored)", value=fmt_value(v)) for k, v in items.items()
-                ]
             self.stats_note = "" if self.stats else "No statistics yet."
         except api.NotAvailable:
             self.stats, self.stats_note = [], "Statistics are not available yet."
@@ -789,20 +862,22 @@ class ConnectorDetailState(AuthState):
             self.stats, self.stats_note = [], exc.message
         return None
 
-    async def _table(self, path: str) -> tuple[list[str], list[Row], str]:
+    async def _rows(
+        self, path: str, columns: list[tuple[str, str]], tz: str
+    ) -> tuple[list[Row], str]:
         try:
             body = await self._guarded("GET", path)
         except api.NotAvailable:
-            return [], [], "Not available yet."
+            return [], "Not available yet."
         except api.Unauthorized:
             raise
         except api.GatewayError as exc:
-            return [], [], exc.message
+            return [], exc.message
         items = api.items_of(body)
         if not items and isinstance(body, dict):
             items = api.items_of(body.get("history")) or []
-        cols, rows = table(items, limit=50)
-        return cols, rows, "" if rows else "Nothing recorded yet."
+        rows = labelled_rows(items, columns, tz)
+        return rows, "" if rows else "Nothing recorded yet."
 
 
 class SettingsState(AuthState):
@@ -843,6 +918,16 @@ class SettingsState(AuthState):
                 )
             elif isinstance(value, int | float):
                 rows.append(SettingRow(key=key, label=_label(key), value=str(value), kind="number"))
+            elif key in CHOICES:
+                rows.append(
+                    SettingRow(
+                        key=key,
+                        label=_label(key),
+                        value=str(value or ""),
+                        kind="choice",
+                        options=CHOICES[key],
+                    )
+                )
             elif isinstance(value, str) or value is None:
                 rows.append(SettingRow(key=key, label=_label(key), value=value or "", kind="str"))
         self.settings = rows
@@ -854,7 +939,9 @@ class SettingsState(AuthState):
         if isinstance(value, bool):
             value = "true" if value else "false"
         self.settings = [
-            SettingRow(key=r.key, label=r.label, value=value, kind=r.kind) if r.key == key else r
+            SettingRow(key=r.key, label=r.label, value=value, kind=r.kind, options=r.options)
+            if r.key == key
+            else r
             for r in self.settings
         ]
 

@@ -15,6 +15,7 @@ that starts Reflex may call ``environ()`` for the child's environment.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from importlib.util import find_spec
@@ -74,6 +75,43 @@ def environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _same_json(a: Path, b: Path) -> bool:
+    try:
+        return bool(json.loads(a.read_text()) == json.loads(b.read_text()))
+    except (OSError, ValueError):
+        return False
+
+
+def keep_lock_files_tidy() -> None:
+    """Reflex copies ``.web/package.json`` back over the tracked ``reflex.lock/`` one after
+    each install, formatted one way or the other depending on how bun ran (compact on a
+    fresh ``.web``, indented after a reinstall): a build would leave the working tree dirty
+    over formatting alone. Copy it only when its content differs, written indented."""
+    try:
+        from reflex.utils import frontend_skeleton
+    except ImportError:
+        return
+    original = frontend_skeleton.sync_web_lockfile_to_root
+    if getattr(original, "_comradarr_tidy", False):
+        return
+
+    def sync_web_lockfile_to_root(filename: str) -> None:
+        if filename != "package.json":
+            original(filename)
+            return
+        web = frontend_skeleton.get_web_lockfile_path(filename)
+        root = frontend_skeleton.get_root_lockfile_path(filename)
+        if not web.exists() or _same_json(web, root):
+            return
+        root.parent.mkdir(parents=True, exist_ok=True)
+        root.write_text(json.dumps(json.loads(web.read_text()), indent=2) + "\n")
+
+    sync_web_lockfile_to_root._comradarr_tidy = True  # type: ignore[attr-defined]
+    frontend_skeleton.sync_web_lockfile_to_root = sync_web_lockfile_to_root
+
+
 def apply() -> None:
-    """Set this process up to build with the wheels (rxconfig.py calls it)."""
+    """Set this process up to build with the wheels, keeping the lock files tidy
+    (rxconfig.py calls it)."""
     os.environ.update(environ())
+    keep_lock_files_tidy()

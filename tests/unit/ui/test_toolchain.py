@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from comradarr_ui import toolchain
 from packaging.version import Version
 from reflex_base.constants.installer import Bun, Node
@@ -43,3 +44,27 @@ def test_environ_keeps_the_rest_and_applies_idempotently() -> None:
     env = toolchain.environ({"PATH": "/usr/bin", "KEEP": "1"})
     again = toolchain.environ(env)
     assert again["PATH"] == env["PATH"] and again["KEEP"] == "1"
+
+
+def test_a_build_rewrites_package_json_only_when_its_content_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from reflex.utils import frontend_skeleton
+
+    monkeypatch.chdir(tmp_path)
+    toolchain.keep_lock_files_tidy()
+    toolchain.keep_lock_files_tidy()  # applying twice wraps once
+    web, root = tmp_path / ".web", tmp_path / "reflex.lock"
+    web.mkdir()
+    root.mkdir()
+    tracked = '{\n  "name": "reflex",\n  "dependencies": {"react": "19.3.1"}\n}\n'
+    (root / "package.json").write_text(tracked)
+    (web / "package.json").write_text('{"name": "reflex", "dependencies": {"react": "19.3.1"}}')
+    frontend_skeleton.sync_web_lockfiles_to_root()
+    assert (root / "package.json").read_text() == tracked  # formatting alone: untouched
+    (web / "package.json").write_text('{"name": "reflex", "dependencies": {"react": "20.0.0"}}')
+    frontend_skeleton.sync_web_lockfiles_to_root()
+    written = (root / "package.json").read_text()
+    assert json.loads(written)["dependencies"]["react"] == "20.0.0" and written.endswith("}\n")
