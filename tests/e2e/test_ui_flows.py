@@ -293,7 +293,7 @@ def test_dashboard_figures_equal_the_database(page, system: System) -> None:
 
 
 def pick_kind(page, label: str) -> None:
-    page.locator("#activity-kind").get_by_text(label, exact=True).click()
+    page.locator("#activity-kind").get_by_role("radio", name=label).click()
 
 
 def pick(page, trigger: str, option: str) -> None:
@@ -373,6 +373,14 @@ def test_sweep_discovers_gaps_in_the_content_browser(page, system: System) -> No
         "e => e.closest('.content-row').innerText.toLowerCase().includes(w))",
         arg=series.lower(),
     )
+    # The address keeps the filters: a reload shows the same page.
+    page.wait_for_url(re.compile(r"/content\?.*q=" + re.escape(series)))
+    page.reload()
+    page.locator("#page-title", has_text="Content").wait_for()
+    assert page.locator("#content-search").input_value() == series
+    # The Title column sorts (A-Z, then Z-A), and the address says so.
+    page.click("#sort-title")
+    page.wait_for_url(re.compile(r"sort=-title"))
     page.fill("#content-search", "")
     rows.first.wait_for()
 

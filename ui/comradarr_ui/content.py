@@ -25,6 +25,25 @@ STATUSES = {
     "searching": "Searching",
     "exhausted": "Exhausted",
 }
+# The orders the gateway offers for each kind (GET /content ?sort=, '-' for descending).
+_SHOW_SORTS = {
+    "title": "Title A-Z",
+    "-title": "Title Z-A",
+    "-added": "Recently added",
+    "added": "First added",
+    "-year": "Newest",
+    "year": "Oldest",
+}
+SORTS = {
+    "series": _SHOW_SORTS,
+    "movie": _SHOW_SORTS,
+    "episode": {
+        "title": "Series A-Z",
+        "-title": "Series Z-A",
+        "-air_date": "Aired latest",
+        "air_date": "Aired first",
+    },
+}
 WANTED_COLORS = {"missing": "red", "upgrade": "amber"}
 STATE_COLORS = {
     "pending": "blue",
@@ -224,6 +243,7 @@ class ContentState(BulkMixin, AuthState):
     status: str = "all"
     connector: str = "all"
     q: str = ""
+    sort: str = "title"
     page_no: int = 1
     total: int = 0
     total_capped: bool = False
@@ -242,6 +262,14 @@ class ContentState(BulkMixin, AuthState):
         await self._fetch()
 
     @rx.var
+    def sort_opts(self) -> list[Opt]:
+        return [Opt(value=k, label=v) for k, v in SORTS[self.kind].items()]
+
+    @rx.var
+    def title_sort_icon(self) -> str:
+        return {"title": "arrow-down-a-z", "-title": "arrow-up-z-a"}.get(self.sort, "arrow-up-down")
+
+    @rx.var
     def range_text(self) -> str:
         if not self.rows:
             return ""
@@ -255,7 +283,7 @@ class ContentState(BulkMixin, AuthState):
         return bool(self.rows) and all(r.id in self.selected for r in self.rows)
 
     async def _fetch(self) -> None:
-        params: dict[str, Any] = {"type": self.kind, "page_size": PAGE_SIZE}
+        params: dict[str, Any] = {"type": self.kind, "page_size": PAGE_SIZE, "sort": self.sort}
         if self.status != "all":
             params["status"] = self.status
         if self.connector != "all":
@@ -316,6 +344,8 @@ class ContentState(BulkMixin, AuthState):
             self.status = qp["status"]
         if "q" in qp:
             self.q = qp["q"]
+        sort = qp.get("sort", "title")
+        self.sort = sort if sort in SORTS[self.kind] else "title"
         connector = qp.get("connector", "all")
         self.connector = connector if connector.isdigit() or connector == "all" else "all"
         # The connector names and the first page at once (one round trip less).
@@ -340,6 +370,8 @@ class ContentState(BulkMixin, AuthState):
     def _url_script(self) -> rx.event.EventSpec:
         """Keep the filters in the address bar (a reload or a shared link shows the same)."""
         params = {"type": self.kind, "status": self.status}
+        if self.sort != "title":
+            params["sort"] = self.sort
         if self.connector != "all":
             params["connector"] = self.connector
         if self.q.strip():
@@ -354,6 +386,19 @@ class ContentState(BulkMixin, AuthState):
     @rx.event
     async def set_kind(self, v: str):
         self.kind = v if v in KINDS else "series"
+        if self.sort not in SORTS[self.kind]:
+            self.sort = "title"
+        return await self._refilter()
+
+    @rx.event
+    async def set_sort(self, v: str):
+        self.sort = v if v in SORTS[self.kind] else "title"
+        return await self._refilter()
+
+    @rx.event
+    async def sort_by_title(self):
+        """The Title header: A-Z, then Z-A."""
+        self.sort = "-title" if self.sort == "title" else "title"
         return await self._refilter()
 
     @rx.event
@@ -728,8 +773,16 @@ def content() -> rx.Component:
                 on_change=s.set_connector,
             ),
             select(s.status, s.set_status, STATUSES, "filter-status"),
-            columns=rx.breakpoints(initial="3", md="4"),
-            grid_template_columns=["1fr 1fr 1fr", "1fr 1fr 1fr", "2fr 1fr 1fr 1fr"],
+            rx.select.root(
+                rx.select.trigger(id="content-sort", width="100%"),
+                rx.select.content(
+                    rx.foreach(s.sort_opts, lambda o: rx.select.item(o.label, value=o.value))
+                ),
+                value=s.sort,
+                on_change=s.set_sort,
+            ),
+            columns=rx.breakpoints(initial="3", md="5"),
+            grid_template_columns=["1fr 1fr", "1fr 1fr 1fr", "2fr 1fr 1fr 1fr 1fr"],
             gap="8px",
             width="100%",
         ),
@@ -749,7 +802,16 @@ def content() -> rx.Component:
                                         id="select-page",
                                     )
                                 ),
-                                rx.table.column_header_cell("Title"),
+                                rx.table.column_header_cell(
+                                    rx.button(
+                                        "Title",
+                                        rx.icon(s.title_sort_icon, size=14),
+                                        variant="ghost",
+                                        size="1",
+                                        on_click=s.sort_by_title,
+                                        id="sort-title",
+                                    )
+                                ),
                                 rx.table.column_header_cell(
                                     "Connector", display=["none", "none", "table-cell"]
                                 ),
