@@ -4,7 +4,6 @@ every few seconds while the page is open."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from . import api
+from . import api, live
 from .layout import empty, page, status_badge
 from .state import STATUS_COLORS, AuthState
 
@@ -253,33 +252,20 @@ class DashboardState(AuthState):
     @rx.event(background=True)
     async def poll(self):
         """Refresh while this tab shows the dashboard (stops when the user leaves)."""
-        async with self:
-            if self._polling:
-                return
-            self._polling = True
-            self.live = True
-            session = self._session()
-        try:
-            while True:
-                await asyncio.sleep(POLL_SECONDS)
-                async with self:
-                    here = (self.router.url.path or "/").rstrip("/") or "/"
-                    if here != "/" or time.monotonic() > self._watch_until:
-                        return
-                    params = self._params()
-                try:
-                    dash, _ = await api.call("GET", "/dashboard", session=session)
-                    feed, _ = await api.call("GET", "/activity", session=session, params=params)
-                except api.Unauthorized:
-                    return
-                except api.GatewayError:
-                    continue
-                async with self:
-                    self._apply(dash, feed)
-        finally:
-            async with self:
-                self._polling = False
-                self.live = False
+
+        async def fetch(session: api.Session, params: dict[str, Any]) -> tuple[Any, Any]:
+            dash, _ = await api.call("GET", "/dashboard", session=session)
+            feed, _ = await api.call("GET", "/activity", session=session, params=params)
+            return dash, feed
+
+        await live.follow(
+            self,
+            path="/",
+            seconds=POLL_SECONDS,
+            fetch=fetch,
+            apply=lambda got: self._apply(*got),
+            params=self._params,
+        )
 
 
 # ---------- components ----------
