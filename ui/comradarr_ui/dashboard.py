@@ -173,8 +173,8 @@ class DashboardState(AuthState):
         self.cards = [completion_of(c) for c in dash.get("connectors") or []]
         self.upcoming = [
             Upcoming(
-                what=f"{s.get('connector_name')} · {s.get('sync_mode')} sweep"
-                + (f" ({s.get('schedule_name')})" if s.get("schedule_name") else ""),
+                what=f"{s.get('schedule_name') or s.get('sync_mode', '') + ' sweep'}"
+                f" · {s.get('connector_name')}",
                 when=_local(s.get("at"), tz, with_day=True),
             )
             for s in dash.get("next_sweeps") or []

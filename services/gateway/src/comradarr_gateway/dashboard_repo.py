@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from comradarr_db import Connection
 from comradarr_mirror import names
+from comradarr_schedules import next_fire
 
 KINDS = ("search", "sync", "discovery", "health")
 FEED_LIMIT = 50
@@ -107,14 +108,23 @@ async def completion(conn: Connection) -> list[dict[str, Any]]:
 
 
 async def next_sweeps(conn: Connection, *, now: datetime, limit: int = 5) -> list[dict[str, Any]]:
-    """The next enabled schedules to fire (their stored next run; the scheduler keeps it)."""
+    """The next enabled schedules to fire: their stored next run, or (not computed by the
+    scheduler yet, as right after a connector was saved) the next from their cron."""
     rows = await conn.fetch(
-        "SELECT s.id, s.name, s.sync_mode, s.sweep_type, s.next_run_at, c.id AS connector_id,"
-        " c.name AS connector_name FROM schedules s JOIN connectors c ON c.id = s.connector_id"
-        " WHERE s.enabled AND c.enabled AND s.next_run_at IS NOT NULL"
-        " ORDER BY s.next_run_at, s.id LIMIT $1",
-        limit,
+        "SELECT s.id, s.name, s.sync_mode, s.sweep_type, s.cron, s.timezone, s.next_run_at,"
+        " c.id AS connector_id, c.name AS connector_name FROM schedules s"
+        " JOIN connectors c ON c.id = s.connector_id WHERE s.enabled AND c.enabled"
     )
+    upcoming = []
+    for r in rows:
+        at = r["next_run_at"]
+        if at is None:
+            try:
+                at = next_fire(r["cron"], tz=r["timezone"], after=now)
+            except Exception:  # noqa: S112 - one the scheduler cannot read either
+                continue
+        upcoming.append((at, r))
+    upcoming.sort(key=lambda x: (x[0], x[1]["id"]))
     return [
         {
             "schedule_id": r["id"],
@@ -123,9 +133,9 @@ async def next_sweeps(conn: Connection, *, now: datetime, limit: int = 5) -> lis
             "connector_name": r["connector_name"],
             "sync_mode": r["sync_mode"],
             "sweep_type": r["sweep_type"],
-            "at": r["next_run_at"],
+            "at": at,
         }
-        for r in rows
+        for at, r in upcoming[:limit]
     ]
 
 
@@ -272,7 +282,7 @@ async def _syncs(conn: Connection, limit: int) -> list[Activity]:
         mode = "full sync" if r["mode"] == "full" else "sync"
         if r["outcome"] == "success":
             changes = [
-                names.count(r[k], label)
+                f"{r[k]:,} {label}"
                 for k, label in (("inserted", "new"), ("updated", "changed"), ("deleted", "gone"))
                 if r[k]
             ]
