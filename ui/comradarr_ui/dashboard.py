@@ -363,14 +363,15 @@ def sweeps_card() -> rx.Component:
                     rx.text("Next", size="2", color=rx.color("gray", 11)),
                     rx.foreach(
                         s.upcoming,
-                        lambda u: rx.hstack(
-                            rx.text(u.when, size="2", min_width="120px", weight="medium"),
-                            rx.text(u.what, size="2", trim="both"),
+                        lambda u: rx.vstack(
+                            rx.text(u.what, size="2", weight="medium"),
+                            rx.text(u.when, size="1", color=rx.color("gray", 10)),
+                            spacing="0",
                             width="100%",
                             class_name="next-sweep",
                         ),
                     ),
-                    spacing="1",
+                    spacing="2",
                     width="100%",
                 ),
                 rx.cond(
@@ -383,6 +384,7 @@ def sweeps_card() -> rx.Component:
         ),
         id="sweeps",
         width="100%",
+        align_self="start",
     )
 
 
