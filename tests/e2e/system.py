@@ -1,5 +1,6 @@
-"""Start the whole system for browser tests: gateway (`comradarr up`), a Sonarr simulator and
-the Reflex UI in prod mode, each on a free loopback port, each a subprocess we stop ourselves.
+"""Start the whole system for browser tests: `comradarr up` (every service and the Reflex UI in
+prod mode, as `make run` starts them) and a Sonarr simulator, each on free loopback ports,
+each a subprocess we stop ourselves (stopping `comradarr up` stops its UI).
 
 Needs: Debian's chromium at /usr/bin/chromium and the UI's Node.js and bun wheels
 (`make ui-install`). Never downloads a browser. Every process runs on a PATH without node,
@@ -142,15 +143,20 @@ def running_system() -> Iterator[System]:
     timings: dict[str, float] = {}
     try:
         t0 = time.monotonic()
+        # `comradarr up` as `make run` starts it, the web UI included: built by Reflex with
+        # the Node.js and bun wheels, on a PATH without node, npm or bun.
         gw_env = {
             **base_env,
             "COMRADARR_DATA_DIR": str(work / "data"),
             "GATEWAY_PORT": str(gw_port),
-            # The UI under test is started below with its own ports and build.
-            "COMRADARR_UI": "off",
+            "PORT": str(ui_port),
+            "COMRADARR_UI_API_URL": f"http://127.0.0.1:{ui_port}",
         }
         for key in ("DATABASE_URL", "NATS_URL"):
             gw_env.pop(key, None)
+        # The runtime writes the UI's output to the data directory; seen from logs/ too.
+        (work / "data").mkdir()
+        (logs / "ui.log").symlink_to(work / "data" / "ui.log")
         gw = _start([str(BIN / "comradarr"), "up"], gw_env, logs / "gateway.log", REPO)
         procs.append(gw)
         arr = _start(
@@ -174,24 +180,10 @@ def running_system() -> Iterator[System]:
         )
         procs.append(arr)
         gateway_url = f"http://127.0.0.1:{gw_port}"
-        ui_env = {
-            **base_env,
-            "COMRADARR_GATEWAY_URL": gateway_url,
-            "COMRADARR_UI_PORT": str(ui_port),
-            "COMRADARR_UI_BACKEND_PORT": str(ui_port),
-            "COMRADARR_UI_API_URL": f"http://127.0.0.1:{ui_port}",
-        }
-        ui = _start(
-            [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", "--loglevel", "info"],
-            ui_env,
-            logs / "ui.log",
-            UI_DIR,
-        )
-        procs.append(ui)
         wait_http(f"{gateway_url}/api/v1/setup/status", 180, gw, logs / "gateway.log")
         timings["gateway_ready_s"] = round(time.monotonic() - t0, 2)
         wait_http(f"http://127.0.0.1:{arr_port}/ping", 60, arr, logs / "arrsim.log")
-        wait_http(f"http://127.0.0.1:{ui_port}/ping", 420, ui, logs / "ui.log")
+        wait_http(f"http://127.0.0.1:{ui_port}/ping", 420, gw, logs / "ui.log")
         timings["ui_ready_s"] = round(time.monotonic() - t0, 2)
         yield System(
             ui_url=f"http://127.0.0.1:{ui_port}",

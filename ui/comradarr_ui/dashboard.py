@@ -390,7 +390,7 @@ def sweeps_card() -> rx.Component:
 
 def activity_row(e: Event) -> rx.Component:
     return rx.hstack(
-        rx.text(e.when, size="1", color=rx.color("gray", 10), min_width="104px"),
+        rx.text(e.when, size="1", color=rx.color("gray", 10), min_width=["56px", "104px"]),
         rx.box(
             width="8px",
             height="8px",
@@ -420,6 +420,7 @@ def activity_card() -> rx.Component:
                     value=s.kind,
                     on_change=s.set_kind,
                     size="1",
+                    width=["100%", "auto"],
                     id="activity-kind",
                 ),
                 align="center",
