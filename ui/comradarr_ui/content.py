@@ -266,10 +266,6 @@ class ContentState(BulkMixin, AuthState):
         return [Opt(value=k, label=v) for k, v in SORTS[self.kind].items()]
 
     @rx.var
-    def title_sort_icon(self) -> str:
-        return {"title": "arrow-down-a-z", "-title": "arrow-up-z-a"}.get(self.sort, "arrow-up-down")
-
-    @rx.var
     def range_text(self) -> str:
         if not self.rows:
             return ""
@@ -805,7 +801,11 @@ def content() -> rx.Component:
                                 rx.table.column_header_cell(
                                     rx.button(
                                         "Title",
-                                        rx.icon(s.title_sort_icon, size=14),
+                                        rx.cond(
+                                            s.sort == "-title",
+                                            rx.icon("arrow-up-z-a", size=14),
+                                            rx.icon("arrow-down-a-z", size=14),
+                                        ),
                                         variant="ghost",
                                         size="1",
                                         on_click=s.sort_by_title,
