@@ -365,16 +365,19 @@ def test_sweep_discovers_gaps_in_the_content_browser(page, system: System) -> No
         page.wait_for_timeout(500)
     rows.first.wait_for()
     assert "missing" in rows.first.inner_text()
-    title = rows.first.locator(".content-title").inner_text()
-    series = title.split()[0]
+    # An episode row says its series under its title: "Burning Station · S03E04 · …".
+    found = re.search(r"\n(\S+)[^\n]* · S\d\dE\d\d", rows.first.inner_text())
+    assert found, rows.first.inner_text()
+    series = found.group(1)
     page.fill("#content-search", series)  # debounced: no submit button
     page.wait_for_function(
         "(w) => [...document.querySelectorAll('.content-title')].every("
         "e => e.closest('.content-row').innerText.toLowerCase().includes(w))",
         arg=series.lower(),
     )
+    rows.first.wait_for()
     # The address keeps the filters: a reload shows the same page.
-    page.wait_for_url(re.compile(r"/content\?.*q=" + re.escape(series)))
+    page.wait_for_url(re.compile(r"/content/?\?.*q=" + re.escape(series)))
     page.reload()
     page.locator("#page-title", has_text="Content").wait_for()
     assert page.locator("#content-search").input_value() == series
