@@ -232,7 +232,8 @@ def _database_figures(system: System) -> dict[str, int]:
                 await asyncio.sleep(0.5)
             row = await conn.fetchrow(
                 "SELECT (SELECT count(*) FROM search_registry WHERE search_type = 'gap') AS gaps,"
-                " (SELECT count(*) FROM search_registry WHERE search_type = 'upgrade') AS upgrades,"
+                " (SELECT count(*) FROM search_registry WHERE search_type IN ('upgrade', 'format'))"
+                "  AS upgrades,"
                 " (SELECT count(*) FROM search_registry WHERE state <> 'exhausted') AS queued,"
                 " (SELECT count(*) FROM search_history WHERE ended_at >= date_trunc('day',"
                 "   now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS searched,"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, dashboard, pages, queue, schedules, session
+from . import content, dashboard, indexers, pages, queue, schedules, session
 from .state import (
     ApiKeysState,
     AuthState,
@@ -79,4 +79,10 @@ app.add_page(
     route="/schedules",
     title="Schedules · Comradarr",
     on_load=schedules.SchedulesState.load,
+)
+app.add_page(
+    indexers.indexers,
+    route="/indexers",
+    title="Indexers · Comradarr",
+    on_load=indexers.IndexersState.load,
 )

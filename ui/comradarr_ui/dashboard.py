@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from . import api, live
+from .indexers import indexer_card
 from .layout import empty, page, status_badge
 from .state import STATUS_COLORS, AuthState
 
@@ -461,6 +462,7 @@ def dashboard() -> rx.Component:
             ),
             empty("No connectors yet. Add one under Connectors to start.", "plug"),
         ),
+        indexer_card(),
         rx.grid(
             sweeps_card(),
             activity_card(),

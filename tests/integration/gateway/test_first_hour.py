@@ -134,7 +134,8 @@ async def _dashboard_equals_the_database(
     figures = body["figures"]
     db = await pool.fetchrow(
         "SELECT (SELECT count(*) FROM search_registry WHERE search_type = 'gap') AS gaps,"
-        " (SELECT count(*) FROM search_registry WHERE search_type = 'upgrade') AS upgrades,"
+        " (SELECT count(*) FROM search_registry WHERE search_type IN ('upgrade', 'format'))"
+        "  AS upgrades,"
         " (SELECT count(*) FROM search_registry WHERE state <> 'exhausted') AS queued,"
         " (SELECT count(*) FROM search_history WHERE ended_at >= date_trunc('day', now()"
         "   AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS searched_today,"

@@ -23,6 +23,8 @@ class PriorityWeights(BaseSettings):
     weight_user: float = 50.0
     weight_failures: float = 25.0
     weight_type: float = 20.0
+    # The type part of a format-score upgrade (already weighted; a gap's is weight_type).
+    weight_format: float = -10.0
 
 
 def user_part_sql(*, weight: str, user_priority: str) -> str:

@@ -11,7 +11,7 @@ from comradarr_db import Connection
 from .priority import PriorityWeights, set_user_priority_sql
 
 CONTENT_TYPES = ("episode", "movie")
-SEARCH_TYPES = ("gap", "upgrade")
+SEARCH_TYPES = ("gap", "upgrade", "format")
 STATES = ("pending", "queued", "searching", "cooldown", "exhausted")
 
 _COLUMNS = """

@@ -8,7 +8,10 @@ The priority of a registry entry is the sum of weighted parts (each part in [0, 
 - ``missing``: how long the entry has waited, min(days since created / missing_full_days, 1);
 - ``user``: the user's override, user_priority / 100 (from -1 to 1);
 - ``failures``: minus min(attempts / failure_full_attempts, 1);
-- ``type``: 1 for gaps, 0 for upgrades (a missing file matters more than a better one).
+- ``type``: 1 for gaps, 0 for quality upgrades (a missing file matters more than a better
+  one); a format-score upgrade (quality already at the cutoff, custom-format score below the
+  profile's cutoff score) gets ``weight_format`` instead (-10 by default: the least urgent
+  kind).
 """
 
 from __future__ import annotations

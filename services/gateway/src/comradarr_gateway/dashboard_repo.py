@@ -4,8 +4,9 @@ discovery runs, connector health history): nothing is copied to be shown here.
 
 Figures, as the dashboard defines them:
 
-- gaps / upgrades: search registry entries of each type, any state (what discovery found
-  wanting);
+- gaps / upgrades: search registry entries of type gap, and of type upgrade or format
+  (quality below the cutoff, or custom-format score below it), any state (what discovery
+  found wanting);
 - queued: entries waiting to be searched (every state but exhausted);
 - searched today / last 7 days: searches that ended (search history rows with an end)
   since local midnight in the configured time zone / in the last 7 days; found: those with
@@ -38,7 +39,7 @@ async def figures(conn: Connection, *, now: datetime, tz: str) -> dict[str, Any]
     """The headline figures (see the module's docstring for what each counts)."""
     reg = await conn.fetchrow(
         "SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,"
-        " count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades,"
+        " count(*) FILTER (WHERE search_type IN ('upgrade', 'format')) AS upgrades,"
         " count(*) FILTER (WHERE state <> 'exhausted') AS queued FROM search_registry"
     )
     since_today, since_week = local_midnight(now, tz), now - timedelta(days=7)
@@ -307,15 +308,16 @@ async def _syncs(conn: Connection, limit: int) -> list[Activity]:
 
 async def _discoveries(conn: Connection, limit: int) -> list[Activity]:
     rows = await conn.fetch(
-        "SELECT d.connector_id, c.name AS connector_name, d.gaps_found, d.upgrades_found,"
-        " d.gaps_new, d.upgrades_new, d.entries_removed, d.created_at"
+        "SELECT d.connector_id, c.name AS connector_name, d.gaps_found,"
+        " d.upgrades_found + d.formats_found AS upgrades_found,"
+        " d.gaps_new + d.upgrades_new + d.formats_new AS new, d.entries_removed, d.created_at"
         " FROM discovery_runs d JOIN connectors c ON c.id = d.connector_id"
         " ORDER BY d.created_at DESC, d.id DESC LIMIT $1",
         limit,
     )
     out = []
     for r in rows:
-        new = int(r["gaps_new"]) + int(r["upgrades_new"])
+        new = int(r["new"])
         text = (
             f"{names.count(r['gaps_found'], 'missing item')} and"
             f" {names.count(r['upgrades_found'], 'upgrade candidate')};"

@@ -19,7 +19,7 @@ class Figures(BaseModel):
     """Headline figures (gateway/dashboard_repo.py says exactly what each counts)."""
 
     gaps: int = Field(description="Search registry entries of type gap (missing items).")
-    upgrades: int = Field(description="Search registry entries of type upgrade.")
+    upgrades: int = Field(description="Search registry entries of type upgrade or format.")
     queued: int = Field(description="Entries waiting to be searched (all but exhausted).")
     searched_today: int = Field(description="Searches that ended since local midnight.")
     found_today: int
