@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, dashboard, indexers, pages, queue, schedules, session
+from . import content, dashboard, indexers, notifications, pages, queue, schedules, session
 from .state import (
     ApiKeysState,
     AuthState,
@@ -51,6 +51,12 @@ app.add_page(
 )
 app.add_page(
     pages.settings, route="/settings", title="Settings · Comradarr", on_load=SettingsState.load
+)
+app.add_page(
+    notifications.notifications,
+    route="/settings/notifications",
+    title="Notifications · Comradarr",
+    on_load=notifications.NotificationsState.load,
 )
 app.add_page(
     pages.api_keys, route="/api-keys", title="API keys · Comradarr", on_load=ApiKeysState.load

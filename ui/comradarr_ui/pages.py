@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from .layout import auth_card, empty, page, status_badge
+from .notifications import webhook_card
 from .politeness import search_rules_card
 from .state import (
     CONNECTOR_TYPES,
@@ -523,6 +524,7 @@ def connector_detail() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        webhook_card(),
         search_rules_card(),
         rx.heading("Health history", size="4"),
         generic_table(s.health_cols, s.health_rows, s.health_note, "heart-pulse"),

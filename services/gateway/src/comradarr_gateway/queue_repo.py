@@ -98,7 +98,7 @@ async def queue_pause_flags(conn: Connection) -> dict[int, bool]:
 # The queue in the order things happen: entries in flight, then entries eligible now by
 # priority (the dispatcher's own order: priority DESC, id), then entries that wait (cooling
 # down or not yet due) by when they become eligible. Each segment is read by an index of
-# its own order (gateway migrations 0002, 0007), a page at a time.
+# its own order (gateway migrations 0002, 0008), a page at a time.
 _SEGMENTS: dict[str, tuple[str, str]] = {
     "in_flight": ("r.state IN ('queued', 'searching')", "r.priority DESC, r.id"),
     "eligible": (
