@@ -4,24 +4,43 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, indexers, notifications, pages, queue, schedules, security
+from . import (
+    content,
+    dashboard,
+    indexers,
+    notifications,
+    pages,
+    queue,
+    schedules,
+    security,
+    session,
+)
 from .state import (
     ApiKeysState,
     AuthState,
     ConnectorDetailState,
     ConnectorFormState,
     ConnectorsState,
-    DashboardState,
     SettingsState,
 )
 
 app = rx.App(
-    head_components=[rx.el.meta(name="color-scheme", content="light dark")],
+    head_components=[
+        rx.el.meta(name="color-scheme", content="light dark"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    ],
+    # The session cookie's handoff routes, then the security headers around everything.
+    api_transformer=[session.routes(), session.SecurityHeaders],
 )
 
 app.add_page(pages.login, route="/login", title="Sign in · Comradarr", on_load=AuthState.load_login)
 app.add_page(pages.setup, route="/setup", title="Setup · Comradarr", on_load=AuthState.load_setup)
-app.add_page(pages.dashboard, route="/", title="Dashboard · Comradarr", on_load=DashboardState.load)
+app.add_page(
+    dashboard.dashboard,
+    route="/",
+    title="Dashboard · Comradarr",
+    on_load=dashboard.DashboardState.load,
+)
 app.add_page(
     pages.connectors,
     route="/connectors",

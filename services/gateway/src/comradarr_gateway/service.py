@@ -22,6 +22,7 @@ from .middleware import GatewayMiddleware
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
+from .routes_dashboard import dashboard_router
 from .routes_indexers import indexers_router
 from .routes_keys import keys_router
 from .routes_notifications import notifications_router
@@ -114,6 +115,7 @@ def create_app(
     protected.include_router(settings_router())
     protected.include_router(system_router())
     protected.include_router(content_router())
+    protected.include_router(dashboard_router())
     protected.include_router(queue_router())
     protected.include_router(schedules_router())
     protected.include_router(throttle_router())
