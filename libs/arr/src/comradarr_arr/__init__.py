@@ -57,8 +57,18 @@ from comradarr_arr._models import (
     SeriesStatistics,
     SystemStatus,
 )
+from comradarr_arr._stats import (
+    REQUEST_STATS,
+    RequestStatsCollector,
+    RequestStatsPublisher,
+    endpoint_kind,
+    error_category,
+    publish_request_stats,
+    request_stats_loop,
+)
 
 __all__ = [
+    "REQUEST_STATS",
     "TERMINAL_COMMAND_STATUSES",
     "USER_AGENT",
     "ApiInfo",
@@ -95,6 +105,8 @@ __all__ = [
     "QualityModel",
     "QualityProfile",
     "QualityProfileItem",
+    "RequestStatsCollector",
+    "RequestStatsPublisher",
     "RetryPolicy",
     "Revision",
     "Season",
@@ -105,7 +117,11 @@ __all__ = [
     "SystemStatus",
     "__version__",
     "default_transport",
+    "endpoint_kind",
+    "error_category",
     "parse_retry_after",
+    "publish_request_stats",
+    "request_stats_loop",
     "resolve_api",
     "test_connection",
     "tls_verify",

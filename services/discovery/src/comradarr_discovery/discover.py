@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from comradarr_db import Connection
+from comradarr_mirror.library import EPISODE_JOINS, EPISODE_MONITORED, MOVIE_RELEASED
 
 from .config import DiscoveryConfig
 
@@ -13,30 +14,25 @@ from .config import DiscoveryConfig
 DISCOVERY_LOCK_CLASS = 0x44495343 & 0x7FFFFFFF  # "DISC"
 
 # Wanted items of one connector: $1 connector, $2 latest air/release date that counts as
-# aired. Monitored means the item, its season and its series (the apps' own rule).
-_CANDIDATES = """
+# aired. Monitored as comradarr_mirror.library says (the item, its season and its series).
+_CANDIDATES = f"""
 CREATE TEMP TABLE discovery_candidates ON COMMIT DROP AS
 SELECT 'episode'::text AS content_type, e.id AS content_id, e.id AS content_key,
        CASE WHEN e.has_file THEN 'upgrade' ELSE 'gap' END AS search_type,
        e.air_date_utc AS released
-FROM episodes e
-JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
-LEFT JOIN seasons se ON se.connector_id = e.connector_id
-    AND se.series_arr_id = e.series_arr_id AND se.season_number = e.season_number
-WHERE e.connector_id = $1 AND e.monitored AND s.monitored AND coalesce(se.monitored, true)
+FROM episodes e {EPISODE_JOINS}
+WHERE e.connector_id = $1 AND {EPISODE_MONITORED}
   AND ((NOT e.has_file AND e.air_date_utc <= $2)
        OR (e.has_file AND e.quality_cutoff_not_met))
 UNION ALL
 SELECT 'movie', m.id, -m.id,
        CASE WHEN m.has_file THEN 'upgrade' ELSE 'gap' END,
-       coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release)
+       {MOVIE_RELEASED}
 FROM movies m
 WHERE m.connector_id = $1 AND m.monitored
-  AND ((NOT m.has_file AND m.is_available
-        AND coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release,
-                     '-infinity') <= $2)
+  AND ((NOT m.has_file AND m.is_available AND coalesce({MOVIE_RELEASED}, '-infinity') <= $2)
        OR (m.has_file AND m.quality_cutoff_not_met))
-"""
+"""  # noqa: S608 (constant fragments)
 
 # Registry rows match candidates on one key for both kinds (episode id, or minus the
 # movie id), so the joins below can hash instead of testing two columns with OR.

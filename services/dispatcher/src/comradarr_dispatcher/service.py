@@ -7,6 +7,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import structlog
+from comradarr_arr import request_stats_loop
 from comradarr_bus import Delivery, Subscription
 from comradarr_proto import ControlQueue, ItemsQueued
 from comradarr_runtime import ServiceContext, ServiceDefinition
@@ -93,7 +94,7 @@ def _subscriptions(
 
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
-    return [_service(ctx).run()]
+    return [_service(ctx).run(), request_stats_loop(ctx)]
 
 
 definition = ServiceDefinition(
