@@ -200,12 +200,12 @@ async def read_settings(conn: Connection) -> StoreSettings:
             _KNOWN_TO_POSTGRES.add(tz.key)
         else:
             tz = ZoneInfo("UTC")
+    hourly = _days(stored.get(HOURLY_RETENTION_SETTING), DEFAULT_HOURLY_RETENTION_DAYS)
     return StoreSettings(
         tz=tz,
-        hourly_retention_days=_days(
-            stored.get(HOURLY_RETENTION_SETTING), DEFAULT_HOURLY_RETENTION_DAYS
-        ),
-        daily_retention_days=_days(
-            stored.get(DAILY_RETENTION_SETTING), DEFAULT_DAILY_RETENTION_DAYS
+        hourly_retention_days=hourly,
+        # Days are what remains of rolled-up hours: never dropped before the hours are.
+        daily_retention_days=max(
+            _days(stored.get(DAILY_RETENTION_SETTING), DEFAULT_DAILY_RETENTION_DAYS), hourly
         ),
     )

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import GatewaySettings
 from .middleware import GatewayMiddleware
+from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
@@ -110,6 +111,7 @@ def create_app(
     protected.include_router(queue_router())
     protected.include_router(schedules_router())
     protected.include_router(throttle_router())
+    protected.include_router(analytics_router())
     app.include_router(protected)
     _assert_default_deny(app)
 
