@@ -181,7 +181,16 @@ async def test_events_over_the_bus_fold_once(
             "SELECT sum(value) FROM analytics_hourly WHERE metric = 'items_searched'"
         )
         assert hourly == 11
-        assert await pool.fetchval("SELECT sum(count) FROM analytics_latency_daily") == 3
+        assert (
+            await pool.fetchval("SELECT sum(count) FROM analytics_latency_daily WHERE kind = ''")
+            == 3
+        )
+        assert (
+            await pool.fetchval(
+                "SELECT sum(count) FROM analytics_latency_daily WHERE kind = 'command'"
+            )
+            == 3
+        )
     finally:
         await bus.stop()
         await runner.stop()

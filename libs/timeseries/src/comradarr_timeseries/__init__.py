@@ -3,6 +3,7 @@ are read."""
 
 from ._export import FIXED_COLUMNS, connectors_with_data, export_csv, format_value, safe_text
 from ._periods import (
+    MAX_HOURS,
     Bucket,
     Period,
     PeriodError,
@@ -59,6 +60,7 @@ __all__ = [
     "FIXED_COLUMNS",
     "GAUGES",
     "HOURLY_RETENTION_SETTING",
+    "MAX_HOURS",
     "METRICS",
     "QUEUE_STATES",
     "TIMEZONE_SETTING",

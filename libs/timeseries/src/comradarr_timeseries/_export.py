@@ -70,7 +70,8 @@ async def connectors_with_data(conn: Connection, *, period: Period) -> list[int]
     """Connectors with any stored count or response time in the period's days."""
     rows = await conn.fetch(
         "SELECT connector_id FROM analytics_daily WHERE day >= $1 AND day < $2"
-        " UNION SELECT connector_id FROM analytics_latency_daily WHERE day >= $1 AND day < $2"
+        " UNION SELECT connector_id FROM analytics_latency_daily"
+        " WHERE kind = '' AND day >= $1 AND day < $2"
         " ORDER BY 1",
         period.first_day,
         period.end_day + timedelta(days=1),  # an hour period's last UTC hour may be local tomorrow

@@ -105,9 +105,10 @@ def resolve(
     start: str | None = None,
     end: str | None = None,
     bucket: Bucket | None = None,
+    max_hours: int | None = MAX_HOURS,
 ) -> Period:
     """The period a request names. `hourly_since` is where hourly buckets begin (older
-    ones were rolled into days)."""
+    ones were rolled into days); `max_hours` bounds an hourly answer (None: an export)."""
     if range_name == "custom":
         if not start:
             raise PeriodError("from", "a custom range needs from (and optionally to)")
@@ -140,8 +141,8 @@ def resolve(
                 f" {hourly_since.astimezone(tz).isoformat()} (older hours were rolled into"
                 " days): use bucket=day or a later from",
             )
-        if (finish - begin) / HOUR > MAX_HOURS:
-            raise PeriodError("bucket", f"at most {MAX_HOURS} hourly buckets; use bucket=day")
+        if max_hours is not None and (finish - begin) / HOUR > max_hours:
+            raise PeriodError("bucket", f"at most {max_hours} hourly buckets; use bucket=day")
     else:
         first = local_day(begin, tz)
         last = local_day(finish - timedelta(microseconds=1), tz)

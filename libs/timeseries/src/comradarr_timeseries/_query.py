@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 
 from comradarr_db import Connection
+from comradarr_proto import EndpointKind
 from comradarr_proto.latency import merge, percentile
 
 from ._periods import Bucket, Period
 from .catalogue import GAUGES, Metric
 
+ENDPOINT_KINDS: tuple[EndpointKind, ...] = get_args(EndpointKind)
 Key = datetime | date | None  # a bucket's key; None when summed over the whole period
 # (bucket key, connector id or 0 for all, stored metric, dim or '' when not split)
 AmountKey = tuple[Key, int, str, str]
@@ -93,17 +95,25 @@ async def fetch_histograms(
     """Response-time histograms per (bucket, connector, endpoint kind), merged as split."""
     table, column = _table(period.bucket, latency=True)
     k, c, _ = split.columns(column)
-    d = "kind" if split.by_dim else "''"
+    # Kind '' holds all kinds merged by the writer: read it unless split by kind.
+    kinds = "kind = ANY($4::text[])" if split.by_dim else "kind = ''"
+    # One row per histogram, its bins and counts as two arrays (decoded in C).
     sql = f"""
-        SELECT {k} AS k, {c} AS c, {d} AS d, bin, sum(count) AS n FROM {table}
-        WHERE {column} >= $1 AND {column} < $2 AND ($3::int IS NULL OR connector_id = $3)
-        GROUP BY 1, 2, 3, 4
+        SELECT k, c, d, array_agg(bin) AS bins, array_agg(n) AS counts FROM (
+            SELECT {k} AS k, {c} AS c, kind AS d, bin, sum(count)::bigint AS n FROM {table}
+            WHERE {kinds} AND {column} >= $1 AND {column} < $2
+              AND ($3::int IS NULL OR connector_id = $3)
+            GROUP BY 1, 2, 3, 4
+        ) x GROUP BY 1, 2, 3
     """  # noqa: S608
     start, end = _bounds(period)
-    out: dict[HistKey, dict[int, int]] = {}
-    for r in await conn.fetch(sql, start, end, connector_id):
-        out.setdefault((r["k"], r["c"], r["d"]), {})[r["bin"]] = int(r["n"])
-    return out
+    args: list[Any] = [start, end, connector_id]
+    if split.by_dim:
+        args.append(list(ENDPOINT_KINDS))
+    return {
+        (r["k"], r["c"], r["d"]): dict(zip(r["bins"], r["counts"], strict=True))
+        for r in await conn.fetch(sql, *args)
+    }
 
 
 def evaluate(

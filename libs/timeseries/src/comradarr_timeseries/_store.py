@@ -68,21 +68,25 @@ ON CONFLICT (metric, day, connector_id, dim) DO UPDATE
 SET value = d.value + EXCLUDED.value, samples = d.samples + EXCLUDED.samples
 """
 
+# Each kind's counts, and again under kind '' for all kinds together.
 _ADD_LATENCY = """
-WITH r AS (
+WITH given AS (
     SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::text[], $4::smallint[], $5::bigint[])
         AS r(at, connector_id, kind, bin, n)
+), r AS (
+    SELECT at, connector_id, kind, bin, n FROM given
+    UNION ALL SELECT at, connector_id, '', bin, n FROM given
 ), hourly AS (
-    INSERT INTO analytics_latency_hourly AS h (bucket, connector_id, kind, bin, count)
-    SELECT date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', connector_id, kind,
+    INSERT INTO analytics_latency_hourly AS h (kind, bucket, connector_id, bin, count)
+    SELECT kind, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', connector_id,
            bin, sum(n)
     FROM r GROUP BY 1, 2, 3, 4
-    ON CONFLICT (bucket, connector_id, kind, bin) DO UPDATE SET count = h.count + EXCLUDED.count
+    ON CONFLICT (kind, bucket, connector_id, bin) DO UPDATE SET count = h.count + EXCLUDED.count
 )
-INSERT INTO analytics_latency_daily AS d (day, connector_id, kind, bin, count)
-SELECT (at AT TIME ZONE $6)::date, connector_id, kind, bin, sum(n)
+INSERT INTO analytics_latency_daily AS d (kind, day, connector_id, bin, count)
+SELECT kind, (at AT TIME ZONE $6)::date, connector_id, bin, sum(n)
 FROM r GROUP BY 1, 2, 3, 4
-ON CONFLICT (day, connector_id, kind, bin) DO UPDATE SET count = d.count + EXCLUDED.count
+ON CONFLICT (kind, day, connector_id, bin) DO UPDATE SET count = d.count + EXCLUDED.count
 """
 
 

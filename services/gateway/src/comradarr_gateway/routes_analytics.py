@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from comradarr_connectors import list_connectors
 from comradarr_db import Connection
 from comradarr_timeseries import (
+    MAX_HOURS,
     METRICS,
     Bucket,
     Metric,
@@ -239,6 +240,7 @@ async def _period(
     end: str | None,
     bucket: Bucket | None,
     default: RangeName,
+    max_hours: int | None = MAX_HOURS,
 ) -> tuple[Period, RangeName]:
     settings = await gw.app_settings()
     tz = ZoneInfo(settings.general.timezone)
@@ -253,6 +255,7 @@ async def _period(
             start=start,
             end=end,
             bucket=bucket,
+            max_hours=max_hours,
         )
     except PeriodError as exc:
         raise invalid(("query", exc.field), str(exc)) from None
@@ -530,8 +533,15 @@ def analytics_router() -> APIRouter:
         if not chosen:
             raise invalid(("query", "metrics"), "name at least one metric")
         chosen = list(dict.fromkeys(chosen))  # each column once
+        # Streamed, not charted: any number of hours while they are kept.
         period, _ = await _period(
-            gw, range_name=range_name, start=start, end=end, bucket=bucket, default="30d"
+            gw,
+            range_name=range_name,
+            start=start,
+            end=end,
+            bucket=bucket,
+            default="30d",
+            max_hours=None,
         )
         async with request_connection(request) as conn:
             await _check_connector(conn, connector_id)

@@ -36,20 +36,23 @@ INSERT INTO analytics_daily (metric, day, connector_id, dim, value, samples)
 SELECT metric, (bucket AT TIME ZONE 'UTC')::date, connector_id, dim, sum(value), sum(samples)
 FROM analytics_hourly GROUP BY 1, 2, 3, 4;
 
+-- kind '' holds every kind's requests merged (what most reads want: a fifth of the rows).
 CREATE TABLE analytics_latency_hourly (
+    kind         text        NOT NULL,
     bucket       timestamptz NOT NULL,
     connector_id integer     NOT NULL,
-    kind         text        NOT NULL,
     bin          smallint    NOT NULL,
     count        bigint      NOT NULL,
-    PRIMARY KEY (bucket, connector_id, kind, bin)
+    PRIMARY KEY (kind, bucket, connector_id, bin)
 );
+CREATE INDEX analytics_latency_hourly_bucket ON analytics_latency_hourly (bucket);
 
 CREATE TABLE analytics_latency_daily (
+    kind         text     NOT NULL,
     day          date     NOT NULL,
     connector_id integer  NOT NULL,
-    kind         text     NOT NULL,
     bin          smallint NOT NULL,
     count        bigint   NOT NULL,
-    PRIMARY KEY (day, connector_id, kind, bin)
+    PRIMARY KEY (kind, day, connector_id, bin)
 );
+CREATE INDEX analytics_latency_daily_day ON analytics_latency_daily (day);
