@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import content, pages, queue, schedules
+from . import analytics, content, downloads, pages, queue, schedules
 from .state import (
     ApiKeysState,
     AuthState,
@@ -17,6 +17,7 @@ from .state import (
 
 app = rx.App(
     head_components=[rx.el.meta(name="color-scheme", content="light dark")],
+    api_transformer=downloads.download_routes(),
 )
 
 app.add_page(pages.login, route="/login", title="Sign in · Comradarr", on_load=AuthState.load_login)
@@ -70,4 +71,10 @@ app.add_page(
     route="/schedules",
     title="Schedules · Comradarr",
     on_load=schedules.SchedulesState.load,
+)
+app.add_page(
+    analytics.analytics,
+    route="/analytics",
+    title="Analytics · Comradarr",
+    on_load=analytics.AnalyticsState.load,
 )

@@ -12,6 +12,7 @@ NAV = [
     ("Content", "/content", "library"),
     ("Queue", "/queue", "list-ordered"),
     ("Schedules", "/schedules", "calendar-clock"),
+    ("Analytics", "/analytics", "chart-column"),
     ("Settings", "/settings", "settings"),
     ("API keys", "/api-keys", "key-round"),
 ]
