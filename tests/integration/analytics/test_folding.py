@@ -301,12 +301,15 @@ async def test_samples_once_per_slot_and_completion(
         " FROM episodes WHERE arr_id IN (2, 3)",
         tv,
     )
-    assert await service.sample_queue()
-    assert not await service.sample_queue()  # the same 5-minute slot: another replica's
-    assert await service.sample_completion()
+    assert await service.sample_queue() == 1
+    assert await service.sample_queue() == 0  # the same 5-minute slot: done (any replica)
+    late = await add_connector(pool, "Added later")
+    assert await service.sample_queue() == 1  # a connector new in the slot: at the next wake
+    assert await service.sample_completion() == 1  # only TV has a library to count
+    assert await service.sample_completion() == 0
     clock.at += timedelta(minutes=5)  # next slot, and the next UTC hour
     await pool.execute("UPDATE search_registry SET state = 'pending'")
-    assert await service.sample_queue()
+    assert await service.sample_queue() == 2
     rows = await pool.fetch(
         "SELECT bucket, dim, value, samples FROM analytics_hourly WHERE metric = 'queue_depth'"
         " AND connector_id = $1 AND value > 0 ORDER BY bucket, dim",
@@ -318,10 +321,11 @@ async def test_samples_once_per_slot_and_completion(
         (1, "pending", 2, 1),
     ]
     # Every state is sampled (zeros too), so the mean over a bucket is right.
-    assert (
-        await pool.fetchval("SELECT sum(samples) FROM analytics_daily WHERE metric = 'queue_depth'")
-        == 10
+    samples = await pool.fetch(
+        "SELECT connector_id, sum(samples) AS n FROM analytics_daily WHERE metric = 'queue_depth'"
+        " GROUP BY 1"
     )
+    assert {r["connector_id"]: r["n"] for r in samples} == {tv: 10, late: 10}
     period = resolve(
         range_name="24h",
         now=clock.at,

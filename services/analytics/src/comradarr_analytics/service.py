@@ -97,51 +97,78 @@ class AnalyticsService:
 
     # --- sampling ----------------------------------------------------------------------
 
-    async def _sample(self, kind: str, interval: float, now: datetime) -> bool:
-        """Take the sample of the slot `now` falls in, unless a replica already did."""
+    async def _sample(self, kind: str, interval: float, now: datetime) -> int:
+        """Sample each connector not yet sampled in the slot `now` falls in, once across
+        replicas; a connector added (or first synced) later in the slot is sampled at the
+        next wake. Returns how many connectors were sampled."""
         slot = int(now.timestamp() // interval)
-        tz = (await self.settings()).tz.key
-        try:
-            async with once(self.ctx.pool, consumer=SAMPLER, message_id=f"{kind}:{slot}") as conn:
-                if kind == "queue":
-                    depths = await queue_depths(conn)
-                    connectors = await conn.fetch(
-                        "SELECT id FROM connectors WHERE type <> 'prowlarr'"
-                    )
-                    counts = [
-                        Count(
-                            at=now,
-                            connector_id=c["id"],
-                            metric=m.QUEUE_DEPTH,
-                            dim=state,
-                            value=depths.get((c["id"], state), 0),
-                            samples=1,
-                        )
-                        for c in connectors
-                        for state in QUEUE_STATES
-                    ]
-                else:
-                    counts = [
-                        Count(at=now, connector_id=cid, metric=name, value=value, samples=1)
-                        for cid, (monitored, with_file) in (
-                            await completion_counts(conn, now=now)
-                        ).items()
-                        for name, value in (
-                            (m.LIBRARY_MONITORED, monitored),
-                            (m.LIBRARY_WITH_FILE, with_file),
-                        )
-                    ]
-                await add_counts(conn, counts, tz=tz)
-        except AlreadyProcessed:
-            return False
-        return True
 
-    async def sample_queue(self) -> bool:
-        """Queue depth per connector and state, once per queue sample slot."""
+        def key(connector_id: int) -> str:
+            return f"{kind}:{slot}:{connector_id}"
+
+        pool = self.ctx.pool
+        readings: dict[int, list[tuple[str, str, int]]] = {}
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT id FROM connectors WHERE type <> 'prowlarr'")
+            connectors = [r["id"] for r in rows]
+            taken = {
+                r["message_id"]
+                for r in await conn.fetch(
+                    "SELECT message_id FROM processed_messages"
+                    " WHERE consumer = $1 AND message_id = ANY($2::text[])",
+                    SAMPLER,
+                    [key(c) for c in connectors],
+                )
+            }
+            wanted = [c for c in connectors if key(c) not in taken]
+            if not wanted:
+                return 0
+            if kind == "queue":
+                depths = await queue_depths(conn)
+                for c in wanted:
+                    readings[c] = [
+                        (m.QUEUE_DEPTH, state, depths.get((c, state), 0)) for state in QUEUE_STATES
+                    ]
+            else:  # a connector without a synced library yet has nothing to count
+                counts = await completion_counts(conn, now=now)
+                for c in wanted:
+                    if c in counts:
+                        monitored, with_file = counts[c]
+                        readings[c] = [
+                            (m.LIBRARY_MONITORED, "", monitored),
+                            (m.LIBRARY_WITH_FILE, "", with_file),
+                        ]
+        tz = (await self.settings()).tz.key
+        sampled = 0
+        for connector_id, values in readings.items():
+            try:
+                async with once(pool, consumer=SAMPLER, message_id=key(connector_id)) as tx:
+                    await add_counts(
+                        tx,
+                        [
+                            Count(
+                                at=now,
+                                connector_id=connector_id,
+                                metric=n,
+                                dim=d,
+                                value=v,
+                                samples=1,
+                            )
+                            for n, d, v in values
+                        ],
+                        tz=tz,
+                    )
+            except AlreadyProcessed:  # another replica sampled it meanwhile
+                continue
+            sampled += 1
+        return sampled
+
+    async def sample_queue(self) -> int:
+        """Queue depth per connector and state, once per connector and queue sample slot."""
         return await self._sample("queue", self.config.queue_sample_seconds, self.clock())
 
-    async def sample_completion(self) -> bool:
-        """Monitored items and items with a file per connector, once per completion slot."""
+    async def sample_completion(self) -> int:
+        """Monitored items and items with a file, once per connector and completion slot."""
         return await self._sample("completion", self.config.completion_sample_seconds, self.clock())
 
     async def roll_up(self) -> Pruned:

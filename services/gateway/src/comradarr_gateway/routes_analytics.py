@@ -74,8 +74,8 @@ _BAD_INPUT: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No connector has that id"},
     422: {"model": ErrorBody, "description": "Unknown metric, or a range that cannot be read"},
 }
-# Insights scan the registry and the mirror: computed at most once a minute per filter.
-INSIGHTS_TTL_SECONDS = 60.0
+# Insights scan the registry and the mirror: computed at most every 15 s per filter.
+INSIGHTS_TTL_SECONDS = 15.0
 
 
 class MetricInfo(BaseModel):
