@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import analytics, content, downloads, pages, queue, schedules
+from . import analytics, content, downloads, indexers, pages, queue, schedules
 from .state import (
     ApiKeysState,
     AuthState,
@@ -71,6 +71,12 @@ app.add_page(
     route="/schedules",
     title="Schedules · Comradarr",
     on_load=schedules.SchedulesState.load,
+)
+app.add_page(
+    indexers.indexers,
+    route="/indexers",
+    title="Indexers · Comradarr",
+    on_load=indexers.IndexersState.load,
 )
 app.add_page(
     analytics.analytics,

@@ -11,6 +11,7 @@ NAV = [
     ("Connectors", "/connectors", "plug"),
     ("Content", "/content", "library"),
     ("Queue", "/queue", "list-ordered"),
+    ("Indexers", "/indexers", "radio-tower"),
     ("Schedules", "/schedules", "calendar-clock"),
     ("Analytics", "/analytics", "chart-column"),
     ("Settings", "/settings", "settings"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .indexers import indexer_card
 from .layout import auth_card, empty, page, status_badge
+from .politeness import search_rules_card
 from .state import (
     CONNECTOR_TYPES,
     ApiKeysState,
@@ -206,6 +208,7 @@ def dashboard() -> rx.Component:
                 "plug",
             ),
         ),
+        indexer_card(),
         rx.heading("Activity", size="4"),
         rx.cond(
             DashboardState.feed.length() > 0,
@@ -408,6 +411,7 @@ def connector_form() -> rx.Component:
             ),
             width="100%",
         ),
+        search_rules_card(),
     )
 
 
@@ -493,6 +497,7 @@ def connector_detail() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        search_rules_card(),
         rx.heading("Health history", size="4"),
         generic_table(s.health_cols, s.health_rows, s.health_note, "heart-pulse"),
         rx.heading("Sync history", size="4"),

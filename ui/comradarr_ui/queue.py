@@ -23,6 +23,9 @@ WATCH_MINUTES = 15
 PAGE_SIZE = 25
 MAX_SHOWN = 200
 PRIORITY_CHOICES = [("Top (+100)", 100), ("High (+50)", 50), ("Normal", 0), ("Low (-50)", -50)]
+# The type filter: label → the API's search_type ("all": no filter).
+TYPE_CHOICES = {"All types": "all", "Gaps": "gap", "Upgrades": "upgrade", "Format score": "format"}
+TYPE_LABELS = {"gap": "gap", "upgrade": "upgrade", "format": "format score"}
 
 
 @dataclass
@@ -84,14 +87,17 @@ def queue_row(item: dict[str, Any], now: datetime) -> QueueRow:
         id=int(item.get("id") or 0),
         title=str(item.get("title") or "(untitled)"),
         kind=str(item.get("content_type") or ""),
-        search_type=str(item.get("search_type") or ""),
+        search_type=TYPE_LABELS.get(str(item.get("search_type") or ""), ""),
         state=state,
         state_color=STATE_COLORS.get(state, "gray"),
         searching=state in ("searching", "queued"),
         priority=f"{float(item.get('priority') or 0):.1f}",
         user_priority=f"{up:+d}" if isinstance(up, int) else "",
         eta=_eta(item.get("estimated_dispatch_at"), now),
-        why="; ".join(str(w.get("message") or w.get("code")) for w in waits),
+        why="; ".join(
+            ([str(item["upgrade_detail"])] if item.get("upgrade_detail") else [])
+            + [str(w.get("message") or w.get("code")) for w in waits]
+        ),
         why_code=str(waits[0].get("code") or "") if waits else "",
         attempts=int(item.get("attempts") or 0),
         href=href,
@@ -108,11 +114,35 @@ class QueueState(AuthState):
     live: bool = False
     confirm_clear: bool = False
     limit: int = PAGE_SIZE
+    type_filter: str = "All types"
     _polling: bool = False
     _watch_until: float = 0.0
 
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"page_size": self.limit}
+        kind = TYPE_CHOICES.get(self.type_filter, "all")
+        if kind != "all":
+            params["search_type"] = kind
+        return params
+
+    @rx.event
+    async def set_type_filter(self, value: str):
+        self.type_filter = value if value in TYPE_CHOICES else "All types"
+        self.limit = PAGE_SIZE
+        return await self._refetch()
+
+    async def _refetch(self):
+        """Read the page again; a failure is a toast (or the login page)."""
+        try:
+            await self._fetch()
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.error(exc.message)
+        return None
+
     async def _fetch(self) -> None:
-        body = await self._guarded("GET", "/queue", params={"page_size": self.limit})
+        body = await self._guarded("GET", "/queue", params=self._params())
         recent = await self._guarded("GET", "/queue/recent", params={"limit": 15})
         self._apply(body, recent)
 
@@ -177,11 +207,9 @@ class QueueState(AuthState):
                     here = (self.router.url.path or "/").rstrip("/")
                     if here != "/queue" or time.monotonic() > self._watch_until:
                         return
-                    limit = self.limit
+                    params = self._params()
                 try:
-                    body, _ = await api.call(
-                        "GET", "/queue", session=session, params={"page_size": limit}
-                    )
+                    body, _ = await api.call("GET", "/queue", session=session, params=params)
                     recent, _ = await api.call(
                         "GET", "/queue/recent", session=session, params={"limit": 15}
                     )
@@ -219,13 +247,7 @@ class QueueState(AuthState):
     @rx.event
     async def more(self):
         self.limit = min(MAX_SHOWN, self.limit + PAGE_SIZE)
-        try:
-            await self._fetch()
-        except api.Unauthorized:
-            return self._login_redirect()
-        except api.GatewayError as exc:
-            return rx.toast.error(exc.message)
-        return None
+        return await self._refetch()
 
     @rx.event
     async def clear(self):
@@ -383,6 +405,13 @@ def queue() -> rx.Component:
             ),
         ),
         rx.text(s.total.to_string() + " waiting", size="2", id="queue-total"),
+        rx.select(
+            list(TYPE_CHOICES),
+            value=s.type_filter,
+            on_change=s.set_type_filter,
+            size="1",
+            id="queue-type",
+        ),
         rx.spacer(),
         rx.cond(
             s.live,

@@ -66,7 +66,17 @@ class DiscoveryCompleted(Event):
         default=0, ge=0, description="Upgrade entries whose item met its cutoff."
     )
     type_changed: int = Field(
-        default=0, ge=0, description="Entries that moved between gap and upgrade."
+        default=0, ge=0, description="Entries that moved between gap, upgrade and format."
+    )
+    formats_found: int = Field(
+        default=0,
+        ge=0,
+        description="Files whose quality meets the cutoff but whose custom-format score is"
+        " below their profile's cutoff score (format-score upgrades).",
+    )
+    formats_new: int = Field(default=0, ge=0, description="New format-score upgrade entries.")
+    formats_removed: int = Field(
+        default=0, ge=0, description="Format-score entries whose file reached the cutoff score."
     )
 
 
@@ -190,6 +200,48 @@ class RateLimited(Event):
     connector_id: int
     retry_after_seconds: float = Field(ge=0)
     paused_until: datetime
+
+
+IndexerState = Literal["healthy", "rate_limited", "failing", "disabled"]
+
+
+class IndexerRateLimited(Event):
+    """A Prowlarr indexer is disabled until a time (rate limited or backing off after
+    failures). Informational: searches go on; Prowlarr skips the indexer meanwhile."""
+
+    subject_template = "evt.indexer.ratelimited"
+
+    connector_id: int = Field(description="The Prowlarr connector.")
+    indexer_id: int = Field(description="Prowlarr's id of the indexer.")
+    name: str
+    until: datetime | None = Field(description="Prowlarr's disabledTill.")
+    message: str | None = None
+
+
+class IndexerFailing(Event):
+    """A Prowlarr indexer failed recently (or carries an error message) and is not
+    disabled for it. Informational, like every indexer event."""
+
+    subject_template = "evt.indexer.failing"
+
+    connector_id: int
+    indexer_id: int
+    name: str
+    message: str | None = None
+
+
+class IndexerRecovered(Event):
+    """A Prowlarr indexer that was rate limited or failing is healthy again."""
+
+    subject_template = "evt.indexer.recovered"
+
+    connector_id: int
+    indexer_id: int
+    name: str
+    previous: IndexerState
+    unhealthy_since: datetime | None = Field(
+        default=None, description="When it turned rate limited or failing."
+    )
 
 
 class SettingsChanged(Event):

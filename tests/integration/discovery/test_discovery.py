@@ -48,9 +48,28 @@ async def _registry(pool: asyncpg.Pool, kind: str) -> dict[str, set[int]]:
         f"SELECT r.search_type, c.arr_id FROM search_registry r JOIN {table} c"  # noqa: S608
         f" ON c.id = r.{kind}_id"
     )
-    out: dict[str, set[int]] = {"gap": set(), "upgrade": set()}
+    out: dict[str, set[int]] = {"gap": set(), "upgrade": set(), "format": set()}
     for r in rows:
         out[r["search_type"]].add(r["arr_id"])
+    return out
+
+
+def _format_truth(sim: Simulator) -> set[int]:
+    """Monitored items the app would upgrade for their custom-format score alone."""
+    lib = sim.library
+    if lib.movie_shape:
+        return {
+            m.id
+            for m in lib.movies.values()
+            if m.monitored and (f := lib.file_of(m.id)) is not None and lib.format_upgradable(f)
+        }
+    out = set()
+    for e in lib.episodes.values():
+        series = lib.series[e.series_id]
+        watched = e.monitored and series.monitored and series.season_monitored[e.season_number]
+        f = lib.file_of(e.id)
+        if watched and f is not None and lib.format_upgradable(f):
+            out.add(e.id)
     return out
 
 
@@ -79,9 +98,11 @@ async def test_demo_library_matches_the_simulators_truth(pool: asyncpg.Pool, bus
     assert set(sim.wanted_ids(kind="missing")) == missing and missing
     assert set(sim.wanted_ids(kind="cutoff")) == cutoff and cutoff
     registry = await _registry(pool, "episode")
-    assert registry == {"gap": missing, "upgrade": cutoff}
+    formats = _format_truth(sim)
+    assert registry == {"gap": missing, "upgrade": cutoff, "format": formats} and formats
     assert (run["gaps_found"], run["upgrades_found"]) == (len(missing), len(cutoff))
-    assert run["entries_created"] == len(missing) + len(cutoff)
+    assert run["formats_found"] == run["formats_new"] == len(formats)
+    assert run["entries_created"] == len(missing) + len(cutoff) + len(formats)
     # Every entry carries its score's parts, and the parts add up to the score.
     bad = await pool.fetchval(
         "SELECT count(*) FROM search_registry WHERE abs(priority - ((priority_parts->>'age')::float"
@@ -100,7 +121,9 @@ async def test_movies_match_the_simulators_truth(pool: asyncpg.Pool, bus: Bus) -
     await h.sweep("full")
     await _discover(h, _discovery(h))
     missing, cutoff = await _wanted_from_endpoints(sim)
-    assert await _registry(pool, "movie") == {"gap": missing, "upgrade": cutoff}
+    formats = _format_truth(sim)
+    registry = await _registry(pool, "movie")
+    assert registry == {"gap": missing, "upgrade": cutoff, "format": formats} and formats
 
 
 async def test_gap_upgrade_transitions_and_cascades(pool: asyncpg.Pool, bus: Bus) -> None:
@@ -126,7 +149,7 @@ async def test_gap_upgrade_transitions_and_cascades(pool: asyncpg.Pool, bus: Bus
     lib.replace_file(gap, below_cutoff=True, rng=rng, when=now)
     # upgrade → nothing: the file is replaced by one meeting the cutoff.
     upgrade = sorted(before["upgrade"])[0]
-    lib.replace_file(upgrade, below_cutoff=False, rng=rng, when=now)
+    lib.replace_file(upgrade, below_cutoff=False, format_below=False, rng=rng, when=now)
     # nothing → gap: a file is lost.
     have = next(
         e.id
@@ -146,6 +169,7 @@ async def test_gap_upgrade_transitions_and_cascades(pool: asyncpg.Pool, bus: Bus
     assert after == {
         "gap": set(sim.wanted_ids(kind="missing")),
         "upgrade": set(sim.wanted_ids(kind="cutoff")),
+        "format": _format_truth(sim),
     }
     # The entry kept its id when its type changed.
     assert (
@@ -196,3 +220,63 @@ async def test_sweep_type_limits_new_entries_and_redelivery_is_a_no_op(
     assert (
         await pool.fetchval("SELECT count(*) FROM discovery_runs WHERE message_id = $1", mid) == 1
     )
+
+
+async def test_format_score_candidates_follow_the_files(pool: asyncpg.Pool, bus: Bus) -> None:
+    sim = sim_for(Flavor.RADARR_V3, movies=120, format_share=0.3)
+    h = await make_harness(pool, bus, sim, connector_type="radarr", name="films")
+    d = _discovery(h)
+    await h.sweep("full")
+    run = await _discover(h, d)
+    before = await _registry(pool, "movie")
+    assert before["format"] == _format_truth(sim) and run["formats_new"] == len(before["format"])
+    lib = sim.library
+    rng = random.Random(9)
+    now = sim.clock.now()
+    # A format candidate's file is replaced by one that reaches the cutoff score: it leaves.
+    leaves = sorted(before["format"])[0]
+    lib.replace_file(leaves, below_cutoff=False, format_below=False, rng=rng, when=now)
+    # A file at the quality cutoff and the score becomes one at the cutoff, below the score.
+    good = next(
+        m.id
+        for m in lib.movies.values()
+        if m.monitored
+        and m.quality_profile_id == 4
+        and (f := lib.file_of(m.id)) is not None
+        and not f.cutoff_not_met
+        and not lib.format_upgradable(f)
+    )
+    lib.replace_file(good, below_cutoff=False, format_below=True, rng=rng, when=now)
+    # A format candidate whose quality drops below the cutoff: a quality upgrade now.
+    drops = sorted(before["format"])[1]
+    lib.replace_file(drops, below_cutoff=True, rng=rng, when=now)
+    sim.changed(movie_ids=[leaves, good, drops])
+    await h.sweep("incremental")
+    run = await _discover(h, d)
+    after = await _registry(pool, "movie")
+    assert leaves not in after["format"] and leaves not in after["upgrade"]
+    assert good in after["format"] and drops in after["upgrade"]
+    assert after["format"] == _format_truth(sim)
+    assert (run["formats_new"], run["formats_removed"], run["type_changed"]) == (1, 1, 1)
+    # The label the queue shows: the score and the profile's cutoff score.
+    scores = await pool.fetchrow(
+        "SELECT m.custom_format_score, qp.cutoff_format_score FROM movies m"
+        " JOIN quality_profiles qp ON qp.connector_id = m.connector_id"
+        " AND qp.arr_id = m.quality_profile_id WHERE m.arr_id = $1",
+        good,
+    )
+    assert scores["custom_format_score"] < scores["cutoff_format_score"] == 100
+    # Weighed apart: a format entry's type part is the format weight.
+    parts = await pool.fetch(
+        "SELECT DISTINCT (priority_parts->>'type')::float AS t FROM search_registry"
+        " WHERE search_type = 'format'"
+    )
+    assert [p["t"] for p in parts] == [DiscoveryConfig().weight_format]
+    # Switched off for the connector: the format entries go, the others stay.
+    await pool.execute(
+        "UPDATE connectors SET format_upgrades = false WHERE id = $1", h.connector_id
+    )
+    run = await _discover(h, d)
+    off = await _registry(pool, "movie")
+    assert off["format"] == set() and run["formats_removed"] == len(after["format"])
+    assert off["gap"] == after["gap"] and off["upgrade"] == after["upgrade"]

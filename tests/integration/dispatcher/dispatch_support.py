@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -242,3 +245,16 @@ def posted_commands(sim: Simulator) -> list[dict[str, Any]]:
         for r in sim.requests
         if r.method == "POST" and r.path.endswith("/command")
     ]
+
+
+@contextlib.asynccontextmanager
+async def running(*engines: Dispatcher) -> AsyncIterator[None]:
+    """The engines dispatch meanwhile; stopped (and awaited) afterwards."""
+    tasks = [asyncio.create_task(e.run()) for e in engines]
+    try:
+        yield
+    finally:
+        for e in engines:
+            await e.stop(timeout=2)
+        for t in tasks:
+            await asyncio.wait_for(t, 5)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from comradarr_arrsim import Fault, Flavor
 from comradarr_bus import Bus
-from comradarr_dispatcher.engine import Dispatcher
 from comradarr_dispatcher.queue import explain_entry, set_paused
 from dispatch_support import (
     FAST,
@@ -24,24 +21,13 @@ from dispatch_support import (
     posted_commands,
     queue_episodes,
     queue_movies,
+    running,
     sim_for,
 )
 
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@contextlib.asynccontextmanager
-async def running(*engines: Dispatcher) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(e.run()) for e in engines]
-    try:
-        yield
-    finally:
-        for e in engines:
-            await e.stop(timeout=2)
-        for t in tasks:
-            await asyncio.wait_for(t, 5)
 
 
 async def states(pool: asyncpg.Pool, ids: list[int]) -> dict[int, str]:

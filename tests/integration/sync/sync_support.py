@@ -121,11 +121,13 @@ async def make_harness(
 
 
 async def mirror_episodes(pool: asyncpg.Pool, cid: int) -> dict[int, tuple[Any, ...]]:
-    """Episode arr id → (series, season, has_file, monitored, cutoff unmet, quality id)."""
+    """Episode arr id → (series, season, has_file, monitored, cutoff unmet, quality id,
+    format score)."""
     rows = await pool.fetch(
         "SELECT arr_id, series_arr_id, season_number, has_file, monitored,"
         " quality_cutoff_not_met, (SELECT (q.model->'quality'->>'id')::int FROM qualities q"
-        " WHERE q.id = quality_id) AS q FROM episodes WHERE connector_id = $1",
+        " WHERE q.id = quality_id) AS q, custom_format_score"
+        " FROM episodes WHERE connector_id = $1",
         cid,
     )
     return {r["arr_id"]: tuple(r.values())[1:] for r in rows}
@@ -144,6 +146,7 @@ def sim_episodes(sim: Simulator) -> dict[int, tuple[Any, ...]]:
             e.monitored,
             bool(f and f.cutoff_not_met),
             f.quality.id if f else None,
+            f.format_score if f else None,
         )
     return out
 
@@ -157,6 +160,20 @@ async def assert_series_mirror_matches(pool: asyncpg.Pool, cid: int, sim: Simula
         s.id: (s.monitored, s.title) for s in sim.library.series.values()
     }
     assert await mirror_episodes(pool, cid) == sim_episodes(sim)
+    await assert_profiles_match(pool, cid, sim)
+
+
+async def assert_profiles_match(pool: asyncpg.Pool, cid: int, sim: Simulator) -> None:
+    """The mirror's quality profiles equal the simulator's."""
+    rows = await pool.fetch(
+        "SELECT arr_id, upgrade_allowed, cutoff, cutoff_format_score FROM quality_profiles"
+        " WHERE connector_id = $1",
+        cid,
+    )
+    assert {r["arr_id"]: tuple(r.values())[1:] for r in rows} == {
+        p.id: (p.upgrade_allowed, p.cutoff, p.cutoff_format_score)
+        for p in sim.library.profiles.values()
+    }
 
 
 async def assert_movie_mirror_matches(pool: asyncpg.Pool, cid: int, sim: Simulator) -> None:
@@ -164,7 +181,7 @@ async def assert_movie_mirror_matches(pool: asyncpg.Pool, cid: int, sim: Simulat
     rows = await pool.fetch(
         "SELECT arr_id, has_file, monitored, quality_cutoff_not_met,"
         " (SELECT (q.model->'quality'->>'id')::int FROM qualities q WHERE q.id = quality_id)"
-        " AS q FROM movies WHERE connector_id = $1",
+        " AS q, custom_format_score FROM movies WHERE connector_id = $1",
         cid,
     )
     lib = sim.library
@@ -176,5 +193,7 @@ async def assert_movie_mirror_matches(pool: asyncpg.Pool, cid: int, sim: Simulat
             m.monitored,
             bool(f and f.cutoff_not_met),
             f.quality.id if f else None,
+            f.format_score if f else None,
         )
     assert {r["arr_id"]: tuple(r.values())[1:] for r in rows} == want
+    await assert_profiles_match(pool, cid, sim)

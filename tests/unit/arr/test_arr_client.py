@@ -128,6 +128,44 @@ async def test_prowlarr_indexers_and_status(
     assert len(indexers) == 6
     assert {s.indexer_id for s in statuses} == {3, 6}
     assert all(s.disabled_till is not None for s in statuses)
+    assert indexers[2].status is not None and indexers[2].status.indexer_id == 3
+
+
+async def test_prowlarr_statistics_and_messages(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
+    sim = make_sim(Flavor.PROWLARR_V1, indexers=3)
+    sim.set_indexer(2, disabled_for=600, message="Query limit reached")
+    client, _ = make_client(sim)
+    async with client:
+        stats = await client.indexer_stats()
+        indexers = [i async for i in client.indexers()]
+    assert stats is not None and [s.indexer_id for s in stats] == [1, 2, 3]
+    assert stats[0].number_of_queries > 0
+    assert indexers[1].message is not None
+    assert indexers[1].message.message == "Query limit reached"
+    # An older Prowlarr without indexerstats: no statistics, no error.
+    sim.add_fault(Fault(kind="status", status=404, path="/indexerstats"))
+    client, _ = make_client(sim)
+    async with client:
+        assert await client.indexer_stats() is None
+
+
+async def test_queue_status_and_format_scores(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
+    sim = make_sim(Flavor.SONARR_V3, series=6, format_share=0.5)
+    sim.queued_extra = 7
+    client, _ = make_client(sim)
+    async with client:
+        queue = await client.queue_status()
+        profiles = {p.id: p async for p in client.quality_profiles()}
+        episodes = [e async for e in client.episodes(series_id=1)]
+    assert queue.total_count == 7
+    assert profiles[4].cutoff_format_score == 100
+    assert profiles[4].min_upgrade_format_score == 10
+    files = [e.episode_file for e in episodes if e.episode_file is not None]
+    assert files and all(f.custom_format_score is not None for f in files)
 
 
 # --- pagination ------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from importlib import metadata
 
 import httpx
@@ -220,3 +222,107 @@ async def test_cached_episode_lists_follow_imports() -> None:
     assert after[target]["hasFile"] is True
     assert after[target]["episodeFile"]["qualityCutoffNotMet"] is False
     assert "lastSearchTime" in after[target]
+
+
+def test_by_hand_the_simulators_keep_the_host_clock() -> None:
+    from comradarr_arrsim._cli import build
+
+    before = time.time()
+    sim, _ = build(["--type", "sonarr", "--api-key", KEY, "--series", "30"])
+    assert before - 1 <= sim.clock.now() <= time.time() + 1
+    assert before - 1 <= sim.spec.reference_time <= time.time() + 1
+    # What the host counts as aired and missing is what the simulator's wanted list says.
+    lib = sim.library
+    host_missing = [
+        e
+        for e in lib.episodes.values()
+        if e.file_id is None
+        and e.air_date is not None
+        and e.air_date <= time.time()
+        and e.monitored
+        and lib.series[e.series_id].monitored
+    ]
+    assert len(host_missing) == len(sim.wanted_ids(kind="missing")) > 0
+    prowlarr, _ = build(["--type", "prowlarr", "--api-key", KEY])
+    assert prowlarr._blocked(), "a disabledTill an hour from now is in the future"
+    # A fixed reference stays available for tests that ask for one.
+    fixed, _ = build(["--type", "sonarr", "--api-key", KEY, "--reference-time", "fixed"])
+    assert fixed.spec.reference_time == DEFAULT_REFERENCE
+    dated, _ = build(["--type", "radarr", "--api-key", KEY, "--reference-time", "2024-03-01"])
+    assert dated.spec.reference_time == datetime(2024, 3, 1, tzinfo=UTC).timestamp()
+    with pytest.raises(SystemExit):
+        build(["--type", "sonarr", "--api-key", KEY, "--reference-time", "yesterday"])
+
+
+async def test_prowlarr_indexer_states_and_statistics() -> None:
+    sim = _sim(Flavor.PROWLARR_V1, indexers=4)
+    assert isinstance(sim.clock, ManualClock)
+    async with _client(sim) as client:
+        listed = {s["indexerId"] for s in (await client.get("/api/v1/indexerstatus")).json()}
+        assert listed == {3}
+        # A disable that ran out: gone from indexerstatus, still on the indexer.
+        changed = await client.post("/__sim/indexers/1", json={"disabledFor": -60})
+        assert changed.status_code == 200 and changed.json()["status"]["disabledTill"]
+        assert {s["indexerId"] for s in (await client.get("/api/v1/indexerstatus")).json()} == {3}
+        await client.post("/__sim/indexers/2", json={"disabledFor": 900, "message": "429"})
+        await client.post("/__sim/indexers/4", json={"enable": False})
+        listed = {s["indexerId"] for s in (await client.get("/api/v1/indexerstatus")).json()}
+        assert listed == {2, 3}
+        health = (await client.get("/api/v1/health")).json()
+        assert health[0]["message"].endswith("DrunkenSlug, 1337x")
+        indexers = {i["id"]: i for i in (await client.get("/api/v1/indexer")).json()}
+        assert indexers[2]["message"] == {"message": "429", "type": "error"}
+        assert indexers[4]["enable"] is False
+        sim.clock.advance(3601)  # indexer 3's hour is over, indexer 2's 15 minutes too
+        assert (await client.get("/api/v1/indexerstatus")).json() == []
+        await client.post("/__sim/indexers/2", json={"healthy": True, "message": ""})
+        indexers = {i["id"]: i for i in (await client.get("/api/v1/indexer")).json()}
+        assert "status" not in indexers[2] and "message" not in indexers[2]
+        stats = (await client.get("/api/v1/indexerstats")).json()["indexers"]
+        assert [s["indexerId"] for s in stats] == [1, 2, 3, 4]
+        assert all(s["numberOfQueries"] >= s["numberOfGrabs"] for s in stats)
+        assert (await client.post("/__sim/indexers/9", json={})).status_code == 404
+        bad = await client.post("/__sim/indexers/1", json={"disabledFor": "soon"})
+        assert bad.status_code == 400
+
+
+async def test_download_queue_counts_grabs_until_imported() -> None:
+    sim = _sim(series=2, missing_share=0.5, airing_seasons=0)
+    sim.behaviour.find_probability = 1.0
+    assert isinstance(sim.clock, ManualClock)
+    wanted = sim.wanted_ids(kind="missing")[:3]
+    async with _client(sim) as client:
+        assert (await client.get("/api/v3/queue/status")).json()["totalCount"] == 0
+        await client.post("/api/v3/command", json={"name": "EpisodeSearch", "episodeIds": wanted})
+        sim.clock.advance(0.7)  # ended, grabbed, not imported yet
+        assert (await client.get("/api/v3/queue/status")).json()["totalCount"] == 3
+        set_extra = await client.post("/__sim/queue", json={"totalCount": 20})
+        assert set_extra.json() == {"totalCount": 23}
+        sim.clock.advance(5)
+        assert (await client.get("/api/v3/queue/status")).json()["totalCount"] == 20
+        assert (await client.post("/__sim/queue", json={"totalCount": -1})).status_code == 400
+
+
+async def test_format_scores_make_upgrades_of_their_own_kind() -> None:
+    sim = _sim(Flavor.RADARR_V3, movies=200, cutoff_share=0.2, format_share=0.3)
+    assert isinstance(sim.clock, ManualClock)
+    lib = sim.library
+    files = list(lib.files.values())
+    candidates = [f for f in files if lib.format_upgradable(f)]
+    assert candidates and all(not f.cutoff_not_met for f in candidates)
+    assert all(f.format_score < 100 for f in candidates)
+    # Quality cutoff alone misses them: wanted/cutoff does not list them.
+    assert not {f.owner_id for f in candidates} & set(sim.wanted_ids(kind="cutoff"))
+    target = candidates[0]
+    sim.behaviour.find_probability = 1.0
+    async with _client(sim) as client:
+        movie = (await client.get(f"/api/v3/movie/{target.owner_id}")).json()
+        assert movie["movieFile"]["customFormatScore"] == target.format_score
+        assert {cf["name"] for cf in movie["movieFile"]["customFormats"]} >= {"x265"}
+        body = {"name": "MoviesSearch", "movieIds": [target.owner_id]}
+        await client.post("/api/v3/command", json=body)
+        sim.clock.advance(10)
+        after = (await client.get(f"/api/v3/movie/{target.owner_id}")).json()
+    assert after["movieFile"]["customFormatScore"] >= 100
+    new_file = lib.file_of(target.owner_id)
+    assert new_file is not None and not lib.format_upgradable(new_file)

@@ -159,9 +159,15 @@ async def test_every_answer_matches_the_openapi_document(flavor: Flavor) -> None
         if info.shape == "indexer":
             indexers = await check("GET", f"{api}/indexer", f"{api}/indexer")
             statuses = await check("GET", f"{api}/indexerstatus", f"{api}/indexerstatus")
-            assert indexers and statuses
+            stats = await check("GET", f"{api}/indexerstats", f"{api}/indexerstats")
+            assert indexers and statuses and stats["indexers"]
+            sim.health_checks = None  # Prowlarr's own check over its indexers
+            health = await check("GET", f"{api}/health", f"{api}/health")
+            assert health[0]["source"] == "IndexerStatusCheck"
             return
-        await check("GET", f"{api}/qualityprofile", f"{api}/qualityprofile")
+        profiles = await check("GET", f"{api}/qualityprofile", f"{api}/qualityprofile")
+        assert any(p["cutoffFormatScore"] > 0 and p["formatItems"] for p in profiles)
+        await check("GET", f"{api}/queue/status", f"{api}/queue/status")
         if info.shape == "series":
             series = await check("GET", f"{api}/series", f"{api}/series")
             await check("GET", f"{api}/series/{series[0]['id']}", f"{api}/series/{{id}}")

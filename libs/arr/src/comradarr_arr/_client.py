@@ -43,9 +43,11 @@ from comradarr_arr._models import (
     HealthStatus,
     HistoryRecord,
     Indexer,
+    IndexerStatistics,
     IndexerStatus,
     Movie,
     QualityProfile,
+    QueueStatus,
     Series,
     SystemStatus,
 )
@@ -558,13 +560,17 @@ class ArrClient:
         """``GET system/status`` under the given (or detected) API base."""
         base = api_base or (await self.api_info()).api_base
         data = await self._get_json(f"{base}/system/status", endpoint="system/status")
+        return self._resource(data, SystemStatus, "system/status", " (is this an *arr app?)")
+
+    def _resource(self, data: Any, model: type[M], endpoint: str, hint: str = "") -> M:
+        """One resource of the answer, or ArrProtocolError saying the answer was unexpected."""
         try:
-            return SystemStatus.model_validate(data)
+            return model.model_validate(data)
         except ValidationError as exc:
             raise ArrProtocolError(
-                "system/status: unexpected answer (is this an *arr app?)",
+                f"{endpoint}: unexpected answer{hint}",
                 connector=self.config.name,
-                endpoint="system/status",
+                endpoint=endpoint,
             ) from exc
 
     async def api_info(self) -> ApiInfo:
@@ -805,6 +811,29 @@ class ArrClient:
             f"{info.api_base}/indexerstatus", endpoint="indexerstatus", model=IndexerStatus
         ):
             yield item
+
+    async def indexer_stats(self) -> list[IndexerStatistics] | None:
+        """Prowlarr's per-indexer statistics (queries, grabs, failures); None when this
+        Prowlarr does not serve them (404)."""
+        info = await self._require(Shape.INDEXER)
+        try:
+            data = await self._get_json(f"{info.api_base}/indexerstats", endpoint="indexerstats")
+        except ArrNotFoundError:
+            return None
+        raw = data.get("indexers") if isinstance(data, dict) else None
+        return [
+            parsed
+            for item in (raw or [])
+            if (parsed := self._parse(item, IndexerStatistics, "indexerstats")) is not None
+        ]
+
+    # --- download queue ----------------------------------------------------------------
+
+    async def queue_status(self) -> QueueStatus:
+        """``queue/status``: the size of the app's download queue."""
+        info = await self.api_info()
+        data = await self._get_json(f"{info.api_base}/queue/status", endpoint="queue/status")
+        return self._resource(data, QueueStatus, "queue/status")
 
     # --- commands --------------------------------------------------------------------
 

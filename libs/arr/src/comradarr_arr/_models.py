@@ -64,13 +64,20 @@ class QualityProfileItem(ArrModel):
 
 
 class QualityProfile(ArrModel):
-    """A quality profile with its cutoff."""
+    """A quality profile with its cutoff and, where the app scores custom formats (Sonarr
+    v4+, Radarr, Whisparr), its format-score thresholds."""
 
     id: int
     name: str
     upgrade_allowed: bool = False
     cutoff: int
     items: list[QualityProfileItem] = Field(default_factory=list)
+    min_format_score: int = 0
+    # A file whose format score is below this is still upgraded once its quality meets
+    # the cutoff (which qualityCutoffNotMet and wanted/cutoff do not say).
+    cutoff_format_score: int = 0
+    # How much a release must beat a file's score by to upgrade it (Sonarr v4+, Radarr).
+    min_upgrade_format_score: int | None = None
 
 
 # --- system --------------------------------------------------------------------------
@@ -178,6 +185,8 @@ class EpisodeFile(ArrModel):
     date_added: datetime | None = None
     quality: QualityModel | None = None
     quality_cutoff_not_met: bool = False
+    # The sum of the file's custom formats' scores in its profile (None where not served).
+    custom_format_score: int | None = None
 
 
 class Episode(ArrModel):
@@ -216,6 +225,7 @@ class MovieFile(ArrModel):
     date_added: datetime | None = None
     quality: QualityModel | None = None
     quality_cutoff_not_met: bool = False
+    custom_format_score: int | None = None
 
 
 class Movie(ArrModel):
@@ -290,7 +300,27 @@ class Command(ArrModel):
         return self.status in TERMINAL_COMMAND_STATUSES
 
 
+# --- download queue ------------------------------------------------------------------
+
+
+class QueueStatus(ArrModel):
+    """``queue/status``: how many downloads the app's queue holds."""
+
+    total_count: int = 0
+    count: int = 0
+    unknown_count: int = 0
+    errors: bool = False
+    warnings: bool = False
+
+
 # --- prowlarr ------------------------------------------------------------------------
+
+
+class ProviderMessage(ArrModel):
+    """A message Prowlarr attaches to an indexer (info, warning or error)."""
+
+    message: str | None = None
+    type: str | None = None
 
 
 class Indexer(ArrModel):
@@ -309,6 +339,8 @@ class Indexer(ArrModel):
     supports_search: bool = False
     tags: list[int] = Field(default_factory=list)
     added: datetime | None = None
+    message: ProviderMessage | None = None
+    status: IndexerStatus | None = None
 
 
 class IndexerStatus(ArrModel):
@@ -319,3 +351,20 @@ class IndexerStatus(ArrModel):
     disabled_till: datetime | None = None
     most_recent_failure: datetime | None = None
     initial_failure: datetime | None = None
+
+
+class IndexerStatistics(ArrModel):
+    """Prowlarr's counts for one indexer (``indexerstats``)."""
+
+    indexer_id: int
+    indexer_name: str | None = None
+    average_response_time: int = 0
+    number_of_queries: int = 0
+    number_of_grabs: int = 0
+    number_of_rss_queries: int = 0
+    number_of_failed_queries: int = 0
+    number_of_failed_grabs: int = 0
+    number_of_failed_rss_queries: int = 0
+
+
+Indexer.model_rebuild()

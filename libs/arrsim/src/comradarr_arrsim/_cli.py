@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from datetime import UTC, datetime
 
 import uvicorn
 from comradarr_logging import configure_logging
 
 from comradarr_arrsim._flavors import Flavor
-from comradarr_arrsim._library import LibrarySpec
+from comradarr_arrsim._library import DEFAULT_REFERENCE, LibrarySpec
 from comradarr_arrsim._sim import Behaviour, Simulator
 
 API_KEY_ENV = "COMRADARR_ARRSIM_API_KEY"
@@ -20,6 +22,24 @@ _ALIASES = {
     "whisparr": Flavor.WHISPARR_V2,
     "prowlarr": Flavor.PROWLARR_V1,
 }
+
+
+def reference_time(value: str) -> float:
+    """The library's reference instant: ``now`` (the host's clock), ``fixed`` (the tests'
+    2025-06-01) or an ISO 8601 date-time (UTC when it names no zone)."""
+    if value == "now":
+        return time.time()
+    if value == "fixed":
+        return DEFAULT_REFERENCE
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not 'now', 'fixed' or an ISO 8601 date-time"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--unmonitored-share", type=float, default=0.1)
     p.add_argument("--specials", type=int, default=1)
     p.add_argument("--indexers", type=int, default=6)
+    p.add_argument(
+        "--reference-time",
+        type=reference_time,
+        default="now",
+        help="the instant the library is generated around and the clock starts at: 'now'"
+        " (default: the host's wall clock), 'fixed' (2025-06-01, as the tests use) or an"
+        " ISO 8601 date-time",
+    )
     p.add_argument("--find-probability", type=float, default=0.5)
     p.add_argument("--command-duration", type=float, default=0.5)
     p.add_argument("--import-delay", type=float, default=1.0)
@@ -70,6 +98,7 @@ def build(argv: list[str]) -> tuple[Simulator, argparse.Namespace]:
         unmonitored_share=args.unmonitored_share,
         specials=args.specials,
         indexers=args.indexers,
+        reference_time=args.reference_time,
     )
     behaviour = Behaviour(
         find_probability=args.find_probability,

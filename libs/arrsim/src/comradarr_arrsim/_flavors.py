@@ -31,6 +31,9 @@ class FlavorInfo:
     # sends as strings: leaving them out keeps every answer valid against its document.
     sonarr_fields: bool = False
     eros: bool = False
+    # Sonarr v4+ and Radarr serve minUpgradeFormatScore on quality profiles; Whisparr's
+    # documents do not have it.
+    min_upgrade_format_score: bool = False
 
 
 FLAVORS: dict[Flavor, FlavorInfo] = {
@@ -41,6 +44,7 @@ FLAVORS: dict[Flavor, FlavorInfo] = {
         shape="series",
         openapi="sonarr-v3.openapi.json",
         sonarr_fields=True,
+        min_upgrade_format_score=True,
     ),
     Flavor.SONARR_V5: FlavorInfo(
         app_name="Sonarr",
@@ -49,6 +53,7 @@ FLAVORS: dict[Flavor, FlavorInfo] = {
         shape="series",
         openapi="sonarr-v5.openapi.json",
         sonarr_fields=True,
+        min_upgrade_format_score=True,
     ),
     Flavor.RADARR_V3: FlavorInfo(
         app_name="Radarr",
@@ -56,6 +61,7 @@ FLAVORS: dict[Flavor, FlavorInfo] = {
         api_base="/api/v3",
         shape="movie",
         openapi="radarr-v3.openapi.json",
+        min_upgrade_format_score=True,
     ),
     Flavor.WHISPARR_V2: FlavorInfo(
         app_name="Whisparr",

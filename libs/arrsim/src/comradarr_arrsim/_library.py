@@ -54,14 +54,43 @@ MOVIE_QUALITIES: tuple[QualityDef, ...] = (
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class FormatDef:
+    """A custom format (its conditions are not simulated: files are given formats)."""
+
+    id: int
+    name: str
+
+
+CUSTOM_FORMATS: tuple[FormatDef, ...] = (
+    FormatDef(1, "Preferred Group"),
+    FormatDef(2, "x265"),
+    FormatDef(3, "Repack/Proper"),
+)
+# The format scores of the profiles that use custom formats: a preferred group reaches the
+# cutoff score on its own; x265 (and a repack of it) stays below it.
+_FORMAT_SCORES = {1: 100, 2: 40, 3: 10}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ProfileDef:
-    """A quality profile: allowed qualities and the cutoff."""
+    """A quality profile: allowed qualities, the cutoff and the custom-format scores."""
 
     id: int
     name: str
     cutoff: int
     upgrade_allowed: bool
     allowed: frozenset[int]
+    # Score of each custom format in this profile (formats not named score 0).
+    format_scores: dict[int, int] = dataclasses.field(default_factory=dict)
+    min_format_score: int = 0
+    # A file whose format score is below this is upgraded (once its quality meets cutoff).
+    cutoff_format_score: int = 0
+    # How much better a release's score must be to count as an upgrade.
+    min_upgrade_format_score: int = 1
+
+    def format_score(self, formats: tuple[int, ...]) -> int:
+        """A file's custom-format score under this profile."""
+        return sum(self.format_scores.get(f, 0) for f in formats)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -81,6 +110,9 @@ class LibrarySpec:
     # Special episodes (season 0, unmonitored as Sonarr does by default) per series.
     specials: int = 1
     indexers: int = 6
+    # Of the files whose quality meets the cutoff (in a profile that scores custom formats),
+    # the share whose format score stays below the profile's cutoff format score.
+    format_share: float = 0.1
     reference_time: float = DEFAULT_REFERENCE
 
 
@@ -99,6 +131,9 @@ class SimFile:
     relative_path: str
     release_group: str
     cutoff_not_met: bool
+    # Custom formats the file matches, and its score under its profile.
+    formats: tuple[int, ...] = ()
+    format_score: int = 0
 
 
 @dataclasses.dataclass(slots=True)
@@ -220,10 +255,29 @@ class Library:
         self.rank = {q.id: i for i, q in enumerate(self.qualities)}
         self.quality_by_id = {q.id: q for q in self.qualities}
         all_ids = frozenset(q.id for q in self.qualities)
+        self.formats = CUSTOM_FORMATS
         self.profiles: dict[int, ProfileDef] = {
             1: ProfileDef(1, "Any", 1, False, all_ids),
-            4: ProfileDef(4, "HD-1080p", 3, True, all_ids - {1, 2, 18, 19}),
-            5: ProfileDef(5, "Ultra-HD", 19, True, frozenset({18, 19})),
+            4: ProfileDef(
+                4,
+                "HD-1080p",
+                3,
+                True,
+                all_ids - {1, 2, 18, 19},
+                format_scores=dict(_FORMAT_SCORES),
+                cutoff_format_score=100,
+                min_upgrade_format_score=10,
+            ),
+            5: ProfileDef(
+                5,
+                "Ultra-HD",
+                19,
+                True,
+                frozenset({18, 19}),
+                format_scores=dict(_FORMAT_SCORES),
+                cutoff_format_score=100,
+                min_upgrade_format_score=10,
+            ),
         }
         self.series: dict[int, SimSeries] = {}
         self.episodes: dict[int, SimEpisode] = {}
@@ -253,6 +307,22 @@ class Library:
             pool = [self.quality_by_id[profile.cutoff]]
         return rng.choice(pool)
 
+    def _pick_formats(
+        self, file_id: int, profile: ProfileDef, *, below_cutoff: bool, format_below: bool | None
+    ) -> tuple[int, ...]:
+        # A generator of its own (per file): the library's other draws stay as they were
+        # before files had formats, so a seed yields the same library as then.
+        rng = random.Random(f"{self.spec.seed}:formats:{file_id}")
+        if not profile.format_scores:
+            return ()
+        if below_cutoff:
+            return rng.choice(((), (2,), (1,)))
+        if format_below is None:
+            format_below = rng.random() < self.spec.format_share
+        if format_below:
+            return rng.choice(((2,), (2, 3)))
+        return rng.choice(((1,), (1, 3)))
+
     def new_file(
         self,
         rng: random.Random,
@@ -263,12 +333,18 @@ class Library:
         below_cutoff: bool,
         when: float,
         name: str,
+        format_below: bool | None = None,
     ) -> SimFile:
-        """Create a file for an item, below the profile's cutoff or not."""
+        """Create a file for an item, below the profile's cutoff or not; format_below says
+        whether its format score stays below the profile's cutoff score (None: by the
+        library's format share)."""
         profile = self.profiles[profile_id]
         quality = self._pick_quality(rng, profile, below=below_cutoff)
         repack = rng.random() < 0.05
         group = rng.choice(_GROUPS)
+        formats = self._pick_formats(
+            self._next_file_id, profile, below_cutoff=below_cutoff, format_below=format_below
+        )
         file = SimFile(
             id=self._next_file_id,
             owner_id=owner_id,
@@ -281,6 +357,8 @@ class Library:
             relative_path=f"{name} [{quality.name}]-{group}.mkv",
             release_group=group,
             cutoff_not_met=self.rank[quality.id] < self.rank[profile.cutoff],
+            formats=formats,
+            format_score=profile.format_score(formats),
         )
         self._next_file_id += 1
         self.files[file.id] = file
@@ -432,10 +510,33 @@ class Library:
         item = self.movies[item_id] if self.movie_shape else self.episodes[item_id]
         return self.files.get(item.file_id) if item.file_id is not None else None
 
+    def profile_of(self, item_id: int) -> ProfileDef:
+        """The quality profile of an episode's series or of a movie."""
+        if self.movie_shape:
+            return self.profiles[self.movies[item_id].quality_profile_id]
+        return self.profiles[self.series[self.episodes[item_id].series_id].quality_profile_id]
+
+    def format_upgradable(self, file: SimFile) -> bool:
+        """Whether the app would upgrade the file for its format score alone."""
+        owner = self.movies[file.owner_id] if self.movie_shape else self.series[file.owner_id]
+        profile = self.profiles[owner.quality_profile_id]
+        return (
+            profile.upgrade_allowed
+            and not file.cutoff_not_met
+            and file.format_score < profile.cutoff_format_score
+        )
+
     def replace_file(
-        self, item_id: int, *, below_cutoff: bool | None, rng: random.Random, when: float
+        self,
+        item_id: int,
+        *,
+        below_cutoff: bool | None,
+        rng: random.Random,
+        when: float,
+        format_below: bool | None = None,
     ) -> SimFile | None:
-        """Drop an item's file and give it a new one below or meeting the cutoff (or none)."""
+        """Drop an item's file and give it a new one below or meeting the cutoff (or none);
+        format_below as for new_file."""
         item: SimEpisode | SimMovie
         if self.movie_shape:
             movie = self.movies[item_id]
@@ -464,6 +565,7 @@ class Library:
             below_cutoff=below_cutoff,
             when=when,
             name=name,
+            format_below=format_below,
         )
         item.file_id = file.id
         return file

@@ -45,6 +45,12 @@ def quality(
     return {"quality": inner, "revision": {"version": revision, "real": 0, "isRepack": repack}}
 
 
+def custom_formats(lib: Library, f: SimFile) -> list[dict[str, Any]]:
+    """The CustomFormatResources a file matches."""
+    names = {cf.id: cf.name for cf in lib.formats}
+    return [{"id": cf, "name": names[cf]} for cf in f.formats]
+
+
 def episode_file(info: FlavorInfo, lib: Library, f: SimFile) -> dict[str, Any]:
     """An EpisodeFileResource."""
     series = lib.series[f.owner_id]
@@ -59,8 +65,8 @@ def episode_file(info: FlavorInfo, lib: Library, f: SimFile) -> dict[str, Any]:
         "releaseGroup": f.release_group,
         "languages": [ENGLISH],
         "quality": quality(info, f.quality, revision=f.revision, repack=f.is_repack),
-        "customFormats": [],
-        "customFormatScore": 0,
+        "customFormats": custom_formats(lib, f),
+        "customFormatScore": f.format_score,
         "qualityCutoffNotMet": f.cutoff_not_met,
     }
     if info.sonarr_fields:
@@ -214,8 +220,8 @@ def movie_file(info: FlavorInfo, lib: Library, f: SimFile) -> dict[str, Any]:
         "releaseGroup": f.release_group,
         "languages": [ENGLISH],
         "quality": quality(info, f.quality, revision=f.revision, repack=f.is_repack),
-        "customFormats": [],
-        "customFormatScore": 0,
+        "customFormats": custom_formats(lib, f),
+        "customFormatScore": f.format_score,
         "indexerFlags": 0,
         "qualityCutoffNotMet": f.cutoff_not_met,
     }
@@ -324,10 +330,16 @@ def quality_profile(info: FlavorInfo, lib: Library, p: ProfileDef) -> dict[str, 
         "upgradeAllowed": p.upgrade_allowed,
         "cutoff": p.cutoff,
         "items": items,
-        "minFormatScore": 0,
-        "cutoffFormatScore": 0,
-        "formatItems": [],
+        "minFormatScore": p.min_format_score,
+        "cutoffFormatScore": p.cutoff_format_score,
+        # Every custom format is listed in every profile, scored 0 where it does not count.
+        "formatItems": [
+            {"format": cf.id, "name": cf.name, "score": p.format_scores.get(cf.id, 0)}
+            for cf in lib.formats
+        ],
     }
+    if info.min_upgrade_format_score:
+        data["minUpgradeFormatScore"] = p.min_upgrade_format_score
     return data
 
 

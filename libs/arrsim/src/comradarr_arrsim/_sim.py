@@ -167,7 +167,12 @@ class Simulator:
         self.instance_name = instance_name or self.info.app_name
         self.url_base = url_base.rstrip("/")
         self.faults = FaultSet()
-        self.health_checks: list[dict[str, Any]] = []
+        # None: Prowlarr derives its checks from its indexers; the other apps have none.
+        self.health_checks: list[dict[str, Any]] | None = None
+        # The download queue (queue/status totalCount): releases grabbed and not yet
+        # imported, plus queued_extra (set by tests: downloads the simulation does not make).
+        self.downloading = 0
+        self.queued_extra = 0
         self.library = Library(
             spec=self.spec,
             movie_shape=self.info.shape == "movie",
@@ -185,6 +190,7 @@ class Simulator:
         # Whole /episode answers per (series, with files): the hot path of a full sync.
         self._episode_list_cache: dict[tuple[int, bool], bytes] = {}
         self._wanted_cache: dict[tuple[Any, ...], list[int]] = {}
+        self._indexer_stats: dict[int, dict[str, Any]] = {}
         self.indexers = self._make_indexers() if self.info.shape == "indexer" else []
         self._route_table = self._routes()
         self.app = Starlette(
@@ -370,6 +376,7 @@ class Simulator:
                 {
                     ("GET", "indexer"): self._get_indexers,
                     ("GET", "indexerstatus"): self._get_indexer_status,
+                    ("GET", "indexerstats"): self._get_indexer_stats,
                 }
             )
         if shape != "indexer":
@@ -377,6 +384,7 @@ class Simulator:
                 {
                     ("GET", "qualityprofile"): self._get_profiles,
                     ("GET", "history/since"): self._get_history_since,
+                    ("GET", "queue/status"): self._get_queue_status,
                     ("POST", "command"): self._post_command,
                     ("GET", "command"): self._get_commands,
                     ("GET", "command/{id}"): self._get_command,
@@ -444,8 +452,25 @@ class Simulator:
     # --- handlers --------------------------------------------------------------------
 
     def _get_health(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
+        checks = self.health_checks
+        if checks is None:
+            checks = self._indexer_health() if self.info.shape == "indexer" else []
+        return self._dump([{k: v for k, v in c.items() if v is not None} for c in checks])
+
+    def _get_queue_status(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
+        self.tick()
+        total = self.downloading + self.queued_extra
         return self._dump(
-            [{k: v for k, v in c.items() if v is not None} for c in self.health_checks]
+            {
+                "id": 0,
+                "totalCount": total,
+                "count": total,
+                "unknownCount": 0,
+                "errors": False,
+                "warnings": False,
+                "unknownErrors": False,
+                "unknownWarnings": False,
+            }
         )
 
     def _get_series(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
@@ -610,7 +635,7 @@ class Simulator:
         if delta < 0:
             wanted = self._wanted(kind=kind, sort_key="id", descending=False, monitored=True)
             for item_id in wanted[:-delta]:
-                lib.replace_file(item_id, below_cutoff=False, rng=rng, when=now)
+                lib.replace_file(item_id, below_cutoff=False, rng=rng, when=now, format_below=False)
                 touched.append(item_id)
         else:
             if lib.movie_shape:
@@ -789,6 +814,7 @@ class Simulator:
                 download_id=download_id,
                 **ids,
             )
+            self.downloading += 1
             self._schedule(
                 command.ended + b.import_delay,
                 functools.partial(
@@ -799,8 +825,9 @@ class Simulator:
         command.message = f"Completed: {len(found)} of {len(items)} items found a release"
 
     def _wants_release(self, item_id: int) -> bool:
-        file = self.library.file_of(item_id)
-        return file is None or file.cutoff_not_met
+        lib = self.library
+        file = lib.file_of(item_id)
+        return file is None or file.cutoff_not_met or lib.format_upgradable(file)
 
     def _history_ids(self, item_id: int) -> dict[str, int]:
         if self.library.movie_shape:
@@ -822,8 +849,9 @@ class Simulator:
         lib = self.library
         when = self.clock.now()
         rng = random.Random(f"{self.spec.seed}:import:{download_id}")
-        file = lib.replace_file(item_id, below_cutoff=False, rng=rng, when=when)
+        file = lib.replace_file(item_id, below_cutoff=False, rng=rng, when=when, format_below=False)
         assert file is not None
+        self.downloading = max(0, self.downloading - 1)
         lib.add_history(
             event_type="downloadFolderImported",
             when=when,
@@ -878,16 +906,134 @@ class Simulator:
                     "mostRecentFailure": render.iso(now - 600),
                     "initialFailure": render.iso(now - 7200),
                 }
+            queries = rng.randint(200, 5000)
+            grabs = rng.randint(0, queries // 10)
+            self._indexer_stats[index + 1] = {
+                "indexerId": index + 1,
+                "indexerName": name,
+                "averageResponseTime": rng.randint(150, 2500),
+                "averageGrabResponseTime": rng.randint(100, 900),
+                "numberOfQueries": queries,
+                "numberOfGrabs": grabs,
+                "numberOfRssQueries": rng.randint(100, 3000),
+                "numberOfAuthQueries": rng.randint(0, 20),
+                "numberOfFailedQueries": rng.randint(0, queries // 20),
+                "numberOfFailedGrabs": rng.randint(0, max(1, grabs // 20)),
+                "numberOfFailedRssQueries": rng.randint(0, 50),
+                "numberOfFailedAuthQueries": rng.randint(0, 3),
+            }
             out.append(indexer)
         return out
+
+    def set_indexer(
+        self,
+        indexer_id: int,
+        *,
+        enable: bool | None = None,
+        disabled_for: float | None = None,
+        healthy: bool = False,
+        failed_ago: float = 600.0,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a Prowlarr indexer: enable it or not; ``disabled_for`` seconds from now
+        (negative: a disable that ran out, leaving a recent failure) gives it a failure
+        status; ``healthy`` clears that status; ``message`` sets (or "" clears) the
+        indexer's own message (a ProviderMessage, type error)."""
+        indexer = next((i for i in self.indexers if i["id"] == indexer_id), None)
+        if indexer is None:
+            raise KeyError(f"no indexer {indexer_id}")
+        now = self.clock.now()
+        if enable is not None:
+            indexer["enable"] = enable
+        if healthy:
+            indexer.pop("status", None)
+        elif disabled_for is not None:
+            started = indexer.get("status", {}).get("initialFailure")
+            indexer["status"] = {
+                "id": indexer_id,
+                "indexerId": indexer_id,
+                "disabledTill": render.iso(now + disabled_for),
+                "mostRecentFailure": render.iso(now - failed_ago),
+                "initialFailure": started or render.iso(now - failed_ago),
+            }
+        if message is not None:
+            if message:
+                indexer["message"] = {"message": message, "type": "error"}
+            else:
+                indexer.pop("message", None)
+        return indexer
+
+    def _blocked(self) -> list[dict[str, Any]]:
+        """The indexers Prowlarr lists in indexerstatus: disabled until a future time."""
+        now = self.clock.now()
+        out = []
+        for indexer in self.indexers:
+            till = indexer.get("status", {}).get("disabledTill")
+            if till and datetime.fromisoformat(till.replace("Z", "+00:00")).timestamp() > now:
+                out.append(indexer)
+        return out
+
+    def _indexer_health(self) -> list[dict[str, Any]]:
+        # Prowlarr's IndexerStatusCheck: a warning naming the indexers disabled for failures,
+        # an error when that is every enabled one.
+        blocked = [i for i in self._blocked() if i["enable"]]
+        if not blocked:
+            return []
+        enabled = [i for i in self.indexers if i["enable"]]
+        every = len(blocked) == len(enabled)
+        text = (
+            "All indexers are unavailable due to failures"
+            if every
+            else "Indexers unavailable due to failures: " + ", ".join(i["name"] for i in blocked)
+        )
+        return [
+            {
+                "source": "IndexerStatusCheck",
+                "type": "error" if every else "warning",
+                "message": text,
+                "wikiUrl": "https://wiki.servarr.com/prowlarr/system#indexers-are-unavailable-due-to-failures",
+            }
+        ]
 
     def _get_indexers(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
         return self._dump(self.indexers)
 
     def _get_indexer_status(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
-        return self._dump([i["status"] for i in self.indexers if "status" in i])
+        return self._dump([i["status"] for i in self._blocked()])
+
+    def _get_indexer_stats(self, route: str, query: dict[str, list[str]], body: bytes) -> Response:
+        known = {i["id"] for i in self.indexers}
+        stats = [s for key, s in self._indexer_stats.items() if key in known]
+        return self._dump({"id": 0, "indexers": stats, "userAgents": [], "hosts": []})
 
     # --- control API -----------------------------------------------------------------
+
+    def _control_indexer(self, indexer_id: int, body: bytes) -> Response:
+        """``POST /__sim/indexers/{id}`` with set_indexer's arguments in camelCase."""
+        try:
+            data = orjson.loads(body or b"{}")
+            if not isinstance(data, dict):
+                raise ValueError("the body must be an object")
+            enable = data.get("enable")
+            message = data.get("message")
+            if enable is not None and not isinstance(enable, bool):
+                raise ValueError("enable must be a boolean")
+            if message is not None and not isinstance(message, str):
+                raise ValueError("message must be a string")
+            failed_ago = _optional_number(data, "failedAgo")
+            indexer = self.set_indexer(
+                indexer_id,
+                enable=enable,
+                disabled_for=_optional_number(data, "disabledFor"),
+                healthy=data.get("healthy") is True,
+                failed_ago=600.0 if failed_ago is None else failed_ago,
+                message=message,
+            )
+        except KeyError:
+            return _not_found()
+        except (orjson.JSONDecodeError, ValueError) as exc:
+            return self._dump({"message": str(exc)}, 400)
+        return self._dump(indexer)
 
     async def _control(self, request: Request, path: str, body: bytes) -> Response:
         method = request.method
@@ -919,8 +1065,18 @@ class Simulator:
             )
         if path == "/__sim/health" and method == "POST":
             data = orjson.loads(body or b"[]")
-            self.health_checks = list(data) if isinstance(data, list) else []
+            self.health_checks = list(data) if isinstance(data, list) else None
             return Response(status_code=204)
+        if path == "/__sim/queue" and method == "POST":
+            data = orjson.loads(body or b"{}")
+            extra = data.get("totalCount") if isinstance(data, dict) else None
+            if not isinstance(extra, int) or isinstance(extra, bool) or extra < 0:
+                return self._dump({"message": "totalCount must be an integer >= 0"}, 400)
+            self.queued_extra = extra
+            return self._dump({"totalCount": self.downloading + self.queued_extra})
+        match = re.fullmatch(r"/__sim/indexers/(\d+)", path)
+        if match and method == "POST" and self.info.shape == "indexer":
+            return self._control_indexer(int(match[1]), body)
         if path == "/__sim/state" and method == "GET":
             self.tick()
             return self._dump(
@@ -941,6 +1097,15 @@ class Simulator:
             self.tick()
             return self._dump({"now": render.iso(self.clock.now())})
         return _not_found()
+
+
+def _optional_number(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} must be a number of seconds")
+    return float(value)
 
 
 def _json(content: bytes, status: int = 200) -> Response:

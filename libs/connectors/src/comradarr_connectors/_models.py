@@ -36,6 +36,14 @@ class Connector(BaseModel):
     health_messages: list[Any]
     health_checked_at: datetime | None
     throttle_profile_id: int | None
+    # Search files below their profile's custom-format cutoff score (quality cutoff met).
+    format_upgrades: bool = True
+    # Searches wait while the app's download queue holds at least this many (None: off).
+    queue_limit: int | None = None
+    # Allowed search times: [{"days": ["mon", ...], "start": "01:00", "end": "07:00"}] in
+    # search_timezone; empty: any time (comradarr_throttle.parse_windows reads them).
+    search_windows: list[dict[str, Any]] = []
+    search_timezone: str = "UTC"
     paused_until: datetime | None
     created_at: datetime
     updated_at: datetime

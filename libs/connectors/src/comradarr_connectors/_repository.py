@@ -13,7 +13,8 @@ from ._models import Connector, ConnectorType, HealthStatus
 _COLUMNS = """
     id, type, name, url, api_key_last4, enabled, verify_ssl, timeout_seconds, app_name,
     app_version, api_version, health_status, health_messages, health_checked_at,
-    throttle_profile_id, paused_until, created_at, updated_at
+    throttle_profile_id, format_upgrades, queue_limit, search_windows, search_timezone,
+    paused_until, created_at, updated_at
 """
 # Columns a caller may change with update_connector (the key has its own path).
 _UPDATABLE = {
@@ -24,6 +25,10 @@ _UPDATABLE = {
     "verify_ssl",
     "timeout_seconds",
     "throttle_profile_id",
+    "format_upgrades",
+    "queue_limit",
+    "search_windows",
+    "search_timezone",
 }
 # For SECRET_KEY rotation: rotate_secrets re-encrypts this column with the same aad.
 SECRET_COLUMN = SecretColumn(table="connectors", id_column="id", column="api_key_enc")
@@ -53,13 +58,18 @@ async def create_connector(
     verify_ssl: bool = True,
     timeout_seconds: float = 30.0,
     throttle_profile_id: int | None = None,
+    format_upgrades: bool = True,
+    queue_limit: int | None = None,
+    search_windows: Sequence[dict[str, Any]] = (),
+    search_timezone: str = "UTC",
 ) -> Connector:
     """Insert a connector and store its key encrypted under the row's own id."""
     async with conn.transaction():
         new_id = await conn.fetchval(
             "INSERT INTO connectors (type, name, url, api_key_last4, enabled, verify_ssl,"
-            " timeout_seconds, throttle_profile_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " RETURNING id",
+            " timeout_seconds, throttle_profile_id, format_upgrades, queue_limit,"
+            " search_windows, search_timezone)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             type,
             name,
             url,
@@ -68,6 +78,10 @@ async def create_connector(
             verify_ssl,
             timeout_seconds,
             throttle_profile_id,
+            format_upgrades,
+            queue_limit,
+            list(search_windows),
+            search_timezone,
         )
         await conn.execute(
             "UPDATE connectors SET api_key_enc = $2 WHERE id = $1",

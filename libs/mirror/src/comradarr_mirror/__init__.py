@@ -6,10 +6,14 @@ Tables (see migrations/):
   unique by (connector_id, arr_id), cascading from ``connectors``; written by sync only.
   ``series.content_hash`` / ``movies.content_hash`` hold a digest of the values last
   written (series with their seasons), which lets the sync skip unchanged rows unstaged.
+- ``quality_profiles``: each connector's quality profiles (cutoff, upgrade allowed, the
+  custom-format cutoff score); episodes and movies keep their file's
+  ``custom_format_score``. Written by sync only.
 - ``qualities``: each distinct quality model (``model`` jsonb, unique) once; episodes and
   movies with a file point at theirs by ``quality_id``. Rows are never deleted or changed.
 - ``search_registry``: one entry per wanting item (``content_type`` episode|movie with
-  ``episode_id``/``movie_id``), ``search_type`` gap|upgrade, a ``priority`` with its
+  ``episode_id``/``movie_id``), ``search_type`` gap|upgrade|format (format: quality meets
+  the cutoff, the custom-format score does not), a ``priority`` with its
   ``priority_parts`` and an optional ``user_priority``; discovery creates and deletes
   entries, the dispatcher moves their state.
 - ``search_history``: one row per search of an entry (command id, outcome, timestamps).

@@ -9,7 +9,7 @@ from typing import Any
 from comradarr_db import Connection
 
 CONTENT_TYPES = ("episode", "movie")
-SEARCH_TYPES = ("gap", "upgrade")
+SEARCH_TYPES = ("gap", "upgrade", "format")
 STATES = ("pending", "queued", "searching", "cooldown", "exhausted")
 
 _COLUMNS = """

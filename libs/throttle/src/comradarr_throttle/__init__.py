@@ -6,6 +6,9 @@ Tables (migrations/, component "throttle"):
   read only, plus custom profiles that set every value.
 - ``throttle_state``: one row per connector (next send slot, budget window and use, pause
   until/why), locked ``FOR UPDATE`` by whichever dispatcher sends next.
+
+The politeness rules (search windows, download-queue backpressure) live here too, so the
+dispatcher that obeys them and the gateway that explains them use the same code.
 """
 
 from ._math import (
@@ -25,6 +28,23 @@ from ._math import (
     rate_limit_pause_seconds,
     take_slot,
     validate,
+)
+from ._politeness import (
+    DAYS,
+    MAX_WINDOWS,
+    QUEUE_CHECK_SECONDS,
+    Hold,
+    SearchWindow,
+    WindowStatus,
+    connector_hold,
+    describe_windows,
+    intervals,
+    parse_windows,
+    politeness_hold,
+    queue_holds,
+    queue_words,
+    window_status,
+    zone,
 )
 from ._presets import AGGRESSIVE, CONSERVATIVE, DEFAULT_PRESET, MODERATE, PRESETS
 from ._repository import (
@@ -52,33 +72,46 @@ __all__ = [
     "AGGRESSIVE",
     "BUDGET_PERIODS_HOURS",
     "CONSERVATIVE",
+    "DAYS",
     "DEFAULT_PRESET",
     "EDITABLE",
     "MAX_RETRY_AFTER_SECONDS",
+    "MAX_WINDOWS",
     "MODERATE",
     "PRESETS",
+    "QUEUE_CHECK_SECONDS",
     "RATE_SAFETY_MARGIN",
     "SPACING",
     "Decision",
+    "Hold",
     "PresetReadOnlyError",
     "ProfileNotFoundError",
+    "SearchWindow",
     "Slot",
     "ThrottleProfile",
     "ThrottleState",
+    "WindowStatus",
     "budget_window",
+    "connector_hold",
     "cooldown_seconds",
     "create_profile",
     "decide",
     "default_profile",
     "delete_profile",
+    "describe_windows",
     "estimate_dispatch_times",
     "get_profile",
     "get_state",
+    "intervals",
     "is_exhausted",
     "list_profiles",
     "lock_state",
+    "parse_windows",
     "pause",
+    "politeness_hold",
     "profile_for_connector",
+    "queue_holds",
+    "queue_words",
     "rate_limit_pause_seconds",
     "resume",
     "set_default_profile",
@@ -88,4 +121,6 @@ __all__ = [
     "try_acquire",
     "update_profile",
     "validate",
+    "window_status",
+    "zone",
 ]

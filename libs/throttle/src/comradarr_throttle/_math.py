@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from ._politeness import SearchWindow, window_status
 
 # Periods that tile a day evenly, so every window starts at the same local times each day.
 BUDGET_PERIODS_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
@@ -252,8 +256,11 @@ def estimate_dispatch_times(
     *,
     now: datetime,
     batches_ahead: int,
+    windows: Sequence[SearchWindow] = (),
+    window_timezone: str = "UTC",
 ) -> datetime:
-    """When the batch after `batches_ahead` others would go out, from rate, budget and pause.
+    """When the batch after `batches_ahead` others would go out, from pause, rate, budget and
+    the connector's search windows (commands go out only inside them).
 
     An estimate: it assumes every earlier batch is one command and nothing else changes.
     """
@@ -262,26 +269,42 @@ def estimate_dispatch_times(
         t = state.paused_until
     if state.next_slot_at is not None and state.next_slot_at > t:
         t = state.next_slot_at
-    start, end = budget_window(
-        now=t,
-        reset_time=profile.budget_reset_time,
-        timezone=profile.timezone,
-        period_hours=profile.budget_period_hours,
-    )
-    left = profile.daily_budget - (state.window_used if state.window_start == start else 0)
-    remaining = batches_ahead
     interval = timedelta(seconds=profile.interval_seconds)
-    # Walk whole windows at a time: at most a few iterations per day of backlog.
+    remaining = batches_ahead
+    budget_start: datetime | None = None
+    left = 0
+    # Each turn runs to the end of a search window or a budget window: a few per day.
     for _ in range(10_000):
-        if remaining < left:
-            return t + interval * remaining
-        remaining -= max(left, 0)
-        t = end
+        window_end: datetime | None = None
+        if windows:
+            status = window_status(windows, window_timezone, now=t)
+            if not status.open:
+                if status.until is None:
+                    return t
+                t = status.until
+                continue
+            window_end = status.until
         start, end = budget_window(
             now=t,
             reset_time=profile.budget_reset_time,
             timezone=profile.timezone,
             period_hours=profile.budget_period_hours,
         )
-        left = profile.daily_budget
+        if start != budget_start:
+            budget_start = start
+            used = state.window_used if state.window_start == start else 0
+            left = profile.daily_budget - used
+        if left <= 0:
+            t = end
+            continue
+        stop = end if window_end is None else min(end, window_end)
+        # Slots at t, t + interval, ... before the window or the budget period ends.
+        n = min(max(1, math.ceil((stop - t) / interval)), left)
+        if remaining < n:
+            return t + interval * remaining
+        remaining -= n
+        left -= n
+        t += interval * n
+        if left <= 0:
+            t = max(t, end)
     return t

@@ -85,12 +85,18 @@ METRICS: tuple[Metric, ...] = (
         unit="items",
     ),
     _counter(
-        UPGRADES_NEW, "New upgrades", "Items below their cutoff added to the queue.", unit="items"
+        UPGRADES_NEW,
+        "New upgrades",
+        "Items below their quality cutoff (cutoff) or custom-format cutoff score (format)"
+        " added to the queue.",
+        dim="reason",
+        unit="items",
     ),
     _counter(
         UPGRADES_CLOSED,
         "Closed upgrades",
         "Queued upgrades that met their cutoff (or stopped being wanted).",
+        dim="reason",
         unit="items",
     ),
     _counter(SEARCHES, "Searches", "Search commands sent to the apps.", dim="command"),

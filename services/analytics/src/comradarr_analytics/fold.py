@@ -27,8 +27,11 @@ def counts_of(msg: Event) -> list[Count]:
         parts = [
             (m.GAPS_NEW, "", msg.gaps_new),
             (m.GAPS_CLOSED, "", msg.gaps_removed),
-            (m.UPGRADES_NEW, "", msg.upgrades_new),
-            (m.UPGRADES_CLOSED, "", msg.upgrades_removed),
+            # Upgrades by why: the quality is below the cutoff, or the custom-format score.
+            (m.UPGRADES_NEW, "cutoff", msg.upgrades_new),
+            (m.UPGRADES_CLOSED, "cutoff", msg.upgrades_removed),
+            (m.UPGRADES_NEW, "format", msg.formats_new),
+            (m.UPGRADES_CLOSED, "format", msg.formats_removed),
         ]
     elif isinstance(msg, SearchDispatched):
         parts = [

@@ -8,7 +8,10 @@ The priority of a registry entry is the sum of weighted parts (each part in [0, 
 - ``missing``: how long the entry has waited, min(days since created / missing_full_days, 1);
 - ``user``: the user's override, user_priority / 100 (from -1 to 1);
 - ``failures``: minus min(attempts / failure_full_attempts, 1);
-- ``type``: 1 for gaps, 0 for upgrades (a missing file matters more than a better one).
+- ``type``: 1 for gaps, 0 for quality upgrades (a missing file matters more than a better
+  one); a format-score upgrade (quality already at the cutoff, custom-format score below the
+  profile's cutoff score) gets ``weight_format`` instead (-10 by default: the least urgent
+  kind).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class DiscoveryConfig(BaseSettings):
     weight_user: float = 50.0
     weight_failures: float = 25.0
     weight_type: float = 20.0
+    # The type part of a format-score upgrade (already weighted; a gap's is weight_type).
+    weight_format: float = -10.0
     age_half_life_days: float = Field(default=30.0, gt=0)
     missing_full_days: float = Field(default=90.0, gt=0)
     failure_full_attempts: float = Field(default=5.0, gt=0)

@@ -14,7 +14,11 @@ from .config import DiscoveryConfig
 DISCOVERY_LOCK_CLASS = 0x44495343 & 0x7FFFFFFF  # "DISC"
 
 # Wanted items of one connector: $1 connector, $2 latest air/release date that counts as
-# aired. Monitored as comradarr_mirror.library says (the item, its season and its series).
+# aired, $3 whether the connector searches format-score upgrades. Monitored as
+# comradarr_mirror.library says (the item, its season and its series). A file whose
+# quality meets the cutoff but whose custom-format score is below its profile's cutoff
+# score (in a profile that allows upgrades) is a 'format' candidate: read from the
+# profiles that can have any, so the scan stays on the files of those profiles' series.
 _CANDIDATES = f"""
 CREATE TEMP TABLE discovery_candidates ON COMMIT DROP AS
 SELECT 'episode'::text AS content_type, e.id AS content_id, e.id AS content_key,
@@ -32,24 +36,47 @@ FROM movies m
 WHERE m.connector_id = $1 AND m.monitored
   AND ((NOT m.has_file AND m.is_available AND coalesce({MOVIE_RELEASED}, '-infinity') <= $2)
        OR (m.has_file AND m.quality_cutoff_not_met))
+UNION ALL
+SELECT 'episode', e.id, e.id, 'format', e.air_date_utc
+FROM quality_profiles qp
+JOIN series s ON s.connector_id = qp.connector_id AND s.quality_profile_id = qp.arr_id
+JOIN episodes e ON e.connector_id = s.connector_id AND e.series_arr_id = s.arr_id
+LEFT JOIN seasons se ON se.connector_id = e.connector_id
+    AND se.series_arr_id = e.series_arr_id AND se.season_number = e.season_number
+WHERE $3 AND qp.connector_id = $1 AND qp.upgrade_allowed AND {EPISODE_MONITORED}
+  AND e.has_file AND NOT e.quality_cutoff_not_met
+  AND e.custom_format_score < qp.cutoff_format_score
+UNION ALL
+SELECT 'movie', m.id, -m.id, 'format', {MOVIE_RELEASED}
+FROM quality_profiles qp
+JOIN movies m ON m.connector_id = qp.connector_id AND m.quality_profile_id = qp.arr_id
+WHERE $3 AND qp.connector_id = $1 AND qp.upgrade_allowed AND m.monitored
+  AND m.has_file AND NOT m.quality_cutoff_not_met
+  AND m.custom_format_score < qp.cutoff_format_score
 """  # noqa: S608 (constant fragments)
+
+# Per-type counts of a set of rows with a search_type column.
+_BY_TYPE = (
+    "count(*) FILTER (WHERE search_type = 'gap') AS gaps,"
+    " count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades,"
+    " count(*) FILTER (WHERE search_type = 'format') AS formats"
+)
 
 # Registry rows match candidates on one key for both kinds (episode id, or minus the
 # movie id), so the joins below can hash instead of testing two columns with OR.
 
 # Entries whose item is no longer wanted at all: got its file, met its cutoff, unmonitored.
-_REMOVE = """
+_REMOVE = f"""
 WITH gone AS (
     DELETE FROM search_registry r WHERE r.connector_id = $1
     AND NOT EXISTS (SELECT 1 FROM discovery_candidates c
         WHERE coalesce(r.episode_id, -r.movie_id) = c.content_key)
     RETURNING r.search_type
 )
-SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,
-       count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM gone
-"""
+SELECT {_BY_TYPE} FROM gone
+"""  # noqa: S608 (a constant fragment)
 
-# Items that moved between gap and upgrade keep their entry with the new type; a new
+# Items that moved between gap, upgrade and format keep their entry with the new type; a new
 # reason to search starts a fresh cycle unless the dispatcher is busy with it right now.
 _RETYPE = """
 UPDATE search_registry r SET search_type = c.search_type, attempts = 0,
@@ -63,12 +90,12 @@ WHERE r.connector_id = $1 AND coalesce(r.episode_id, -r.movie_id) = c.content_ke
 """
 
 
-def _parts(*, released: str, created_at: str, user_priority: str, attempts: str, gap: str) -> str:
+def _parts(*, released: str, created_at: str, user_priority: str, attempts: str, kind: str) -> str:
     """The weighted priority parts over the given input expressions, rounded to 3 places.
 
     Parameters: $2 now, $3..$7 weights (age, missing, user, failures, type), $8 age half
-    life (days), $9 missing full (days), $10 failure full (attempts). Rounding means an
-    unchanged score does not rewrite the row.
+    life (days), $9 missing full (days), $10 failure full (attempts), $11 the type weight of
+    a format-score upgrade. Rounding means an unchanged score does not rewrite the row.
     """
     return f"""
         round(($3::float8 / (1 + greatest(extract(epoch FROM
@@ -80,7 +107,8 @@ def _parts(*, released: str, created_at: str, user_priority: str, attempts: str,
         round(($5::float8 * coalesce({user_priority}, 0) / 100.0)::numeric, 3)::float8 AS usr,
         round((-$6::float8 * least({attempts} / $10::float8, 1))::numeric, 3)::float8
             AS failures,
-        round(($7::float8 * CASE WHEN {gap} THEN 1 ELSE 0 END)::numeric, 3)::float8 AS typ"""
+        round((CASE {kind} WHEN 'gap' THEN $7::float8 WHEN 'format' THEN $11::float8
+               ELSE 0 END)::numeric, 3)::float8 AS typ"""
 
 
 _PARTS_JSON = (
@@ -96,7 +124,7 @@ _INSERT_PARTS = _parts(
     created_at="$2::timestamptz",
     user_priority="NULL::integer",
     attempts="0",
-    gap="c.search_type = 'gap'",
+    kind="c.search_type",
 )
 _INSERT = f"""
 WITH new AS (
@@ -111,15 +139,14 @@ WITH new AS (
     FROM (
         SELECT c.content_type, c.content_id, c.search_type, {_INSERT_PARTS}
         FROM discovery_candidates c
-        WHERE c.search_type = ANY($11::text[])
+        WHERE c.search_type = ANY($12::text[])
           AND NOT EXISTS (
               SELECT 1 FROM search_registry r WHERE r.connector_id = $1 AND
                   coalesce(r.episode_id, -r.movie_id) = c.content_key)
     ) p
     RETURNING search_type
 )
-SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,
-       count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM new
+SELECT {_BY_TYPE} FROM new
 """  # noqa: S608 (built from the constant fragments above; values are parameters)
 
 # Entries that existed before this pass, rescored (time passed, attempts, a user's nudge,
@@ -129,7 +156,7 @@ _PRIORITY_PARTS = _parts(
     created_at="r.created_at",
     user_priority="r.user_priority",
     attempts="r.attempts",
-    gap="r.search_type = 'gap'",
+    kind="r.search_type",
 )
 _PRIORITY = f"""
 WITH parts AS (
@@ -157,16 +184,20 @@ class DiscoveryCounts:
     gaps_removed: int
     upgrades_removed: int
     type_changed: int
+    # Format-score upgrades (quality cutoff met, custom-format score below the cutoff score).
+    formats_found: int = 0
+    formats_new: int = 0
+    formats_removed: int = 0
 
     @property
     def entries_created(self) -> int:
-        """New entries of either type."""
-        return self.gaps_new + self.upgrades_new
+        """New entries of any type."""
+        return self.gaps_new + self.upgrades_new + self.formats_new
 
     @property
     def entries_removed(self) -> int:
         """Entries deleted because their item is no longer wanted."""
-        return self.gaps_removed + self.upgrades_removed
+        return self.gaps_removed + self.upgrades_removed + self.formats_removed
 
 
 async def run_discovery(
@@ -175,22 +206,23 @@ async def run_discovery(
     connector_id: int,
     now: datetime,
     config: DiscoveryConfig,
-    search_types: tuple[str, ...] = ("gap", "upgrade"),
+    search_types: tuple[str, ...] = ("gap", "upgrade", "format"),
 ) -> DiscoveryCounts:
     """Reconcile a connector's registry entries with its mirror, inside the caller's transaction.
 
     Entries of items no longer wanted are deleted whatever the sweep type; new entries
-    are created only for the sweep's search types.
+    are created only for the sweep's search types. Format-score upgrades are candidates only
+    while the connector's format_upgrades switch is on.
     """
     await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", DISCOVERY_LOCK_CLASS, connector_id)
     aired_before = now - timedelta(hours=config.air_delay_hours)
-    await conn.execute(_CANDIDATES, connector_id, aired_before)
+    formats = bool(
+        await conn.fetchval("SELECT format_upgrades FROM connectors WHERE id = $1", connector_id)
+    )
+    await conn.execute(_CANDIDATES, connector_id, aired_before, formats)
     # A fresh temp table has no statistics; without them the joins below plan badly.
     await conn.execute("ANALYZE discovery_candidates")
-    found = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE search_type = 'gap') AS gaps,"
-        " count(*) FILTER (WHERE search_type = 'upgrade') AS upgrades FROM discovery_candidates"
-    )
+    found = await conn.fetchrow(f"SELECT {_BY_TYPE} FROM discovery_candidates")  # noqa: S608
     removed = await conn.fetchrow(_REMOVE, connector_id)
     status = await conn.execute(_RETYPE, connector_id, now)
     retyped = int(status.split()[-1])
@@ -203,6 +235,7 @@ async def run_discovery(
         config.age_half_life_days,
         config.missing_full_days,
         config.failure_full_attempts,
+        config.weight_format,
     )
     # Entries that already existed first (the new ones are inserted with their score).
     await conn.execute(_PRIORITY, connector_id, now, *weights)
@@ -216,4 +249,7 @@ async def run_discovery(
         gaps_removed=int(removed["gaps"]),
         upgrades_removed=int(removed["upgrades"]),
         type_changed=retyped,
+        formats_found=int(found["formats"]),
+        formats_new=int(created["formats"]),
+        formats_removed=int(removed["formats"]),
     )

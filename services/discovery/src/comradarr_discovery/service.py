@@ -20,10 +20,15 @@ from .discover import run_discovery
 
 log = structlog.get_logger(__name__)
 
-_TYPES = {"gaps": ("gap",), "upgrades": ("upgrade",), "both": ("gap", "upgrade")}
+# An upgrade sweep takes both kinds of upgrade: quality and format score.
+_TYPES = {
+    "gaps": ("gap",),
+    "upgrades": ("upgrade", "format"),
+    "both": ("gap", "upgrade", "format"),
+}
 _RUN_COLUMNS = (
     "id, gaps_found, upgrades_found, entries_created, entries_removed, gaps_new, gaps_removed,"
-    " upgrades_new, upgrades_removed, type_changed"
+    " upgrades_new, upgrades_removed, type_changed, formats_found, formats_new, formats_removed"
 )
 
 
@@ -58,8 +63,9 @@ class DiscoveryService:
                     "INSERT INTO discovery_runs (connector_id, sync_run_id, message_id,"  # noqa: S608
                     " correlation_id, gaps_found, upgrades_found, entries_created,"
                     " entries_removed, gaps_new, gaps_removed, upgrades_new, upgrades_removed,"
-                    " type_changed, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-                    f" $10, $11, $12, $13, $14) RETURNING {_RUN_COLUMNS}",
+                    " type_changed, duration_ms, formats_found, formats_new, formats_removed)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                    f" $16, $17) RETURNING {_RUN_COLUMNS}",
                     msg.connector_id,
                     msg.sync_run_id,
                     delivery.message_id,
@@ -74,6 +80,9 @@ class DiscoveryService:
                     counts.upgrades_removed,
                     counts.type_changed,
                     int((time.perf_counter() - started) * 1000),
+                    counts.formats_found,
+                    counts.formats_new,
+                    counts.formats_removed,
                 )
         except AlreadyProcessed:
             # Committed before, maybe without the events going out: publish them again.

@@ -49,6 +49,7 @@ from comradarr_throttle import (
 from .batching import Batch, Candidate, plan_batch
 from .config import DispatcherConfig
 from .judging import Grab, GrabJudge
+from .politeness import Politeness
 
 log = structlog.get_logger(__name__)
 
@@ -411,12 +412,20 @@ class Dispatcher:
     # Whether a command ending should wake the loop (set by a round that was held back).
     _finish_wakes: bool = True
     _look: str = ""
+    # Search windows and download-queue backpressure (read with the connector list).
+    politeness: Politeness = field(init=False)
     # CPU seconds spent on the event loop thread per dispatched command (benchmark figure).
     sent: int = 0
 
     def __post_init__(self) -> None:
         self._look = _look_sql(self.config.buffer_size)
         self._buffer_age = timedelta(seconds=self.config.buffer_max_age_seconds)
+        self.politeness = Politeness(
+            connection=self._connection,
+            client_for=self._client,
+            clock=lambda: self.clock(),
+            wake=self._wake.set,
+        )
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
@@ -466,6 +475,7 @@ class Dispatcher:
         self._stopping.set()
         self._wake.set()
         self._buffers.clear()
+        await self.politeness.close()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
             for task in pending:
@@ -503,6 +513,11 @@ class Dispatcher:
                 return conn
 
             for connector_id in await self._dispatchable_connectors(connection):
+                held = self.politeness.hold(connector_id, self.clock())
+                if held is not None:  # outside its windows, or its download queue is full
+                    if held.until is not None:
+                        wait = min(wait, (held.until - self.clock()).total_seconds())
+                    continue
                 if not self._client_ready(connector_id):
                     continue  # the loop is woken when the client is ready
                 while not self._stopping.is_set():
@@ -560,12 +575,14 @@ class Dispatcher:
         if time.monotonic() >= self._connectors_until:
             conn = await connection()
             rows = await conn.fetch(
-                "SELECT id FROM connectors WHERE enabled AND type <> 'prowlarr'"
+                "SELECT id, queue_limit, search_windows, search_timezone FROM connectors"
+                " WHERE enabled AND type <> 'prowlarr'"
                 " AND health_status NOT IN ('unhealthy', 'offline')"
                 " AND (paused_until IS NULL OR paused_until <= $1) ORDER BY id",
                 self.clock(),
             )
             self._connectors = [r["id"] for r in rows]
+            self.politeness.configure(rows)
             self._connectors_until = time.monotonic() + self.config.tick_seconds
         return self._connectors
 

@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from comradarr_db import Connection
 from comradarr_throttle import (
+    connector_hold,
     estimate_dispatch_times,
     get_state,
+    parse_windows,
     profile_for_connector,
 )
 
@@ -146,8 +148,10 @@ async def explain_entry(
     now = now or _now()
     row = await conn.fetchrow(
         "SELECT r.id, r.connector_id, r.state, r.attempts, r.next_eligible_at, r.priority,"
-        " r.last_error, c.enabled, c.health_status, c.paused_until AS connector_paused_until"
-        " FROM search_registry r JOIN connectors c ON c.id = r.connector_id WHERE r.id = $1",
+        " r.last_error, c.enabled, c.health_status, c.paused_until AS connector_paused_until,"
+        " c.queue_limit, c.search_windows, c.search_timezone, d.total_count, d.checked_at"
+        " FROM search_registry r JOIN connectors c ON c.id = r.connector_id"
+        " LEFT JOIN download_queue_readings d ON d.connector_id = c.id WHERE r.id = $1",
         entry_id,
     )
     if row is None:
@@ -174,14 +178,21 @@ async def explain_entry(
     if row["connector_paused_until"] is not None and row["connector_paused_until"] > now:
         reasons.append(f"connector paused until {row['connector_paused_until'].isoformat()}")
         eligible_at = max(eligible_at, row["connector_paused_until"])
+    windows, held = connector_hold(row, now=now)
+    if held is not None:
+        reasons.append(held.message)
     if await is_paused(conn, connector_id=cid):
         reasons.append("queue paused")
     if state.paused_until is not None and state.paused_until > now:
         reasons.append(
             f"{state.pause_reason or 'throttled'} until {state.paused_until.isoformat()}"
         )
-    blocked = row["state"] not in ELIGIBLE_STATES or any(
-        r.startswith(("connector", "queue paused")) for r in reasons
+    # Outside its windows an entry waits for the next one (the estimate counts it); a full
+    # download queue says nothing about when it drains.
+    blocked = (
+        row["state"] not in ELIGIBLE_STATES
+        or any(r.startswith(("connector", "queue paused")) for r in reasons)
+        or (held is not None and held.code == "download_queue")
     )
     ahead = await conn.fetchval(
         "SELECT count(*) FROM search_registry WHERE connector_id = $1"
@@ -196,7 +207,12 @@ async def explain_entry(
     estimate: datetime | None = None
     if not blocked:
         estimate = estimate_dispatch_times(
-            profile, state, now=max(now, eligible_at), batches_ahead=int(ahead) // per_command
+            profile,
+            state,
+            now=max(now, eligible_at),
+            batches_ahead=int(ahead) // per_command,
+            windows=windows,
+            window_timezone=row["search_timezone"],
         )
         if not reasons:
             reasons.append(
@@ -223,6 +239,11 @@ async def queue_estimates(
     now = now or _now()
     profile = await profile_for_connector(conn, connector_id=connector_id)
     state = await get_state(conn, connector_id=connector_id)
+    rules = await conn.fetchrow(
+        "SELECT search_windows, search_timezone FROM connectors WHERE id = $1", connector_id
+    )
+    windows = parse_windows(rules["search_windows"]) if rules else ()
+    timezone = rules["search_timezone"] if rules else "UTC"
     rows = await conn.fetch(
         "SELECT id FROM search_registry WHERE connector_id = $1"
         " AND state IN ('pending', 'cooldown') AND next_eligible_at <= $2"
@@ -234,7 +255,14 @@ async def queue_estimates(
     return [
         (
             r["id"],
-            estimate_dispatch_times(profile, state, now=now, batches_ahead=i // profile.batch_size),
+            estimate_dispatch_times(
+                profile,
+                state,
+                now=now,
+                batches_ahead=i // profile.batch_size,
+                windows=windows,
+                window_timezone=timezone,
+            ),
         )
         for i, r in enumerate(rows)
     ]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from comradarr_throttle import zone
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .text import Line, Password, Secret, Username
@@ -144,11 +145,48 @@ def check_url(value: str) -> str:
     return value.rstrip("/")
 
 
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EVERY_DAY: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SearchWindowIn(Strict):
+    """A time range searches may go out in, on days of the week (the day it starts): an end
+    not after the start runs past midnight; start = end is the whole day."""
+
+    days: list[Day] = Field(default_factory=lambda: list(EVERY_DAY), min_length=1, max_length=7)
+    start: str = Field(pattern=_CLOCK, examples=["01:00"])
+    end: str = Field(pattern=_CLOCK, examples=["07:00"])
+
+
+class SearchWindowOut(BaseModel):
+    """A stored search window."""
+
+    days: list[Day]
+    start: str
+    end: str
+
+
+def _timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        zone(value)
+    except ValueError:
+        raise ValueError("unknown time zone (use an IANA name such as Europe/Berlin)") from None
+    return value
+
+
 class _ConnectorFields(Strict):
     @field_validator("url", check_fields=False)
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else check_url(v)
+
+    @field_validator("search_timezone", check_fields=False)
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return _timezone(v)
 
 
 class ConnectorCreate(_ConnectorFields):
@@ -161,6 +199,28 @@ class ConnectorCreate(_ConnectorFields):
     enabled: bool = True
     verify_ssl: bool = True
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    format_upgrades: bool = Field(
+        default=True,
+        description="Search files whose quality meets the cutoff but whose custom-format score"
+        " is below their profile's cutoff score (Sonarr v4+, Radarr, Whisparr).",
+    )
+    queue_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Searches wait while the app's download queue holds at least this many"
+        " items (read at most once a minute; a failed read lets them go on). Null: no limit.",
+    )
+    search_windows: list[SearchWindowIn] = Field(
+        default_factory=list,
+        max_length=14,
+        description="When searches may go out (empty: any time).",
+    )
+    search_timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA zone of the windows; defaults to the application's time zone.",
+    )
 
 
 class ConnectorUpdate(_ConnectorFields):
@@ -173,6 +233,12 @@ class ConnectorUpdate(_ConnectorFields):
     enabled: bool | None = None
     verify_ssl: bool | None = None
     timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    format_upgrades: bool | None = None
+    queue_limit: int | None = Field(
+        default=None, ge=1, le=100_000, description="Null clears the limit."
+    )
+    search_windows: list[SearchWindowIn] | None = Field(default=None, max_length=14)
+    search_timezone: str | None = Field(default=None, max_length=64)
 
 
 class ConnectorTest(_ConnectorFields):
@@ -202,6 +268,14 @@ class ConnectorOut(BaseModel):
     health_status: str
     health_messages: list[Any]
     health_checked_at: datetime | None
+    format_upgrades: bool = Field(
+        description="Files below their profile's custom-format cutoff score are searched."
+    )
+    queue_limit: int | None = Field(
+        description="Searches wait while the app's download queue holds at least this many."
+    )
+    search_windows: list[SearchWindowOut] = Field(description="Empty: searches go any time.")
+    search_timezone: str
     created_at: datetime
     updated_at: datetime
 

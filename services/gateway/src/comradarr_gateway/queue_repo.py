@@ -17,9 +17,12 @@ from typing import Any
 import asyncpg
 from comradarr_db import Connection
 from comradarr_throttle import (
+    Hold,
+    SearchWindow,
     ThrottleProfile,
     ThrottleState,
     budget_window,
+    connector_hold,
     estimate_dispatch_times,
     throttle_of,
 )
@@ -38,6 +41,15 @@ _JOINS = """
     LEFT JOIN episodes e ON e.id = r.episode_id
     LEFT JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
     LEFT JOIN movies m ON m.id = r.movie_id
+"""
+# A format-score upgrade says by how much its file falls short ("format score 40 < 100").
+_UPGRADE_DETAIL = """
+    CASE WHEN r.search_type = 'format' THEN (
+        SELECT 'format score ' || coalesce(e.custom_format_score, m.custom_format_score)
+               || ' < ' || qp.cutoff_format_score
+        FROM quality_profiles qp WHERE qp.connector_id = r.connector_id
+         AND qp.arr_id = coalesce(s.quality_profile_id, m.quality_profile_id)) END
+        AS upgrade_detail
 """
 
 
@@ -60,6 +72,11 @@ class ConnectorView:
     queue_paused: bool
     profile: ThrottleProfile
     state: ThrottleState
+    # Its search windows (estimates count only the time inside them) and what its windows
+    # or its download queue hold back now: the dispatcher's own rules (comradarr_throttle).
+    windows: tuple[SearchWindow, ...] = ()
+    window_timezone: str = "UTC"
+    hold: Hold | None = None
 
 
 async def queue_pause_flags(conn: Connection) -> dict[int, bool]:
@@ -83,6 +100,7 @@ async def page(
     limit: int,
     offset: int,
     with_total: bool = True,
+    search_type: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Entries not exhausted, best first, and how many there are (counted up to a cap;
     None without with_total)."""
@@ -96,11 +114,14 @@ async def page(
     if state is not None:
         args.append(state)
         clauses.append(f"r.state = ${len(args)}")
+    if search_type is not None:
+        args.append(search_type)
+        clauses.append(f"r.search_type = ${len(args)}")
     where = " WHERE " + " AND ".join(clauses)
     rows = await conn.fetch(
         "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
         " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
-        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
+        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}, {_UPGRADE_DETAIL}"
         f" FROM search_registry r {_JOINS}{where}"
         f" ORDER BY r.priority DESC, r.id LIMIT {int(limit):d} OFFSET {int(offset):d}",
         *args,
@@ -116,13 +137,16 @@ async def page(
 
 
 async def connector_views(
-    conn: Connection, *, connector_ids: set[int], flags: dict[int, bool]
+    conn: Connection, *, connector_ids: set[int], flags: dict[int, bool], now: datetime
 ) -> dict[int, ConnectorView]:
     """Health, pauses, profile and throttle counters of each connector."""
     if not connector_ids:
         return {}
     rows = await conn.fetch(
-        "SELECT id, enabled, health_status, paused_until FROM connectors WHERE id = ANY ($1)",
+        "SELECT c.id, c.enabled, c.health_status, c.paused_until, c.queue_limit,"
+        " c.search_windows, c.search_timezone, d.total_count, d.checked_at"
+        " FROM connectors c LEFT JOIN download_queue_readings d ON d.connector_id = c.id"
+        " WHERE c.id = ANY ($1)",
         sorted(connector_ids),
     )
     throttles = await throttle_of(conn, connector_ids=[r["id"] for r in rows])
@@ -130,6 +154,7 @@ async def connector_views(
     for r in rows:
         cid = r["id"]
         profile, state = throttles[cid]
+        windows, hold = connector_hold(r, now=now)
         views[cid] = ConnectorView(
             enabled=r["enabled"],
             health=r["health_status"],
@@ -137,6 +162,9 @@ async def connector_views(
             queue_paused=flags.get(0, False) or flags.get(cid, False),
             profile=profile,
             state=state,
+            windows=windows,
+            window_timezone=r["search_timezone"],
+            hold=hold,
         )
     return views
 
@@ -200,6 +228,12 @@ def explain(
             Reason(code="connector_paused", message="connector paused", until=view.paused_until)
         )
         eligible_at = max(eligible_at, view.paused_until)
+    if view.hold is not None:
+        held = view.hold
+        reasons.append(Reason(code=held.code, message=held.message, until=held.until))
+        # A full download queue says nothing about when it drains; outside the windows
+        # the estimate below counts to the next one.
+        blocked = blocked or held.code == "download_queue"
     st, prof = view.state, view.profile
     if st.paused_until is not None and st.paused_until > now:
         text = st.pause_reason or "throttled"
@@ -224,7 +258,12 @@ def explain(
         return reasons, None
     per_command = max(1, prof.batch_size)
     estimate = estimate_dispatch_times(
-        prof, st, now=max(now, eligible_at), batches_ahead=ahead // per_command
+        prof,
+        st,
+        now=max(now, eligible_at),
+        batches_ahead=ahead // per_command,
+        windows=view.windows,
+        window_timezone=view.window_timezone,
     )
     if not reasons:
         reasons.append(
@@ -259,7 +298,7 @@ async def entry(conn: Connection, *, entry_id: int) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
         " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
-        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}"
+        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}, {_UPGRADE_DETAIL}"
         f" FROM search_registry r {_JOINS} WHERE r.id = $1",
         entry_id,
     )

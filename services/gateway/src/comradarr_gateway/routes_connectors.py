@@ -23,6 +23,7 @@ from comradarr_connectors import (
 from comradarr_connectors import HealthStatus as ConnHealth
 from comradarr_logging import get_logger
 from comradarr_proto import ConnectorHealthChanged
+from comradarr_throttle import parse_windows
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from . import repo
@@ -35,6 +36,8 @@ from .models import (
     ConnectorUpdate,
     ErrorBody,
     HealthPoint,
+    SearchWindowIn,
+    SearchWindowOut,
     SyncRun,
     SyncRuns,
     TestResult,
@@ -70,9 +73,18 @@ def out(c: Connector) -> ConnectorOut:
         health_status=c.health_status,
         health_messages=c.health_messages,
         health_checked_at=c.health_checked_at,
+        format_upgrades=c.format_upgrades,
+        queue_limit=c.queue_limit,
+        search_windows=[SearchWindowOut.model_validate(w) for w in c.search_windows],
+        search_timezone=c.search_timezone,
         created_at=c.created_at,
         updated_at=c.updated_at,
     )
+
+
+def _windows(windows: list[SearchWindowIn]) -> list[dict[str, Any]]:
+    """The windows as stored, in the rule's own form (comradarr_throttle reads them)."""
+    return [w.to_json() for w in parse_windows([w.model_dump() for w in windows])]
 
 
 def _scrub(text: str | None, secret: str) -> str | None:
@@ -169,6 +181,7 @@ def connectors_router() -> APIRouter:
     )
     async def create(body: ConnectorCreate, request: Request) -> ConnectorOut:
         gw = gateway_of(request)
+        timezone = body.search_timezone or (await gw.app_settings()).general.timezone
         try:
             async with gw.ctx.pool.acquire() as conn:
                 c = await create_connector(
@@ -181,6 +194,10 @@ def connectors_router() -> APIRouter:
                     enabled=body.enabled,
                     verify_ssl=body.verify_ssl,
                     timeout_seconds=body.timeout_seconds,
+                    format_upgrades=body.format_upgrades,
+                    queue_limit=body.queue_limit,
+                    search_windows=_windows(body.search_windows),
+                    search_timezone=timezone,
                 )
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, "a connector with that name already exists") from None
@@ -210,8 +227,12 @@ def connectors_router() -> APIRouter:
     )
     async def update(connector_id: IdPath, body: ConnectorUpdate, request: Request) -> ConnectorOut:
         gw = gateway_of(request)
-        changes = body.model_dump(exclude_unset=True, exclude={"api_key"})
+        changes = body.model_dump(exclude_unset=True, exclude={"api_key", "search_windows"})
         changes = {k: v for k, v in changes.items() if v is not None}
+        if "queue_limit" in body.model_fields_set:  # null clears it
+            changes["queue_limit"] = body.queue_limit
+        if body.search_windows is not None:
+            changes["search_windows"] = _windows(body.search_windows)
         try:
             async with gw.ctx.pool.acquire() as conn:
                 await _get(conn, connector_id)

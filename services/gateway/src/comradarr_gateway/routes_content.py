@@ -41,7 +41,7 @@ class RegistryInfo(BaseModel):
 
     id: int
     state: RegistryState
-    search_type: Literal["gap", "upgrade"]
+    search_type: Literal["gap", "upgrade", "format"]
     priority: float
     user_priority: int | None
     attempts: int

@@ -3,6 +3,7 @@ resume and clear (ControlQueue commands to the dispatcher), one entry's priority
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,7 @@ from comradarr_proto import ControlQueue
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from . import queue_repo
+from . import indexers_repo, queue_repo
 from .content_repo import TOTAL_CAP
 from .errors import invalid
 from .fastjson import FastJSONResponse
@@ -30,6 +31,9 @@ log = get_logger(__name__)
 
 # A page polled by every open queue view: its total is counted at most this often.
 TOTAL_TTL_SECONDS = 2.0
+# Whether every indexer is rate limited changes once per indexer poll (minutes): read at
+# most this often.
+INDEXER_NOTICE_TTL_SECONDS = 5.0
 
 IdPath = Annotated[int, Path(ge=1, le=2**53)]
 ConnectorQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -54,6 +58,9 @@ class WaitReason(BaseModel):
         "connector_missing",
         "throttle_paused",
         "budget_spent",
+        "indexers_rate_limited",
+        "outside_window",
+        "download_queue",
     ]
     message: str
     until: datetime | None = None
@@ -69,7 +76,13 @@ class QueueItem(BaseModel):
     episode_id: int | None
     movie_id: int | None
     title: str | None
-    search_type: Literal["gap", "upgrade"]
+    search_type: Literal["gap", "upgrade", "format"] = Field(
+        description="gap: no file; upgrade: quality below the cutoff; format: quality at the"
+        " cutoff, custom-format score below the profile's cutoff score."
+    )
+    upgrade_detail: str | None = Field(
+        default=None, description="Format-score upgrades: e.g. 'format score 40 < 100'."
+    )
     state: Literal["pending", "queued", "searching", "cooldown", "exhausted"]
     attempts: int
     priority: float
@@ -160,6 +173,24 @@ def queue_router() -> APIRouter:
     """Routes under /queue."""
     router = APIRouter(prefix="/queue", tags=["queue"], route_class=ProtectedRoute)
     totals = TotalCache(ttl=TOTAL_TTL_SECONDS)
+    # (monotonic time read, when every indexer comes back or None)
+    notice_cache: list[tuple[float, datetime | None]] = []
+
+    async def indexers_notice(conn: Any, now: datetime) -> dict[str, Any] | None:
+        """The wait reason every searchable entry carries while every indexer is rate
+        limited (informational: searches still go out; Prowlarr skips the indexers)."""
+        if not notice_cache or time.monotonic() - notice_cache[0][0] > INDEXER_NOTICE_TTL_SECONDS:
+            found = await indexers_repo.all_rate_limited_until(conn, now=now)
+            notice_cache[:] = [(time.monotonic(), found)]
+        until = notice_cache[0][1]
+        if until is None or until <= now:
+            return None
+        return {
+            "code": "indexers_rate_limited",
+            "message": "every indexer is rate limited in Prowlarr: searches still go out,"
+            " but find nothing until one is back",
+            "until": until,
+        }
 
     @router.get("", response_model=QueuePage)
     @shares_auth_connection
@@ -169,34 +200,36 @@ def queue_router() -> APIRouter:
         state: Annotated[
             Literal["pending", "queued", "searching", "cooldown"] | None, Query()
         ] = None,
+        search_type: Annotated[Literal["gap", "upgrade", "format"] | None, Query()] = None,
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> Response:
         gw = gateway_of(request)
         now = gw.now()
         async with request_connection(request) as conn:
-            cached = totals.get((connector_id, state))
+            cached = totals.get((connector_id, state, search_type))
             rows, counted = await queue_repo.page(
                 conn,
                 connector_id=connector_id,
                 state=state,
+                search_type=search_type,
                 limit=page_size,
                 offset=(page - 1) * page_size,
                 with_total=cached is None,
             )
             if counted is not None:
-                totals.put((connector_id, state), counted)
+                totals.put((connector_id, state, search_type), counted)
             total = cached if counted is None else counted
             assert total is not None
             flags = await queue_repo.queue_pause_flags(conn)
             views = await queue_repo.connector_views(
-                conn, connector_ids={r["connector_id"] for r in rows}, flags=flags
+                conn, connector_ids={r["connector_id"] for r in rows}, flags=flags, now=now
             )
             # Eligible entries ahead of each connector's first entry on this page; the rest
             # of the page counts on from there (the page is in the same order). The first
             # page of every state holds everything ahead of its entries: nothing to count.
             ahead: dict[int, int] = {}
-            if page > 1 or state is not None:
+            if page > 1 or state is not None or search_type is not None:
                 for r in rows:
                     cid = r["connector_id"]
                     if cid not in ahead and r["state"] in ("pending", "cooldown"):
@@ -207,6 +240,7 @@ def queue_router() -> APIRouter:
                             entry_id=r["id"],
                             now=now,
                         )
+            notice = await indexers_notice(conn, now) if rows else None
         items: list[dict[str, Any]] = []
         for r in rows:
             cid = r["connector_id"]
@@ -219,6 +253,8 @@ def queue_router() -> APIRouter:
             item["waiting"] = [
                 {"code": x.code, "message": x.message, "until": x.until} for x in reasons
             ]
+            if notice is not None and estimate is not None:
+                item["waiting"].append(notice)
             if eligible_now:
                 ahead[cid] = n + 1
             items.append(item)

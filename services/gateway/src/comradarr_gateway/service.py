@@ -22,6 +22,7 @@ from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
+from .routes_indexers import indexers_router
 from .routes_keys import keys_router
 from .routes_queue import queue_router
 from .routes_schedules import schedules_router
@@ -111,6 +112,7 @@ def create_app(
     protected.include_router(queue_router())
     protected.include_router(schedules_router())
     protected.include_router(throttle_router())
+    protected.include_router(indexers_router())
     protected.include_router(analytics_router())
     app.include_router(protected)
     _assert_default_deny(app)

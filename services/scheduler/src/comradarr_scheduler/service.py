@@ -31,6 +31,7 @@ from comradarr_proto import (
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
 from ._cron import next_fire
+from .indexers import IndexerPoller, interval_from_env
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +63,8 @@ class SchedulerConfig:
     tick_seconds: float = TICK_SECONDS
     health_interval_seconds: float = float(os.environ.get("COMRADARR_HEALTH_INTERVAL", "300"))
     health_timeout_seconds: float = 15.0
+    # Prowlarr indexer health (COMRADARR_INDEXER_INTERVAL, checked when the service starts).
+    indexer_interval_seconds: float = field(default_factory=interval_from_env)
 
 
 def default_health_client(connector: Connector, api_key: str) -> ArrClient:
@@ -335,6 +338,22 @@ class Scheduler:
             )
         return status
 
+    async def indexer_loop(self) -> None:
+        """Poll each Prowlarr's indexers once per indexer interval until the service stops."""
+        poller = IndexerPoller(
+            ctx=self.ctx,
+            client_factory=self.health_client,
+            clock=self.clock,
+            interval_seconds=self.config.indexer_interval_seconds,
+        )
+        while True:
+            try:
+                await poller.poll_due()
+            except Exception:
+                log.warning("indexer round failed", exc_info=True)
+            if not await self.ctx.sleep(min(self.config.indexer_interval_seconds, 10.0)):
+                return
+
     async def health_loop(self) -> None:
         """Check due connectors every few seconds until the service stops."""
         while True:
@@ -381,12 +400,13 @@ def _subscriptions(
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     s = _scheduler(ctx)
-    return [s.run_loop(), s.health_loop(), request_stats_loop(ctx)]
+    return [s.run_loop(), s.health_loop(), s.indexer_loop(), request_stats_loop(ctx)]
 
 
 definition = ServiceDefinition(
     name="scheduler",
-    description="fires sweeps on cron schedules in their time zone; checks connector health",
+    description="fires sweeps on cron schedules in their time zone; checks connector health"
+    " and Prowlarr indexer health",
     subscriptions=_subscriptions,
     loops=_loops,
 )

@@ -13,7 +13,17 @@ from typing import Any
 
 import httpx
 import orjson
-from comradarr_arr import ArrClient, Episode, Movie, Quality, QualityModel, Revision, Series, Shape
+from comradarr_arr import (
+    ArrClient,
+    Episode,
+    Movie,
+    Quality,
+    QualityModel,
+    QualityProfile,
+    Revision,
+    Series,
+    Shape,
+)
 from prometheus_client import REGISTRY
 
 from .writer import MOVIE_COLUMNS, MirrorWriter, QualityRef, QualityTable
@@ -207,7 +217,8 @@ def _episode_row(e: Episode, qualities: QualityTable) -> tuple[Any, ...]:
         e.id, e.series_id, e.season_number, e.episode_number, e.absolute_episode_number,
         e.title, e.air_date_utc, e.monitored, has_file,
         (e.episode_file_id or None) if has_file else None, quality,
-        bool(f and f.quality_cutoff_not_met), f.size if f else None, e.last_search_time,
+        bool(f and f.quality_cutoff_not_met), f.custom_format_score if f else None,
+        f.size if f else None, e.last_search_time,
     )  # fmt: skip
 
 
@@ -231,8 +242,16 @@ def _movie_row(m: Movie, qualities: QualityTable) -> tuple[Any, ...]:
         m.id, m.tmdb_id, m.imdb_id, m.foreign_id or m.stash_id, m.title or "", m.sort_title,
         m.year, m.status, m.monitored, m.is_available, m.quality_profile_id, has_file,
         (m.movie_file_id or (f.id if f else None)) if has_file else None, quality,
-        bool(f and f.quality_cutoff_not_met), f.size if f else None, _utc(m.last_search_time),
+        bool(f and f.quality_cutoff_not_met), f.custom_format_score if f else None,
+        f.size if f else None, _utc(m.last_search_time),
         _utc(m.added), *extra,
+    )  # fmt: skip
+
+
+def _profile_row(p: QualityProfile) -> tuple[Any, ...]:
+    return (
+        p.id, p.name, p.upgrade_allowed, p.cutoff, p.min_format_score, p.cutoff_format_score,
+        p.min_upgrade_format_score,
     )  # fmt: skip
 
 
@@ -414,6 +433,8 @@ async def run_sync(
         await w.prepare()
     tick = _Throttle(progress, progress_interval)
     name = client.config.name
+    # The profiles first: discovery reads each file's format score against its profile's.
+    await writer.write_profiles([_profile_row(p) async for p in client.quality_profiles()])
     before = {ep: _malformed(name, ep) for ep in ("series", "episode", "movie")}
     if info.shape is Shape.SERIES:
         await _sync_series(client, writers, result, full, batch_rows, fetch_concurrency, tick)

@@ -41,8 +41,8 @@ EPISODE_STAGE = (
     ("episode_number", "integer"), ("absolute_episode_number", "integer"), ("title", "text"),
     ("air_date_utc", "timestamptz"), ("monitored", "boolean"), ("has_file", "boolean"),
     ("episode_file_id", "integer"), ("quality_id", "integer"),
-    ("quality_cutoff_not_met", "boolean"), ("file_size", "bigint"),
-    ("last_search_time", "timestamptz"),
+    ("quality_cutoff_not_met", "boolean"), ("custom_format_score", "integer"),
+    ("file_size", "bigint"), ("last_search_time", "timestamptz"),
 )  # fmt: skip
 MOVIE_STAGE = (
     ("connector_id", "integer"), ("arr_id", "integer"), ("tmdb_id", "integer"),
@@ -50,7 +50,8 @@ MOVIE_STAGE = (
     ("title", "text"), ("sort_title", "text"), ("year", "integer"), ("status", "text"),
     ("monitored", "boolean"), ("is_available", "boolean"), ("quality_profile_id", "integer"),
     ("has_file", "boolean"), ("movie_file_id", "integer"), ("quality_id", "integer"),
-    ("quality_cutoff_not_met", "boolean"), ("file_size", "bigint"),
+    ("quality_cutoff_not_met", "boolean"), ("custom_format_score", "integer"),
+    ("file_size", "bigint"),
     ("last_search_time", "timestamptz"), ("added", "timestamptz"), ("in_cinemas", "timestamptz"),
     ("physical_release", "timestamptz"), ("digital_release", "timestamptz"),
     ("release_date", "timestamptz"), ("content_hash", "bigint"),
@@ -184,6 +185,33 @@ def _rehash_sql(table: str, stage: str) -> str:
 
 _REHASH_SERIES = _rehash_sql("series", "stage_series")
 _REHASH_MOVIES = _rehash_sql("movies", "stage_movies")
+
+
+# Quality profiles: few rows per connector, read whole on every sync (one request).
+_PROFILE_COLUMNS = (
+    "arr_id", "name", "upgrade_allowed", "cutoff", "min_format_score", "cutoff_format_score",
+    "min_upgrade_format_score",
+)  # fmt: skip
+_PROFILE_TYPES = ("int", "text", "bool", "int", "int", "int", "int")
+_WRITE_PROFILES = (
+    "WITH p AS (SELECT * FROM unnest("  # noqa: S608 (constant names; values are parameters)
+    + ", ".join(f"${i + 2}::{t}[]" for i, t in enumerate(_PROFILE_TYPES))
+    + ") AS p("
+    + ", ".join(_PROFILE_COLUMNS)
+    + ")), gone AS (DELETE FROM quality_profiles t WHERE t.connector_id = $1"
+    " AND NOT EXISTS (SELECT 1 FROM p WHERE p.arr_id = t.arr_id))"
+    " INSERT INTO quality_profiles AS t (connector_id, "
+    + ", ".join(_PROFILE_COLUMNS)
+    + ") SELECT $1, "
+    + ", ".join(f"p.{c}" for c in _PROFILE_COLUMNS)
+    + " FROM p ON CONFLICT (connector_id, arr_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _PROFILE_COLUMNS[1:])
+    + ", synced_at = now() WHERE ("
+    + ", ".join(f"t.{c}" for c in _PROFILE_COLUMNS[1:])
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"EXCLUDED.{c}" for c in _PROFILE_COLUMNS[1:])
+    + ")"
+)
 
 
 # The ids of quality models ($1: a JSON array of them), stored first if new, in the order
@@ -405,6 +433,16 @@ class MirrorWriter:
             table, source=_once(rows), columns=columns, format="csv", null="null"
         )
         return int(status.split()[-1])
+
+    async def write_profiles(self, profiles: Sequence[tuple[Any, ...]]) -> None:
+        """Store the connector's quality profiles (rows in _PROFILE_COLUMNS order) and drop
+        the ones the app no longer has; a profile that did not change is not rewritten."""
+        async with self.conn.transaction():
+            await self.conn.execute(
+                _WRITE_PROFILES,
+                self.connector_id,
+                *([row[i] for row in profiles] for i in range(len(_PROFILE_COLUMNS))),
+            )
 
     async def known_series(self) -> dict[int, KnownSeries]:
         """The connector's series in the mirror (one read at the start of a sync)."""
