@@ -182,12 +182,14 @@ async def test_events_over_the_bus_fold_once(
         )
         assert hourly == 11
         assert (
-            await pool.fetchval("SELECT sum(count) FROM analytics_latency_daily WHERE kind = ''")
+            await pool.fetchval(
+                "SELECT sum(n) FROM analytics_latency_daily, unnest(counts) AS n WHERE kind = ''"
+            )
             == 3
         )
         assert (
             await pool.fetchval(
-                "SELECT sum(count) FROM analytics_latency_daily WHERE kind = 'command'"
+                "SELECT sum(n) FROM analytics_latency_daily, unnest(counts) AS n WHERE kind = 'command'"
             )
             == 3
         )

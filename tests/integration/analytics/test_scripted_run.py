@@ -239,7 +239,7 @@ async def test_analytics_totals_equal_the_simulators_and_the_history(
             assert dict(failed) == ({503: 2} if name == "sonarr" else {429: 1})
             assert f["rate_limited"] == (1 if name == "radarr" else 0)
             latency_total = await pool.fetchval(
-                "SELECT sum(count) FROM analytics_latency_daily WHERE connector_id = $1 AND kind = ''",
+                "SELECT sum(n) FROM analytics_latency_daily, unnest(counts) AS n WHERE connector_id = $1 AND kind = ''",
                 cid,
             )
             assert latency_total == len(sim.requests)

@@ -92,28 +92,36 @@ async def fetch_amounts(
 async def fetch_histograms(
     conn: Connection, *, period: Period, split: Split, connector_id: int | None = None
 ) -> dict[HistKey, dict[int, int]]:
-    """Response-time histograms per (bucket, connector, endpoint kind), merged as split."""
+    """Response-time histograms per (bucket, connector, endpoint kind), merged as split.
+
+    Each stored row is one histogram (bins and counts as arrays): the rows are read as
+    they are and merged here, which costs less than taking them apart in SQL."""
     table, column = _table(period.bucket, latency=True)
-    k, c, _ = split.columns(column)
     # Kind '' holds all kinds merged by the writer: read it unless split by kind.
     kinds = "kind = ANY($4::text[])" if split.by_dim else "kind = ''"
-    # One row per histogram, its bins and counts as two arrays (decoded in C).
     sql = f"""
-        SELECT k, c, d, array_agg(bin) AS bins, array_agg(n) AS counts FROM (
-            SELECT {k} AS k, {c} AS c, kind AS d, bin, sum(count)::bigint AS n FROM {table}
-            WHERE {kinds} AND {column} >= $1 AND {column} < $2
-              AND ($3::int IS NULL OR connector_id = $3)
-            GROUP BY 1, 2, 3, 4
-        ) x GROUP BY 1, 2, 3
+        SELECT {column} AS k, connector_id AS c, kind AS d, bins, counts FROM {table}
+        WHERE {kinds} AND {column} >= $1 AND {column} < $2
+          AND ($3::int IS NULL OR connector_id = $3)
     """  # noqa: S608
     start, end = _bounds(period)
     args: list[Any] = [start, end, connector_id]
     if split.by_dim:
         args.append(list(ENDPOINT_KINDS))
-    return {
-        (r["k"], r["c"], r["d"]): dict(zip(r["bins"], r["counts"], strict=True))
-        for r in await conn.fetch(sql, *args)
-    }
+    out: dict[HistKey, dict[int, int]] = {}
+    for r in await conn.fetch(sql, *args):
+        key = (
+            r["k"] if split.by_bucket else None,
+            r["c"] if split.by_connector else 0,
+            r["d"],
+        )
+        found = out.get(key)
+        if found is None:
+            out[key] = dict(zip(r["bins"], r["counts"], strict=True))
+            continue
+        for b, n in zip(r["bins"], r["counts"], strict=True):
+            found[b] = found.get(b, 0) + n
+    return out
 
 
 def evaluate(

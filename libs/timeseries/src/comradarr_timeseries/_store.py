@@ -68,26 +68,42 @@ ON CONFLICT (metric, day, connector_id, dim) DO UPDATE
 SET value = d.value + EXCLUDED.value, samples = d.samples + EXCLUDED.samples
 """
 
-# Each kind's counts, and again under kind '' for all kinds together.
-_ADD_LATENCY = """
+# Two histograms (bins and counts arrays) merged bin by bin into one, bins in order.
+_MERGE = """(
+    SELECT array_agg(b ORDER BY b), array_agg(n ORDER BY b) FROM (
+        SELECT b, sum(n)::bigint AS n FROM (
+            SELECT * FROM unnest({0}.bins, {0}.counts) AS x(b, n)
+            UNION ALL SELECT * FROM unnest(EXCLUDED.bins, EXCLUDED.counts)
+        ) u GROUP BY b
+    ) m
+)"""
+# Each kind's counts, and again under kind '' for all kinds together: one histogram row per
+# (kind, hour or day, connector), merged into the stored one.
+_ADD_LATENCY = f"""
 WITH given AS (
     SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::text[], $4::smallint[], $5::bigint[])
         AS r(at, connector_id, kind, bin, n)
 ), r AS (
     SELECT at, connector_id, kind, bin, n FROM given
     UNION ALL SELECT at, connector_id, '', bin, n FROM given
-), hourly AS (
-    INSERT INTO analytics_latency_hourly AS h (kind, bucket, connector_id, bin, count)
-    SELECT kind, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', connector_id,
-           bin, sum(n)
+), hours AS (
+    SELECT kind, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
+           connector_id, bin, sum(n)::bigint AS n
     FROM r GROUP BY 1, 2, 3, 4
-    ON CONFLICT (kind, bucket, connector_id, bin) DO UPDATE SET count = h.count + EXCLUDED.count
+), days AS (
+    SELECT kind, (at AT TIME ZONE $6)::date AS day, connector_id, bin, sum(n)::bigint AS n
+    FROM r GROUP BY 1, 2, 3, 4
+), hourly AS (
+    INSERT INTO analytics_latency_hourly AS h (kind, bucket, connector_id, bins, counts)
+    SELECT kind, bucket, connector_id, array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin)
+    FROM hours GROUP BY 1, 2, 3
+    ON CONFLICT (kind, bucket, connector_id) DO UPDATE SET (bins, counts) = {_MERGE.format("h")}
 )
-INSERT INTO analytics_latency_daily AS d (kind, day, connector_id, bin, count)
-SELECT kind, (at AT TIME ZONE $6)::date, connector_id, bin, sum(n)
-FROM r GROUP BY 1, 2, 3, 4
-ON CONFLICT (kind, day, connector_id, bin) DO UPDATE SET count = d.count + EXCLUDED.count
-"""
+INSERT INTO analytics_latency_daily AS d (kind, day, connector_id, bins, counts)
+SELECT kind, day, connector_id, array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin)
+FROM days GROUP BY 1, 2, 3
+ON CONFLICT (kind, day, connector_id) DO UPDATE SET (bins, counts) = {_MERGE.format("d")}
+"""  # noqa: S608 (constant fragments)
 
 
 async def add_counts(conn: Connection, counts: Sequence[Count], *, tz: str) -> None:
