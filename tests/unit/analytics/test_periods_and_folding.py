@@ -116,6 +116,17 @@ def test_custom_ranges_fall_back_to_days_and_refuse_what_cannot_be_answered() ->
         )
     with pytest.raises(PeriodError, match="ISO 8601"):
         resolve(range_name="custom", now=now, tz=UTC, hourly_since=since, start="yesterday")
+    with pytest.raises(PeriodError, match="between"):
+        resolve(range_name="custom", now=now, tz=BERLIN, hourly_since=since, start="0001-01-01")
+    with pytest.raises(PeriodError, match="between"):
+        resolve(
+            range_name="custom",
+            now=now,
+            tz=UTC,
+            hourly_since=since,
+            start="2026-01-01",
+            end="9999-12-31",
+        )
     with pytest.raises(PeriodError, match="needs from"):
         resolve(range_name="custom", now=now, tz=UTC, hourly_since=since)
     with pytest.raises(PeriodError, match="range=custom"):
@@ -130,7 +141,7 @@ def test_custom_ranges_fall_back_to_days_and_refuse_what_cannot_be_answered() ->
             bucket="hour",
         )
     with pytest.raises(PeriodError, match="at most"):
-        resolve(range_name="custom", now=now, tz=UTC, hourly_since=LONG_AGO, start="1990-01-01")
+        resolve(range_name="custom", now=now, tz=UTC, hourly_since=LONG_AGO, start="2000-01-01")
     # A date-time without an offset is the user's local time.
     local = resolve(
         range_name="custom",

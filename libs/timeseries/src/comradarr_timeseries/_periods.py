@@ -21,6 +21,9 @@ MAX_HOURS = 24 * 92
 MAX_DAYS = 3660
 # A custom range up to this long gets hourly buckets (when they are still kept).
 HOURLY_UP_TO = timedelta(days=7)
+# Dates outside these years are refused (nothing was measured; and no date arithmetic on
+# them can overflow).
+FIRST_YEAR, LAST_YEAR = 2000, 2200
 
 
 class PeriodError(ValueError):
@@ -84,15 +87,20 @@ def parse_instant(value: str, tz: ZoneInfo, *, field: str, end: bool) -> datetim
     """An ISO 8601 date or date-time; a date means its local midnight (for an end, the
     midnight after it: the end date is included); no offset means the user's zone."""
     text = value.strip()
+    day: date | None = None
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return local_midnight(day + timedelta(days=1) if end else day, tz)
-        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        else:
+            at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise PeriodError(
             field, "not an ISO 8601 date or date-time (2026-03-29 or 2026-03-29T08:00:00Z)"
         ) from None
+    if not FIRST_YEAR <= (day or at).year <= LAST_YEAR:
+        raise PeriodError(field, f"must be between {FIRST_YEAR} and {LAST_YEAR}")
+    if day is not None:
+        return local_midnight(day + timedelta(days=1) if end else day, tz)
     return at.replace(tzinfo=tz) if at.tzinfo is None else at
 
 
