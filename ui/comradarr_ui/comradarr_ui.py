@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import analytics, content, downloads, indexers, pages, queue, schedules
+from . import analytics, content, downloads, indexers, notifications, pages, queue, schedules
 from .state import (
     ApiKeysState,
     AuthState,
@@ -43,6 +43,12 @@ app.add_page(
 )
 app.add_page(
     pages.settings, route="/settings", title="Settings · Comradarr", on_load=SettingsState.load
+)
+app.add_page(
+    notifications.notifications,
+    route="/settings/notifications",
+    title="Notifications · Comradarr",
+    on_load=notifications.NotificationsState.load,
 )
 app.add_page(
     pages.api_keys, route="/api-keys", title="API keys · Comradarr", on_load=ApiKeysState.load

@@ -15,6 +15,7 @@ NAV = [
     ("Schedules", "/schedules", "calendar-clock"),
     ("Analytics", "/analytics", "chart-column"),
     ("Settings", "/settings", "settings"),
+    ("Notifications", "/settings/notifications", "bell"),
     ("API keys", "/api-keys", "key-round"),
 ]
 
@@ -42,6 +43,8 @@ def brand() -> rx.Component:
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
     path = AuthState.router.url.path
     active = (path == href) | ((href != "/") & path.startswith(href))
+    for other, *_ in [(h,) for _l, h, _i in NAV if h != href and h.startswith(href + "/")]:
+        active = active & ~path.startswith(other)  # a more specific entry is the active one
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,

@@ -6,6 +6,7 @@ import reflex as rx
 
 from .indexers import indexer_card
 from .layout import auth_card, empty, page, status_badge
+from .notifications import webhook_card
 from .politeness import search_rules_card
 from .state import (
     CONNECTOR_TYPES,
@@ -497,6 +498,7 @@ def connector_detail() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        webhook_card(),
         search_rules_card(),
         rx.heading("Health history", size="4"),
         generic_table(s.health_cols, s.health_rows, s.health_note, "heart-pulse"),

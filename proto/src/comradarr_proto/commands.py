@@ -24,6 +24,21 @@ class RequestSweep(Command):
     schedule_id: int | None = Field(default=None, description="None for a manual sweep.")
     fire_time: datetime | None = Field(default=None, description="When the schedule fired.")
     requested_by: str = Field(default="scheduler", max_length=100)
+    series_arr_ids: list[int] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Sync only these series (the *arr app's ids); empty = the whole library.",
+    )
+    movie_arr_ids: list[int] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Sync only these movies (the *arr app's ids); empty = the whole library.",
+    )
+
+    @property
+    def scoped(self) -> bool:
+        """True when only some series or movies are to be synced."""
+        return bool(self.series_arr_ids or self.movie_arr_ids)
 
     @classmethod
     def from_schedule(

@@ -129,6 +129,17 @@ class SearchCompleted(Event):
     command_name: CommandName | None = Field(default=None, description="None from older senders.")
 
 
+class SearchFound(Event):
+    """Searched items got a release grabbed: judged from the app's history after the command,
+    or told at once by the app's own webhook. Each entry is announced once per search."""
+
+    subject_template = "evt.search.found"
+
+    connector_id: int
+    registry_ids: list[int]
+    source: Literal["history", "webhook"] = "history"
+
+
 class SearchFailed(Event):
     """An *arr search command failed; the items go to cooldown."""
 
@@ -202,6 +213,16 @@ class RateLimited(Event):
     paused_until: datetime
 
 
+class DailyBudgetSpent(Event):
+    """A connector used its whole request budget; its searches wait for the next reset."""
+
+    subject_template = "evt.connector.budget"
+
+    connector_id: int
+    budget: int = Field(ge=0, description="Requests allowed per budget window.")
+    resets_at: datetime
+
+
 IndexerState = Literal["healthy", "rate_limited", "failing", "disabled"]
 
 
@@ -271,3 +292,29 @@ class MessageDeadLettered(Event):
     failed_message_id: str | None
     deliveries: int
     error: str
+
+
+ArrWebhookEvent = Literal["grab", "download", "health", "health_restored", "test", "other"]
+
+
+class ArrWebhookReceived(Event):
+    """An *arr app called its webhook at the gateway (authenticated by the connector's token).
+
+    The message id is derived from the connector and the raw body, so a replayed call is the
+    same message: JetStream drops it within its window, consumers' exactly-once after it.
+    """
+
+    subject_template = "evt.webhook.arr"
+
+    connector_id: int
+    event_type: ArrWebhookEvent
+    raw_event_type: str = Field(max_length=64, description="eventType as the app sent it.")
+    series_arr_id: int | None = None
+    episode_arr_ids: list[int] = Field(default_factory=list, max_length=1000)
+    movie_arr_id: int | None = None
+    release_title: str | None = Field(default=None, max_length=500)
+    download_id: str | None = Field(default=None, max_length=200)
+    is_upgrade: bool = False
+    health_level: str | None = Field(default=None, max_length=32)
+    health_message: str | None = Field(default=None, max_length=2000)
+    health_type: str | None = Field(default=None, max_length=200)

@@ -675,6 +675,18 @@ class ArrClient:
         ):
             yield item
 
+    async def one(self, kind: type[M], *, item_id: int) -> M | None:
+        """One series (kind=Series) or movie (kind=Movie) by its id; None when the app has
+        no such item (deleted since) or its record cannot be read."""
+        shape = Shape.SERIES if issubclass(kind, Series) else Shape.MOVIE
+        info = await self._require(shape)
+        endpoint = "series" if shape is Shape.SERIES else "movie"
+        try:
+            raw = await self._get_json(f"{info.api_base}/{endpoint}/{item_id}", endpoint=endpoint)
+        except ArrNotFoundError:
+            return None
+        return self._parse(raw, kind, endpoint)
+
     def _wanted_params(
         self, info: ApiInfo, *, monitored: bool, sort_key: str, sort_direction: str, files: bool
     ) -> dict[str, Any]:

@@ -27,12 +27,14 @@ from comradarr_crypto import SecretBox
 from comradarr_db import Connection, skip_next_reset
 from comradarr_proto import (
     ConnectorHealthChanged,
+    DailyBudgetSpent,
     Message,
     RateLimited,
     SearchCompleted,
     SearchDispatched,
     SearchExhausted,
     SearchFailed,
+    SearchFound,
 )
 from comradarr_throttle import (
     SPACING,
@@ -256,12 +258,17 @@ SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8
 # $8 error, $9 outcome when not found, $10 message, $11 dispatch status, $12 season pack,
 # $13 connector, $14 series, $15 season.
 _FINISH = """
-WITH cur AS (
+WITH cur0 AS (
     SELECT r.id, r.attempts,
-           coalesce(coalesce(e.arr_id, m.arr_id) = ANY ($3::int[]), false) AS found
+           coalesce(coalesce(e.arr_id, m.arr_id) = ANY ($3::int[]), false) AS judged,
+           -- The app's webhook may have reported the grab already (webhooks.py).
+           EXISTS (SELECT 1 FROM search_history h WHERE h.registry_id = r.id
+                   AND h.dispatch_id = $1 AND h.outcome = 'found') AS already
     FROM search_registry r LEFT JOIN episodes e ON e.id = r.episode_id
     LEFT JOIN movies m ON m.id = r.movie_id
     WHERE r.id = ANY ($2::bigint[]) FOR UPDATE OF r
+), cur AS (
+    SELECT id, attempts, judged OR already AS found, already FROM cur0
 ), upd AS (
     UPDATE search_registry r SET
         state = CASE WHEN c.found THEN 'cooldown'
@@ -276,7 +283,7 @@ WITH cur AS (
         last_error = CASE WHEN c.found THEN NULL ELSE $8 END,
         updated_at = $4
     FROM cur c WHERE r.id = c.id
-    RETURNING r.id, r.state, c.found
+    RETURNING r.id, r.state, c.found, c.already
 ), hist AS (
     UPDATE search_history SET
         outcome = CASE WHEN registry_id IN (SELECT id FROM upd WHERE found) THEN 'found'
@@ -293,7 +300,7 @@ WITH cur AS (
     WHERE $12 AND ($11 = 'failed' OR EXISTS (SELECT 1 FROM upd WHERE NOT found))
     ON CONFLICT DO NOTHING
 )
-SELECT id, state, found FROM upd
+SELECT id, state, found, already FROM upd
 """
 
 
@@ -692,6 +699,17 @@ class Dispatcher:
                         until=decision.wait_until,
                         reason="daily request budget spent",
                     )
+                if decision.wait_until is not None:
+                    # One per budget window: the message id is the window's end.
+                    await self._publish(
+                        DailyBudgetSpent(
+                            message_id=f"budget.spent:{connector_id}:"
+                            f"{decision.wait_until.isoformat()}",
+                            connector_id=connector_id,
+                            budget=profile.daily_budget,
+                            resets_at=decision.wait_until,
+                        )
+                    )
             # Nothing was claimed or spent.
             if spacing:
                 self._buffers[connector_id] = buffer
@@ -1058,6 +1076,7 @@ class Dispatcher:
                 claimed.season_number,
             )
         found_ids = [r["id"] for r in rows if r["found"]]
+        newly_found = [r["id"] for r in rows if r["found"] and not r["already"]]
         exhausted = [r["id"] for r in rows if r["state"] == "exhausted"]
         log.info(
             "search finished",
@@ -1089,6 +1108,16 @@ class Dispatcher:
                     registry_ids=claimed.registry_ids,
                     found=len(found_ids),
                     command_name=claimed.command_name,  # type: ignore[arg-type]
+                ),
+                confirmed=False,
+            )
+        if newly_found:
+            await self._publish(
+                SearchFound(
+                    message_id=f"search.found:{claimed.dispatch_id}",
+                    correlation_id=claimed.correlation_id,
+                    connector_id=claimed.connector_id,
+                    registry_ids=newly_found,
                 ),
                 confirmed=False,
             )

@@ -9,12 +9,14 @@ from typing import Any
 import structlog
 from comradarr_arr import request_stats_loop
 from comradarr_bus import Delivery, Subscription
-from comradarr_proto import ControlQueue, ItemsQueued
+from comradarr_db import AlreadyProcessed
+from comradarr_proto import ArrWebhookReceived, ControlQueue, ItemsQueued, SearchFound
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
 from .config import DispatcherConfig
 from .engine import Dispatcher
 from .queue import ALL_CONNECTORS, clear_queue, set_paused
+from .webhooks import found_before, record_found
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +62,32 @@ class DispatcherService:
                 log.info("queue state changed", action=msg.action, connector_id=msg.connector_id)
         self.engine.wake()
 
+    async def handle_arr_webhook(self, msg: ArrWebhookReceived, delivery: Delivery) -> None:
+        """A grab or import the app reported: the searches it answers are found now."""
+        if msg.event_type not in ("grab", "download"):
+            return
+        try:
+            async with delivery.once() as conn:
+                found = await record_found(
+                    conn, msg=msg, message_id=delivery.message_id, now=self.engine.clock()
+                )
+        except AlreadyProcessed:
+            # Committed before, maybe without the event going out: announce it again.
+            async with self.ctx.pool.acquire() as conn:
+                found = await found_before(conn, message_id=delivery.message_id)
+        if not found:
+            return
+        log.info("searches found by webhook", connector_id=msg.connector_id, entries=len(found))
+        await self.ctx.bus.publish(
+            SearchFound(
+                message_id=f"search.found:webhook:{delivery.message_id}",
+                correlation_id=msg.correlation_id,
+                connector_id=msg.connector_id,
+                registry_ids=found,
+                source="webhook",
+            )
+        )
+
     async def run(self) -> None:
         """Dispatch until the service stops."""
         loop = asyncio.create_task(self.engine.run())
@@ -79,9 +107,7 @@ def _service(ctx: ServiceContext) -> DispatcherService:
     return _services[key]
 
 
-def _subscriptions(
-    ctx: ServiceContext,
-) -> list[Subscription[ItemsQueued] | Subscription[ControlQueue]]:
+def _subscriptions(ctx: ServiceContext) -> list[Subscription[Any]]:
     service = _service(ctx)
     return [
         Subscription(
@@ -89,6 +115,9 @@ def _subscriptions(
         ),
         Subscription(
             ControlQueue, durable="dispatcher-queue-control", handler=service.handle_queue_control
+        ),
+        Subscription(
+            ArrWebhookReceived, durable="dispatcher-arr-webhook", handler=service.handle_arr_webhook
         ),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -78,6 +79,24 @@ class AnalyticsSettings(_Strict):
     daily_retention_days: int = Field(default=730, ge=30, le=3650)
 
 
+def _check_public_url(v: str) -> str:
+    v = v.strip()
+    if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
+        raise ValueError("must be empty or an http(s) URL such as https://comradarr.example.com")
+    return v.rstrip("/")
+
+
+class NotificationSettings(_Strict):
+    """Notification-wide settings (channels have their own)."""
+
+    # Read by the notifier: its delivery log keeps finished deliveries this long.
+    delivery_log_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Where notifications link to (the UI's address as people reach it); empty = no links.
+    public_url: str = Field(default="", max_length=512)
+
+    _url = field_validator("public_url")(_check_public_url)
+
+
 class AppSettings(_Strict):
     """Every setting, by section."""
 
@@ -85,6 +104,7 @@ class AppSettings(_Strict):
     search: SearchSettings = Field(default_factory=SearchSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 
 class GeneralPatch(_Strict):
@@ -134,6 +154,18 @@ class AnalyticsPatch(_Strict):
     daily_retention_days: int | None = Field(default=None, ge=30, le=3650)
 
 
+class NotificationsPatch(_Strict):
+    """Changes to notification-wide settings."""
+
+    delivery_log_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    public_url: str | None = Field(default=None, max_length=512)
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_public_url(v)
+
+
 class SettingsPatch(_Strict):
     """PATCH /settings body: any subset of sections and fields."""
 
@@ -141,6 +173,7 @@ class SettingsPatch(_Strict):
     search: SearchPatch | None = None
     security: SecurityPatch | None = None
     analytics: AnalyticsPatch | None = None
+    notifications: NotificationsPatch | None = None
     current_password: str | None = Field(
         default=None,
         max_length=1024,

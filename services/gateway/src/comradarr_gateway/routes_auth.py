@@ -39,7 +39,15 @@ log = get_logger(__name__)
 
 # The only routes under /api/v1 that answer without credentials. Exact paths; a test
 # asserts the app's OpenAPI has nothing else public.
-PUBLIC_PATHS = frozenset({"/api/v1/setup/status", "/api/v1/setup", "/api/v1/auth/login"})
+# The *arr webhook authenticates by its connector's own token instead (routes_webhooks.py).
+PUBLIC_PATHS = frozenset(
+    {
+        "/api/v1/setup/status",
+        "/api/v1/setup",
+        "/api/v1/auth/login",
+        "/api/v1/webhooks/arr/{connector_id}",
+    }
+)
 
 _LOCKED = {"model": ErrorBody, "description": "Too many failed logins; Retry-After says how long"}
 

@@ -444,6 +444,7 @@ def _series_out(found: dict[str, Any], history: dict[int, list[dict[str, Any]]])
                 "episode_count": 0,
                 "episode_file_count": 0,
                 "total_episode_count": 0,
+                "episodes": [],
             },
         )
         season["episodes"].append(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, cast
 
+from comradarr_channels import SECRET_COLUMN as CHANNEL_SECRETS
 from comradarr_connectors import SECRET_COLUMN, list_connectors
 from comradarr_crypto import SecretBox, rotate_secrets
 from comradarr_logging import get_logger, redact
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from . import repo
 from .models import ConfigExport, ErrorBody, HealthReport, RotateResult, RotateSecretKey
 from .routes_auth import verify_current_password
+from .routes_webhooks import SECRET_COLUMN as WEBHOOK_TOKENS
 from .security import Principal, ProtectedRoute, new_token, require_session, require_user
 from .state import gateway_of
 
@@ -100,7 +102,10 @@ def system_router() -> APIRouter:
         try:
             async with gw.ctx.pool.acquire() as conn, conn.transaction():
                 count = await rotate_secrets(
-                    cast(Any, conn), old=old_box, new=new_box, columns=[SECRET_COLUMN]
+                    cast(Any, conn),
+                    old=old_box,
+                    new=new_box,
+                    columns=[SECRET_COLUMN, CHANNEL_SECRETS, WEBHOOK_TOKENS],
                 )
                 # Swap the file while the transaction is still open: if the swap fails,
                 # the database rolls back and the old key keeps working.

@@ -24,11 +24,13 @@ from .routes_connectors import connectors_router
 from .routes_content import content_router
 from .routes_indexers import indexers_router
 from .routes_keys import keys_router
+from .routes_notifications import notifications_router
 from .routes_queue import queue_router
 from .routes_schedules import schedules_router
 from .routes_settings import settings_router
 from .routes_system import health_route, system_router
 from .routes_throttle import throttle_router
+from .routes_webhooks import webhook_config_router, webhook_router
 from .security import ProtectedRoute, current_principal
 from .state import Gateway, utcnow
 
@@ -90,6 +92,7 @@ def create_app(
     app.include_router(health_route(checks))
     app.include_router(health_router(checks=checks))
     app.include_router(public_router())
+    app.include_router(webhook_router())
 
     # Default deny: every route below authenticates (ProtectedRoute) before anything else
     # runs, and the router-level dependency refuses a request without a principal.
@@ -112,6 +115,8 @@ def create_app(
     protected.include_router(queue_router())
     protected.include_router(schedules_router())
     protected.include_router(throttle_router())
+    protected.include_router(notifications_router())
+    protected.include_router(webhook_config_router())
     protected.include_router(indexers_router())
     protected.include_router(analytics_router())
     app.include_router(protected)

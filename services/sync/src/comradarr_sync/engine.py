@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -27,6 +27,8 @@ from comradarr_arr import (
 from prometheus_client import REGISTRY
 
 from .writer import MOVIE_COLUMNS, MirrorWriter, QualityRef, QualityTable
+
+M = TypeVar("M", bound=Series | Movie)
 
 Progress = Callable[[int, int | None], Awaitable[None]]
 # A digest no stored row has (known_movies maps a movie to None before it had a digest).
@@ -420,11 +422,15 @@ async def run_sync(
     progress: Progress | None = None,
     progress_interval: float = 1.0,
     more_writers: Sequence[MirrorWriter] = (),
+    series_ids: Sequence[int] = (),
+    movie_ids: Sequence[int] = (),
 ) -> SyncResult:
     """Pull one library into the mirror: series (+ changed series' episodes) or movies.
 
     writer reads what the mirror holds and deletes what vanished; batches are written by it
-    and by more_writers (the same connector, other connections) in parallel.
+    and by more_writers (the same connector, other connections) in parallel. series_ids or
+    movie_ids (the app's ids) limit the sync to those items: each is read on its own (with
+    all its episodes), nothing else is read, and nothing is deleted.
     """
     result = SyncResult()
     info = await client.api_info()
@@ -433,13 +439,29 @@ async def run_sync(
         await w.prepare()
     tick = _Throttle(progress, progress_interval)
     name = client.config.name
+    scoped = bool(series_ids or movie_ids)
     # The profiles first: discovery reads each file's format score against its profile's.
-    await writer.write_profiles([_profile_row(p) async for p in client.quality_profiles()])
+    # A scoped sync (a webhook's follow-up) reads only its items and keeps the profiles.
+    if not scoped:
+        await writer.write_profiles([_profile_row(p) async for p in client.quality_profiles()])
     before = {ep: _malformed(name, ep) for ep in ("series", "episode", "movie")}
-    if info.shape is Shape.SERIES:
-        await _sync_series(client, writers, result, full, batch_rows, fetch_concurrency, tick)
-    elif info.shape is Shape.MOVIE:
-        await _sync_movies(client, writers, result, batch_rows, tick)
+    if info.shape is Shape.SERIES and (series_ids or not scoped):
+        only_series = _only(client, Series, series_ids) if scoped else None
+        await _sync_series(
+            client,
+            writers,
+            result,
+            full or scoped,
+            batch_rows,
+            fetch_concurrency,
+            tick,
+            only_series,
+        )
+    elif info.shape is Shape.MOVIE and (movie_ids or not scoped):
+        only_movies: AsyncIterator[Movie] | None = (
+            _only(client, _MirrorMovie, movie_ids) if scoped else None
+        )
+        await _sync_movies(client, writers, result, batch_rows, tick, only_movies)
     result.skipped_malformed = int(sum(_malformed(name, ep) - before[ep] for ep in before))
     result.inserted = sum(w.counts.inserted for w in writers)
     result.updated = sum(w.counts.updated for w in writers)
@@ -448,12 +470,21 @@ async def run_sync(
     return result
 
 
+async def _only(client: ArrClient, kind: type[M], ids: Sequence[int]) -> AsyncIterator[M]:
+    """The named series or movies, one request each (those the app no longer has skipped)."""
+    for item_id in dict.fromkeys(ids):
+        item = await client.one(kind, item_id=item_id)
+        if item is not None:
+            yield item
+
+
 async def _sync_movies(
     client: ArrClient,
     writers: Sequence[MirrorWriter],
     result: SyncResult,
     batch_rows: int,
     tick: _Throttle,
+    source: AsyncIterator[Movie] | None = None,
 ) -> None:
     writer = writers[0]
     name = client.config.name
@@ -490,7 +521,7 @@ async def _sync_movies(
         rehash = False
 
     try:
-        async for movie in _stream_movies(client):
+        async for movie in source if source is not None else _stream_movies(client):
             result.fetched += 1
             seen.append(movie.id)
             if movie.id in submitted:  # listed twice: written once (batches run in parallel)
@@ -514,6 +545,8 @@ async def _sync_movies(
         await writes.close()
     finally:
         await writes.cancel()
+    if source is not None:
+        return  # a scoped sync read only some movies: nothing can be known to be gone
     if _malformed(name, "movie") > before:
         # A record we could not read may be a movie that still exists: keep what we have.
         result.deletions_skipped.append("movies: malformed records in the list")
@@ -556,6 +589,7 @@ async def _sync_series(
     batch_rows: int,
     fetch_concurrency: int,
     tick: _Throttle,
+    source: AsyncIterator[Series] | None = None,
 ) -> None:
     name = client.config.name
     before = _malformed(name, "series")
@@ -598,7 +632,7 @@ async def _sync_series(
             await writes.submit(job)
 
     try:
-        async for s in client.series():
+        async for s in source if source is not None else client.series():
             result.fetched += 1
             seen.append(s.id)
             if s.id in flushed:  # listed twice: written and its episodes read once
@@ -627,6 +661,8 @@ async def _sync_series(
         await writes.close()
     finally:
         await writes.cancel()
+    if source is not None:
+        return  # a scoped sync read only some series: nothing can be known to be gone
     if _malformed(name, "series") > before:
         result.deletions_skipped.append("series: malformed records in the list")
     elif not known.keys() <= set(seen):

@@ -178,6 +178,8 @@ class SyncService:
                     progress=progress,
                     progress_interval=self.config.progress_interval_seconds,
                     more_writers=more,
+                    series_ids=msg.series_arr_ids,
+                    movie_ids=msg.movie_arr_ids,
                 )
         finally:
             await client.aclose()
@@ -187,6 +189,7 @@ class SyncService:
             "sync finished",
             connector_id=connector.id,
             mode=msg.sync_mode,
+            scope=(msg.series_arr_ids or msg.movie_arr_ids) or "library",
             fetched=result.fetched,
             inserted=result.inserted,
             updated=result.updated,
