@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_TIMEOUT ?= 180
 GATEWAY_PORT ?= 8000
 
-.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e
+.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e containers-install containers-tools image test-containers test-distributed
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ migrate: install ## apply database migrations and exit
 	$(RUN) comradarr migrate
 
 test: install ## the whole suite (unit + integration; embedded PostgreSQL/NATS unless TEST_* are set)
-	$(RUN) pytest -m "not benchmark and not e2e" --timeout=$(PYTEST_TIMEOUT) \
+	$(RUN) pytest -m "not benchmark and not e2e and not containers and not distributed" --timeout=$(PYTEST_TIMEOUT) \
 		--cov=gatherarr --cov-report=term --cov-fail-under=85
 
 test-unit: install ## unit tests only
@@ -74,6 +74,30 @@ ui-run: ui-install ## the web UI (prod build) on UI_PORT, talking to COMRADARR_G
 
 e2e: ui-install browser-install ## browser tests: gateway + simulator + UI in headless Chromium (screenshots in tests/e2e/artifacts)
 	$(RUN) pytest -m e2e -q -p no:cacheprovider --timeout=900 tests/e2e
+
+# Containers without a registry or a Docker engine: podman + runc, a Debian base from
+# mmdebstrap (deploy/podman/, deploy/README.md).
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
+
+containers-install: ## podman, runc, mmdebstrap from Debian (root: apt-get; else says what to run)
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc mmdebstrap uidmap slirp4netns >/dev/null; \
+		else echo "podman missing: sudo apt-get install -y podman runc mmdebstrap"; exit 1; fi; }
+
+image: containers-install ## build the Comradarr and Gatherarr images with podman (local Debian base), print their sizes
+	deploy/podman/images.sh all
+
+test-distributed: install ## every service its own process (2 replicas of sync/discovery/dispatcher), 3-node NATS, chaos; prints figures
+	$(RUN) pytest -m distributed -s -q -p no:cacheprovider --timeout=1200 tests/distributed
+
+CONTAINER_TOOLS := .build/tools
+
+containers-tools: ## podman-compose and the offline validators (pip, into .build/tools)
+	@test -x $(CONTAINER_TOOLS)/bin/podman-compose || { $(PYTHON) -m venv $(CONTAINER_TOOLS) && \
+		$(CONTAINER_TOOLS)/bin/pip install --quiet -r deploy/podman/tools.txt; }
+
+test-containers: install containers-tools image ## run the images: all-in-one, Gatherarr, compose, kube play (podman, all on 127.0.0.1)
+	$(RUN) pytest -m containers -s -q -p no:cacheprovider --timeout=900 tests/containers
 
 clean: ## remove caches (not your data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .coverage

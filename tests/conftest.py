@@ -43,7 +43,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by folder, so `-m unit` and `-m integration` select what they say."""
     for item in items:
         path = Path(str(item.fspath)).relative_to(REPO).parts
-        if len(path) > 1 and path[1] in {"unit", "integration", "e2e", "benchmarks"}:
+        if len(path) > 1 and path[1] in {
+            "unit",
+            "integration",
+            "e2e",
+            "benchmarks",
+            "containers",
+            "distributed",
+        }:
             marker = "benchmark" if path[1] == "benchmarks" else path[1]
             item.add_marker(getattr(pytest.mark, marker))
 

@@ -38,6 +38,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ARR_KEY = "e2e-sonarr-key-0123456789abcdef"
 ADMIN = ("admin", "e2e correct horse battery staple")
+# Under a BASE_URL, what the reverse proxy sends to the gateway (the rest goes to the UI).
+GATEWAY_PATHS = ("/api", "/docs", "/openapi.json", "/health")
+PROXIED_CLIENT = "198.51.100.23"
 
 
 def missing_prerequisites() -> str:
@@ -107,19 +110,39 @@ class System:
     logs: Path
     timings: dict[str, float]
     data_dir: Path | None = None
+    # With a BASE_URL: the reverse proxy's origin (ui_url is under it, gateway_url is direct).
+    proxy_url: str = ""
 
 
 @contextlib.contextmanager
-def running_system() -> Iterator[System]:
-    """Gateway + simulator + UI, torn down on exit."""
+def running_system(*, base_url: str = "") -> Iterator[System]:
+    """Gateway + simulator + UI, torn down on exit.
+
+    base_url ('/comradarr'): everything is served under it, behind a reverse proxy on
+    127.0.0.1 (tests/support/proxy.py), and the UI builds in its own web directory.
+    """
     work = Path(tempfile.mkdtemp(prefix="comradarr-e2e-"))
     logs = work / "logs"
     logs.mkdir()
     gw_port, arr_port, ui_port = free_port(), free_port(), free_port()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("COMRADARR_")}
     base_env["REFLEX_TELEMETRY_ENABLED"] = "false"
+    base_env["BASE_URL"] = base_url or "/"
     procs: list[subprocess.Popen[bytes]] = []
     timings: dict[str, float] = {}
+    stack = contextlib.ExitStack()
+    proxy = None
+    if base_url:
+        from tests.support.proxy import ReverseProxy, proxy_in_thread
+
+        upstream_ui, upstream_gw = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{gw_port}"
+        routes = [(base_url, upstream_ui)] + [
+            (base_url + path, upstream_gw) for path in GATEWAY_PATHS
+        ]
+        # As if the browser were elsewhere on the net: the address must reach the gateway.
+        proxy = stack.enter_context(
+            proxy_in_thread(ReverseProxy(routes=routes, client_address=PROXIED_CLIENT))
+        )
     try:
         t0 = time.monotonic()
         gw_env = {
@@ -159,8 +182,11 @@ def running_system() -> Iterator[System]:
             "COMRADARR_GATEWAY_URL": gateway_url,
             "COMRADARR_UI_PORT": str(ui_port),
             "COMRADARR_UI_BACKEND_PORT": str(ui_port),
-            "COMRADARR_UI_API_URL": f"http://127.0.0.1:{ui_port}",
+            "COMRADARR_UI_API_URL": proxy.url if proxy else f"http://127.0.0.1:{ui_port}",
         }
+        if base_url:  # another build (another frontend_path) beside the usual one
+            ui_env["REFLEX_WEB_WORKDIR"] = str(work / "web")
+            ui_env["REFLEX_STATES_WORKDIR"] = str(work / "states")
         ui = _start(
             [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", "--loglevel", "info"],
             ui_env,
@@ -171,20 +197,22 @@ def running_system() -> Iterator[System]:
         wait_http(f"{gateway_url}/api/v1/setup/status", 180, gw, logs / "gateway.log")
         timings["gateway_ready_s"] = round(time.monotonic() - t0, 2)
         wait_http(f"http://127.0.0.1:{arr_port}/ping", 60, arr, logs / "arrsim.log")
-        wait_http(f"http://127.0.0.1:{ui_port}/ping", 420, ui, logs / "ui.log")
+        wait_http(f"http://127.0.0.1:{ui_port}{base_url}/ping", 420, ui, logs / "ui.log")
         timings["ui_ready_s"] = round(time.monotonic() - t0, 2)
         yield System(
-            ui_url=f"http://127.0.0.1:{ui_port}",
+            ui_url=(proxy.url if proxy else f"http://127.0.0.1:{ui_port}") + base_url,
             gateway_url=gateway_url,
             arr_url=f"http://127.0.0.1:{arr_port}",
             logs=logs,
             timings=timings,
             data_dir=work / "data",
+            proxy_url=proxy.url if proxy else "",
         )
     finally:
         for proc in reversed(procs):
             _stop(proc)
-        keep = ARTIFACTS / "logs"
+        stack.close()
+        keep = ARTIFACTS / ("logs" + base_url.replace("/", "-"))
         with contextlib.suppress(OSError):
             keep.mkdir(parents=True, exist_ok=True)
             for log in logs.glob("*.log"):

@@ -46,10 +46,13 @@ class Session:
 
     cookie: str = ""
     csrf: str = ""
-    # The browser's address as Reflex saw it. Sent as X-Forwarded-For (the gateway trusts
-    # loopback as a proxy): without it every UI user would look like this local process,
-    # which local-bypass mode would let in and per-address login limits would lump together.
+    # The browser's address as Reflex saw it (after any X-Forwarded-For that reached the UI).
+    # Sent as X-Forwarded-For (the gateway trusts loopback as a proxy): without it every UI
+    # user would look like this local process, which local-bypass mode would let in and
+    # per-address login limits would lump together.
     client_ip: str = ""
+    # The browser's User-Agent, so the gateway's session list names the device.
+    user_agent: str = ""
 
 
 def request_headers(method: str, session: Session | None) -> dict[str, str]:
@@ -59,6 +62,8 @@ def request_headers(method: str, session: Session | None) -> dict[str, str]:
         return headers
     if session.client_ip:
         headers["X-Forwarded-For"] = session.client_ip
+    if session.user_agent:
+        headers["User-Agent"] = session.user_agent
     if session.cookie:
         headers["Cookie"] = f"{SESSION_COOKIE}={session.cookie}"
         if method.upper() not in ("GET", "HEAD", "OPTIONS") and session.csrf:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import reflex as rx
 
-from . import analytics, content, downloads, indexers, notifications, pages, queue, schedules
+from . import (
+    analytics,
+    content,
+    downloads,
+    indexers,
+    notifications,
+    pages,
+    queue,
+    schedules,
+    security,
+)
 from .state import (
     ApiKeysState,
     AuthState,
@@ -89,4 +99,10 @@ app.add_page(
     route="/analytics",
     title="Analytics · Comradarr",
     on_load=analytics.AnalyticsState.load,
+)
+app.add_page(
+    security.security,
+    route="/security",
+    title="Security · Comradarr",
+    on_load=security.SecurityState.load,
 )

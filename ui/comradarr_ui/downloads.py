@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import reflex as rx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -27,6 +28,13 @@ from starlette.routing import Route
 from . import api
 
 ROUTE = "/_comradarr/download"
+
+
+def _route() -> str:
+    """The route under BASE_URL (Reflex's backend_path; the frontend shares the origin)."""
+    return rx.config.get_config().prepend_backend_path(ROUTE)
+
+
 TOKEN_SECONDS = 60.0
 _PASSED_HEADERS = ("content-type", "content-disposition", "cache-control")
 
@@ -82,7 +90,7 @@ async def prepare(session: api.Session, path: str, params: dict[str, Any]) -> st
     reaper = asyncio.create_task(_expire_later(token))
     _reapers.add(reaper)
     reaper.add_done_callback(_reapers.discard)
-    return f"{ROUTE}/{token}"
+    return f"{_route()}/{token}"
 
 
 async def serve(request: Request) -> Response:
@@ -109,4 +117,4 @@ async def serve(request: Request) -> Response:
 
 def download_routes() -> Starlette:
     """The backend routes the app mounts in front of Reflex's own (api_transformer)."""
-    return Starlette(routes=[Route(ROUTE + "/{token}", serve, methods=["GET"])])
+    return Starlette(routes=[Route(_route() + "/{token}", serve, methods=["GET"])])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .state import AuthState
+from .state import AuthState, base_path
 
 NAV = [
     ("Dashboard", "/", "layout-dashboard"),
@@ -17,6 +17,7 @@ NAV = [
     ("Settings", "/settings", "settings"),
     ("Notifications", "/settings/notifications", "bell"),
     ("API keys", "/api-keys", "key-round"),
+    ("Security", "/security", "shield"),
 ]
 
 
@@ -34,17 +35,21 @@ def theme_toggle(**props) -> rx.Component:
 def brand() -> rx.Component:
     return rx.hstack(
         rx.icon("radar", size=22, color=rx.color("accent", 10)),
-        rx.heading("Comradarr", size="5", weight="bold"),
+        rx.heading(AuthState.app_name, size="5", weight="bold", class_name="brand"),
         align="center",
         spacing="2",
     )
 
 
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
+    # The browser's path carries BASE_URL (Reflex's frontend_path); hrefs do not.
     path = AuthState.router.url.path
-    active = (path == href) | ((href != "/") & path.startswith(href))
+    full = base_path() + href
+    home = (path == full) | (path == base_path())
+    active = home if href == "/" else path.startswith(full)
     for other, *_ in [(h,) for _l, h, _i in NAV if h != href and h.startswith(href + "/")]:
-        active = active & ~path.startswith(other)  # a more specific entry is the active one
+        # a more specific entry is the active one
+        active = active & ~path.startswith(base_path() + other)
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,
@@ -223,4 +228,38 @@ def auth_card(*children: rx.Component) -> rx.Component:
         min_height="100vh",
         padding="16px",
         background=rx.color("gray", 2),
+    )
+
+
+def confirm_button(
+    label: str,
+    confirm_label: str,
+    *,
+    asking: rx.Var,
+    ask: rx.event.EventSpec,
+    confirm: rx.event.EventSpec,
+    cancel: rx.event.EventSpec,
+    class_name: str = "",
+) -> rx.Component:
+    """A destructive action that asks once more in place (Revoke, then Confirm revoke)."""
+    return rx.cond(
+        asking,
+        rx.hstack(
+            rx.button(
+                confirm_label,
+                color_scheme="red",
+                size="1",
+                on_click=confirm,
+                class_name=f"confirm-{class_name}" if class_name else "",
+            ),
+            rx.button("Cancel", size="1", variant="soft", on_click=cancel),
+        ),
+        rx.button(
+            label,
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            on_click=ask,
+            class_name=class_name,
+        ),
     )

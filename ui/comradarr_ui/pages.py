@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from .indexers import indexer_card
-from .layout import auth_card, empty, page, status_badge
+from .layout import auth_card, confirm_button, empty, page, status_badge
 from .notifications import webhook_card
 from .politeness import search_rules_card
 from .state import (
@@ -584,27 +584,15 @@ def api_key_row(k) -> rx.Component:
         rx.table.cell(rx.code(k.masked)),
         rx.table.cell(k.created, display=["none", "table-cell"]),
         rx.table.cell(k.last_used, display=["none", "table-cell"]),
+        rx.table.cell(k.rate, display=["none", "table-cell"], class_name="key-rate"),
         rx.table.cell(
-            rx.cond(
-                ApiKeysState.confirm_id == k.id,
-                rx.hstack(
-                    rx.button(
-                        "Confirm revoke",
-                        color_scheme="red",
-                        size="1",
-                        on_click=ApiKeysState.revoke(k.id),
-                    ),
-                    rx.button(
-                        "Cancel", size="1", variant="soft", on_click=ApiKeysState.ask_revoke("")
-                    ),
-                ),
-                rx.button(
-                    "Revoke",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=ApiKeysState.ask_revoke(k.id),
-                ),
+            confirm_button(
+                "Revoke",
+                "Confirm revoke",
+                asking=ApiKeysState.confirm_id == k.id,
+                ask=ApiKeysState.ask_revoke(k.id),
+                confirm=ApiKeysState.revoke(k.id),
+                cancel=ApiKeysState.ask_revoke(""),
             )
         ),
         align="center",
@@ -632,6 +620,15 @@ def api_keys() -> rx.Component:
                     min_width="200px",
                 ),
                 rx.select(["read", "full"], value=s.new_scope, on_change=s.set_new_scope),
+                rx.input(
+                    placeholder="Requests/min (default)",
+                    value=s.new_rate,
+                    on_change=s.set_new_rate,
+                    type="number",
+                    min="1",
+                    id="new-key-rate",
+                    width="190px",
+                ),
                 rx.button(rx.icon("plus"), "Create key", on_click=s.create, id="create-key"),
                 gap="12px",
                 wrap="wrap",
@@ -677,6 +674,7 @@ def api_keys() -> rx.Component:
                             rx.table.column_header_cell(
                                 "Last used", display=["none", "table-cell"]
                             ),
+                            rx.table.column_header_cell("Limit", display=["none", "table-cell"]),
                             rx.table.column_header_cell(""),
                         )
                     ),

@@ -16,7 +16,7 @@ import reflex as rx
 from . import api
 from .content import STATE_COLORS, outcome_icon, pill
 from .layout import empty, page
-from .state import AuthState, fmt_time
+from .state import AuthState, app_path, fmt_time
 
 POLL_SECONDS = 3.0
 WATCH_MINUTES = 15
@@ -204,7 +204,7 @@ class QueueState(AuthState):
             while True:
                 await asyncio.sleep(POLL_SECONDS)
                 async with self:
-                    here = (self.router.url.path or "/").rstrip("/")
+                    here = app_path(self.router.url.path).rstrip("/")
                     if here != "/queue" or time.monotonic() > self._watch_until:
                         return
                     params = self._params()

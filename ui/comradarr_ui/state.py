@@ -27,6 +27,20 @@ STATUS_COLORS = {
 CONNECTOR_TYPES = ["sonarr", "radarr", "whisparr", "prowlarr"]
 
 
+def base_path() -> str:
+    """BASE_URL as the UI is served under it ('' at the root): Reflex's frontend_path."""
+    return rx.config.get_config().frontend_path.rstrip("/")
+
+
+def app_path(browser_path: str) -> str:
+    """A browser path without BASE_URL: the route as the app names it ('/connectors')."""
+    base = base_path()
+    path = browser_path or "/"
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base) :] or "/"
+    return path
+
+
 def safe_next(target: str) -> str:
     """A same-site path to return to after login (never an open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -106,6 +120,7 @@ class ApiKeyRow:
     masked: str = ""
     created: str = "—"
     last_used: str = "—"
+    rate: str = ""
 
 
 @dataclass
@@ -192,6 +207,7 @@ class AuthState(rx.State):
     _csrf: str = ""
     username: str = ""
     auth_mode: str = ""
+    app_name: str = "Comradarr"
     login_username: str = ""
     login_password: str = ""
     login_error: str = ""
@@ -218,14 +234,31 @@ class AuthState(rx.State):
 
     def _session(self) -> api.Session:
         auth = self._auth()
-        return api.Session(cookie=auth._gw_cookie, csrf=auth._csrf, client_ip=self._client_ip())
+        return api.Session(
+            cookie=auth._gw_cookie,
+            csrf=auth._csrf,
+            client_ip=self._client_ip(),
+            user_agent=self._user_agent(),
+        )
 
     def _anonymous(self) -> api.Session:
         """Who is asking, before there is a gateway session (setup, login)."""
-        return api.Session(client_ip=self._client_ip())
+        return api.Session(client_ip=self._client_ip(), user_agent=self._user_agent())
+
+    def _user_agent(self) -> str:
+        # The browser's, so the session list can say which device each session is.
+        return str(self.router.headers.user_agent or "")[:256]
 
     def _client_ip(self) -> str:
-        return str(self.router.session.client_ip or "")
+        """The X-Forwarded-For chain for the gateway: what reached the UI, then its peer.
+
+        The gateway walks it from the right through its trusted proxies only, so a reverse
+        proxy in front of the UI (BASE_URL) passes the browser's address on, and a header
+        a client made up stops at that client (the rule lives in the gateway alone).
+        """
+        peer = str(self.router.session.client_ip or "")
+        forwarded = str(self.router.headers.raw_headers.get("x-forwarded-for", "")).strip()
+        return f"{forwarded}, {peer}" if forwarded and peer else peer
 
     def _forget(self) -> None:
         auth = self._auth()
@@ -235,7 +268,7 @@ class AuthState(rx.State):
         auth.auth_mode = ""
 
     def _login_redirect(self) -> rx.event.EventSpec:
-        path = self.router.url.path or "/"
+        path = app_path(self.router.url.path)
         query = self.router.url.query
         here = f"{path}?{query}" if query else path
         return rx.redirect(f"/login?next={quote(safe_next(here), safe='')}")
@@ -279,6 +312,8 @@ class AuthState(rx.State):
             self.gateway_down = exc.message if exc.status == 0 else ""
             return None
         self.gateway_down = ""
+        if isinstance(body, dict) and body.get("app_name"):
+            self._auth().app_name = str(body["app_name"])
         return bool(isinstance(body, dict) and body.get("setup_required"))
 
     @rx.event
@@ -799,7 +834,7 @@ class DashboardState(AuthState):
                             # the dashboard, or has not (re)loaded it for a while.
                             if not line.startswith("data:"):
                                 async with self:
-                                    here = (self.router.url.path or "/").rstrip("/") or "/"
+                                    here = app_path(self.router.url.path).rstrip("/") or "/"
                                     stale = time.monotonic() > self._watch_until
                                 if here != "/" or stale:
                                     return
@@ -931,6 +966,8 @@ class SettingsState(AuthState):
         self.settings_msg = "Saved."
         self.current_password = ""
         self._original = {**self._original, **changes}
+        if "general.app_name" in changes:
+            self._auth().app_name = str(changes["general.app_name"])
         return rx.toast.success("Settings saved")
 
 
@@ -942,10 +979,15 @@ class ApiKeysState(AuthState):
     new_key: str = ""
     keys_error: str = ""
     confirm_id: str = ""
+    new_rate: str = ""
 
     @rx.event
     def set_new_name(self, v: str) -> None:
         self.new_name = v
+
+    @rx.event
+    def set_new_rate(self, v: str) -> None:
+        self.new_rate = v
 
     @rx.event
     def set_new_scope(self, v: str) -> None:
@@ -965,6 +1007,8 @@ class ApiKeysState(AuthState):
                 masked=str(k.get("prefix") or k.get("key_masked") or "") + "…",
                 created=fmt_time(k.get("created_at")),
                 last_used=fmt_time(k.get("last_used_at")),
+                rate=f"{k.get('effective_rate_per_minute', '')}/min"
+                + ("" if k.get("rate_per_minute") else " (default)"),
             )
             for k in api.items_of(body)
         ]
@@ -989,14 +1033,19 @@ class ApiKeysState(AuthState):
         if not name:
             self.keys_error = "Give the key a name."
             return None
+        request: dict[str, Any] = {"description": name, "scope": self.new_scope}
+        if self.new_rate.strip():
+            try:
+                request["rate_per_minute"] = int(self.new_rate)
+            except ValueError:
+                self.keys_error = "Requests per minute must be a whole number."
+                return None
         try:
-            body = await self._guarded(
-                "POST", "/api-keys", json={"description": name, "scope": self.new_scope}
-            )
+            body = await self._guarded("POST", "/api-keys", json=request)
             self.new_key = str(
                 (body or {}).get("key") or (body or {}).get("api_key") or (body or {}).get("token")
             )
-            self.new_name = self.keys_error = ""
+            self.new_name = self.keys_error = self.new_rate = ""
             await self._fetch()
         except api.Unauthorized:
             return self._login_redirect()

@@ -459,7 +459,7 @@ def test_dockerfile_runtime_stage() -> None:
     uid, _, gid = users[-1].partition(":")
     assert uid.isdigit() and int(uid) == RUN_AS_USER and (not gid or int(gid) != 0)
     copies = [rest for word, rest in runtime if word == "COPY"]
-    assert copies == ["--from=build /app/.venv /app/.venv"]
+    assert copies == ["--from=build /app/.venv /app/.venv", "--from=build /src/ui /app/ui"]
     words = {word for word, _ in runtime}
     assert {"HEALTHCHECK", "VOLUME", "EXPOSE", "ENTRYPOINT", "CMD"} <= words
     (health,) = [rest for word, rest in runtime if word == "HEALTHCHECK"]
@@ -493,6 +493,7 @@ def test_dockerfile_has_no_secrets_and_copies_only_sources() -> None:
         "libs",
         "proto",
         "services",
+        "ui",
     }
     for src in sources:
         assert (REPO / src).exists(), src

@@ -107,3 +107,16 @@ def test_corrupt_key_file_is_refused(tmp_path: Path) -> None:
     path.write_text("tiny")
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         ensure_secret_key_file(path)
+
+
+def test_bus_replicas_reach_the_stream_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from comradarr_bus._connection import _config
+    from comradarr_proto import COMMANDS_STREAM
+
+    monkeypatch.setenv("COMRADARR_BUS_REPLICAS", "3")
+    settings = load_settings(CoreSettings)
+    assert settings.bus_replicas == 3
+    assert _config("p", COMMANDS_STREAM, settings.bus_replicas).num_replicas == 3
+    monkeypatch.setenv("COMRADARR_BUS_REPLICAS", "0")
+    with pytest.raises(SettingsError, match="COMRADARR_BUS_REPLICAS"):
+        load_settings(CoreSettings)

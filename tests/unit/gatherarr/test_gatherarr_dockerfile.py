@@ -34,9 +34,13 @@ def final_stage() -> list[tuple[str, str]]:
 
 
 def test_multi_stage_on_python_311_slim() -> None:
+    # Every stage's base is the PYTHON_IMAGE argument (a local base where no registry
+    # answers: make image); its default is the registry's Python 3.11 slim image.
+    args = dict(a.split("=", 1) for k, a in instructions() if k == "ARG" and "=" in a)
+    assert args["PYTHON_IMAGE"].startswith("python:3.11-slim")
     froms = [args for k, args in instructions() if k == "FROM"]
     assert len(froms) >= 2
-    assert all(f.split()[0] == "python:3.11-slim" for f in froms)
+    assert all(f.split()[0] == "${PYTHON_IMAGE}" for f in froms)
     assert "--package gatherarr" in DOCKERFILE.read_text()
     assert "--no-dev" in DOCKERFILE.read_text()
 

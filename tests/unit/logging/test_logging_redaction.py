@@ -167,6 +167,27 @@ def test_exception_messages(out: Captured) -> None:
     assert lines[2]["error"].startswith("RuntimeError")
 
 
+def test_database_error_details_lose_their_row_values(out: Captured) -> None:
+    """A constraint violation quotes the failing row (a stored ciphertext, a hash): never logged."""
+    row = "\\x01027365637265746279746573"
+    text = (
+        'new row for relation "connectors" violates check constraint "c_check"\n'
+        f"DETAIL:  Failing row contains (1, sonarr, TV, {row}, 0)."
+    )
+    dup = 'duplicate key value violates unique constraint "u"\nDETAIL:  Key (lower(name))=(tv) already exists.'
+    assert redact_text(text).endswith("DETAIL:  Failing row contains (***)")
+    assert 'check constraint "c_check"' in redact_text(text)
+    assert redact_text(dup).endswith("Key (lower(name))=(***)")
+    arg = "invalid input for query argument $3: b'\\x01secret' (expected str, got bytes)"
+    assert redact_text(arg) == "invalid input for query argument $3: ***"
+    try:
+        raise RuntimeError(text)
+    except RuntimeError:
+        get_logger("m").exception("unhandled error")
+    assert row not in out.text and "sonarr, TV" not in out.text
+    assert "c_check" in out.text
+
+
 def test_exception_chain_is_redacted(out: Captured) -> None:
     try:
         try:

@@ -9,11 +9,13 @@ from comradarr_arr._client import (
     tls_verify,
 )
 from comradarr_arr._config import (
+    API_KEY_PATTERN,
     ApiInfo,
     AppKind,
     ConnectorConfig,
     RetryPolicy,
     Shape,
+    api_key_problem,
     resolve_api,
 )
 from comradarr_arr._connection import ConnectionTestResult, test_connection
@@ -24,6 +26,7 @@ from comradarr_arr._errors import (
     ArrDNSError,
     ArrError,
     ArrHTTPError,
+    ArrInvalidApiKeyError,
     ArrNetworkError,
     ArrNotFoundError,
     ArrProtocolError,
@@ -70,6 +73,7 @@ from comradarr_arr._stats import (
 )
 
 __all__ = [
+    "API_KEY_PATTERN",
     "REQUEST_STATS",
     "TERMINAL_COMMAND_STATUSES",
     "USER_AGENT",
@@ -82,6 +86,7 @@ __all__ = [
     "ArrDNSError",
     "ArrError",
     "ArrHTTPError",
+    "ArrInvalidApiKeyError",
     "ArrNetworkError",
     "ArrNotFoundError",
     "ArrProtocolError",
@@ -120,6 +125,7 @@ __all__ = [
     "Shape",
     "SystemStatus",
     "__version__",
+    "api_key_problem",
     "default_transport",
     "endpoint_kind",
     "error_category",

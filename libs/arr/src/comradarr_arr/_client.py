@@ -23,10 +23,18 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from comradarr_arr._aiohttp import AiohttpTransport
-from comradarr_arr._config import ApiInfo, AppKind, ConnectorConfig, Shape, resolve_api
+from comradarr_arr._config import (
+    ApiInfo,
+    AppKind,
+    ConnectorConfig,
+    Shape,
+    api_key_problem,
+    resolve_api,
+)
 from comradarr_arr._errors import (
     ArrConnectionRefusedError,
     ArrError,
+    ArrInvalidApiKeyError,
     ArrNetworkError,
     ArrNotFoundError,
     ArrProtocolError,
@@ -213,14 +221,16 @@ class ArrClient:
         self._transport = (
             transport or _proxy_transport(config) or default_transport(verify_tls=config.verify_tls)
         )
+        # A key no header can carry (stored before keys were validated) fails each request
+        # as an authentication error instead of breaking the client's construction.
+        self._key_problem = api_key_problem(config.api_key)
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._key_problem is None:
+            # The key goes in a header only: query strings end up in proxy and access logs.
+            headers["X-Api-Key"] = config.api_key
         self._http = httpx.AsyncClient(
             base_url=config.url.rstrip("/") + "/",
-            # The key goes in a header only: query strings end up in proxy and access logs.
-            headers={
-                "X-Api-Key": config.api_key,
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-            },
+            headers=headers,
             timeout=httpx.Timeout(config.timeout),
             transport=self._transport,  # closed with the client
             follow_redirects=False,
@@ -256,6 +266,10 @@ class ArrClient:
         """The request as the client's build_request makes it: its headers, its timeout."""
         if self._http.is_closed:
             raise RuntimeError("the client has been closed")
+        if self._key_problem is not None:
+            raise ArrInvalidApiKeyError(
+                self._key_problem, connector=self.config.name, endpoint=path
+            )
         request = httpx.Request(
             method,
             httpx.URL(self._prefix + path.lstrip("/"), params=params),
@@ -888,6 +902,16 @@ class ArrClient:
             f"{info.api_base}/command/{command_id}", endpoint="command/{id}"
         )
         return self._command_from(data)
+
+    async def commands(self) -> list[Command]:
+        """``GET command``: the app's queued, running and recently finished commands."""
+        info = await self.api_info()
+        data = await self._get_json(f"{info.api_base}/command", endpoint="command")
+        if not isinstance(data, list):
+            raise ArrProtocolError(
+                "command: expected a list", connector=self.config.name, endpoint="command"
+            )
+        return [self._command_from(item) for item in data]
 
     async def wait_for_command(
         self, *, command_id: int, max_wait: float = 600.0, poll_interval: float = 2.0

@@ -43,6 +43,25 @@ class RetryPolicy:
         return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
+# The *arr apps' keys are 32 hex characters; anything printable ASCII without spaces is
+# accepted (proxies in front of them may use other tokens), nothing that an HTTP header
+# cannot carry.
+API_KEY_PATTERN = r"^[\x21-\x7e]+$"
+_API_KEY = re.compile(API_KEY_PATTERN)
+
+
+def api_key_problem(api_key: str) -> str | None:
+    """Why this API key cannot be sent in a header, or None when it can."""
+    if not api_key:
+        return "the API key is empty"
+    if _API_KEY.match(api_key) is None:
+        return (
+            "the API key contains characters an HTTP header cannot carry "
+            "(only printable ASCII, no spaces); re-enter it"
+        )
+    return None
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ConnectorConfig:
     """How to reach one *arr instance."""

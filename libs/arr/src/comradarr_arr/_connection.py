@@ -68,7 +68,8 @@ async def test_connection(
                 elapsed_ms=round((clock() - start) * 1000, 1),
                 error=exc.category,
                 message=exc.message,
-                status_code=getattr(exc, "status_code", None),
+                # 0: nothing was sent (a key no header can carry).
+                status_code=getattr(exc, "status_code", None) or None,
             )
     return ConnectionTestResult(
         ok=True,

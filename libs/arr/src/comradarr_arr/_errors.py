@@ -83,6 +83,16 @@ class ArrAuthenticationError(ArrHTTPError):
     category = "authentication"
 
 
+class ArrInvalidApiKeyError(ArrAuthenticationError):
+    """The stored API key cannot be sent at all (not printable ASCII); nothing was sent.
+
+    An authentication failure like a 401 (re-entering the key is the fix), with status 0.
+    """
+
+    def __init__(self, message: str, *, connector: str = "", endpoint: str = "") -> None:
+        super().__init__(message, status_code=0, connector=connector, endpoint=endpoint)
+
+
 class ArrNotFoundError(ArrHTTPError):
     """The resource or endpoint does not exist (404)."""
 

@@ -33,6 +33,15 @@ from ._connection import connect, ensure_streams, headers_for
 log = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+
+# JetStream briefly unavailable: a server of the cluster restarting, a leader being elected,
+# or the server up before its JetStream. Worth retrying at start; anything else is not.
+JETSTREAM_UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.ServiceUnavailableError,
+)
 
 HANDLED = Counter(
     "comradarr_bus_messages_total",
@@ -94,12 +103,20 @@ class Bus:
     """One NATS connection per process: streams, typed publish, durable consumers."""
 
     def __init__(
-        self, *, url: str, prefix: str, client_name: str, pool: asyncpg.Pool | None = None
+        self,
+        *,
+        url: str,
+        prefix: str,
+        client_name: str,
+        pool: asyncpg.Pool | None = None,
+        replicas: int = 1,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.client_name = client_name
         self.pool = pool
+        self.replicas = replicas
+        self._retry_for = 30.0
         self._nc: NATS | None = None
         self._js: JetStreamContext | None = None
         self._running: list[_Running] = []
@@ -126,7 +143,8 @@ class Bus:
         return self._nc is not None and self._nc.is_connected
 
     async def connect(self, *, retry_for: float = 30.0) -> None:
-        """Connect and declare the streams."""
+        """Connect and declare the streams, waiting up to retry_for for JetStream."""
+        self._retry_for = retry_for
         self._nc = await connect(
             self.url,
             name=self.client_name,
@@ -134,7 +152,31 @@ class Bus:
             closing=lambda: self._closing,
         )
         self._js = self._nc.jetstream()
-        await ensure_streams(self._js, prefix=self.prefix)
+        js = self._js
+        await self._while_unavailable(
+            "declare streams",
+            lambda: ensure_streams(js, prefix=self.prefix, replicas=self.replicas),
+        )
+
+    async def _while_unavailable(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
+        """op, retried while JetStream is briefly unavailable, for the connect's retry_for.
+
+        A service (re)started while a server of the cluster is down, or a stream or meta
+        leader is being elected, gets timeouts or 503s from the JetStream API for a few
+        seconds: waiting them out starts the service instead of crashing it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._retry_for
+        delay = 0.2
+        while True:
+            try:
+                return await op()
+            except JETSTREAM_UNAVAILABLE as exc:
+                if self._closing or loop.time() >= deadline:
+                    raise
+                log.warning("jetstream unavailable; retrying", action=what, error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def publish(self, msg: Message, *, timeout: float = 5.0) -> bool:
         """Publish msg; returns False when JetStream dropped it as a duplicate."""
@@ -197,7 +239,10 @@ class Bus:
     async def subscribe(self, sub: Subscription[Any]) -> None:
         """Create (or reuse) the durable consumer and start pulling from it."""
         stream = self._stream_for(sub.model)
-        await self.js.add_consumer(stream, config=self._consumer_config(sub))
+        config = self._consumer_config(sub)
+        await self._while_unavailable(
+            f"declare consumer {sub.durable}", lambda: self.js.add_consumer(stream, config=config)
+        )
         running = _Running(sub=sub)
         running.task = asyncio.create_task(self._pull_loop(stream, running), name=sub.durable)
         self._running.append(running)
@@ -236,7 +281,7 @@ class Bus:
 
     async def _redeclare(self, sub: Subscription[Any], stream: str) -> None:
         """Declare the streams and the consumer again (after the server lost its store)."""
-        await ensure_streams(self.js, prefix=self.prefix)
+        await ensure_streams(self.js, prefix=self.prefix, replicas=self.replicas)
         try:
             await self.js.consumer_info(stream, sub.durable)
         except nats.js.errors.NotFoundError:

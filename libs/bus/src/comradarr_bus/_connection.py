@@ -65,7 +65,7 @@ async def connect(
             delay = min(delay * 2, 3.0)
 
 
-def _config(prefix: str, spec: StreamSpec) -> StreamConfig:
+def _config(prefix: str, spec: StreamSpec, replicas: int) -> StreamConfig:
     return StreamConfig(
         name=stream_name(prefix, spec),
         description=spec.description,
@@ -74,13 +74,18 @@ def _config(prefix: str, spec: StreamSpec) -> StreamConfig:
         storage=StorageType.FILE,
         max_age=spec.max_age_seconds,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-async def ensure_streams(js: JetStreamContext, *, prefix: str) -> None:
-    """Create the commands and events streams, or bring their config up to date."""
+async def ensure_streams(js: JetStreamContext, *, prefix: str, replicas: int = 1) -> None:
+    """Create the commands and events streams, or bring their config up to date.
+
+    replicas > 1 (a NATS cluster) keeps each stream on that many servers, so losing one
+    server loses neither the streams nor their messages.
+    """
     for spec in (COMMANDS_STREAM, EVENTS_STREAM):
-        cfg = _config(prefix, spec)
+        cfg = _config(prefix, spec, replicas)
         try:
             await js.stream_info(str(cfg.name))
         except NotFoundError:

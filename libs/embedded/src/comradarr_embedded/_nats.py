@@ -82,9 +82,19 @@ class EmbeddedNats:
         return self.url
 
     @property
+    def name(self) -> str:
+        """What this server is, for log lines."""
+        return "nats-server"
+
+    @property
     def running(self) -> bool:
         """True while the child process lives."""
         return self._proc is not None and self._proc.poll() is None
+
+    def restart(self) -> None:
+        """Start again after the process died: same port, same JetStream store."""
+        self.kill()
+        self.start()
 
     def stop(self, *, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if it lingers past timeout."""

@@ -28,6 +28,30 @@ class EmbeddedPostgres:
             self._server = get_server(self.pgdata, cleanup_mode="stop")
         return self.url()
 
+    @property
+    def name(self) -> str:
+        """What this server is, for log lines."""
+        return "PostgreSQL"
+
+    @property
+    def running(self) -> bool:
+        """True while the postmaster lives (False before start and after stop)."""
+        if self._server is None:
+            return False
+        info = self._server._postmaster_info
+        return info is not None and bool(info.process.is_running())
+
+    def restart(self) -> None:
+        """Start the postmaster again after it died (same data, same socket).
+
+        pgserver starts it only when its postmaster.pid names no live process; the lock is
+        the one pgserver holds around every start and stop of a server.
+        """
+        if self._server is None:
+            raise RuntimeError("embedded PostgreSQL is not started")
+        with type(self._server)._lock:
+            self._server.ensure_postgres_running()
+
     def url(self, database: str = "postgres") -> str:
         """Connection URL (unix socket) of a database on this server."""
         if self._server is None:

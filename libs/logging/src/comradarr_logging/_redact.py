@@ -64,6 +64,11 @@ _HEADER_LINE = re.compile(
     r"(?im)(?<![\w\"'-])((?:set-|proxy-)?(?:cookie|authorization)[ \t]*+:[ \t]*+)"
     r"(?![\"'\s])[^\r\n]++"
 )
+# PostgreSQL error details quote the row or key values that failed a constraint: a stored
+# ciphertext, a password hash, a name. The message and the constraint name stay.
+_ROW_DETAIL = re.compile(r"(?i)(failing row contains[ \t]*+)[^\r\n]++")
+_ARGUMENT = re.compile(r"(invalid input for query argument \$\d++:[ \t]*+)[^\r\n]++")
+_KEY_DETAIL = re.compile(r"(\bKey \((?:[^()\r\n]|\([^()\r\n]*+\))*+\)=)\([^\r\n]++")
 _BEARER = re.compile(r"(?i)\b(bearer)\s++[\w\-.~+/]++=*+")
 _BASIC = re.compile(r"(?i)\b(basic)\s++([A-Za-z0-9+/]++=*+)")
 # Substrings at least one of which every pattern above (and every sensitive
@@ -83,6 +88,8 @@ _TRIGGERS = (
     "session",
     "credential",
     "jwt",
+    "failing row",
+    "query argument",
 )
 # key=value, key: value, "key": "value", 'key': b'value' - in query strings,
 # JSON bodies, reprs and prose alike. Any word matches _KEY_LEAD; only when
@@ -134,6 +141,9 @@ def redact_text(text: str) -> str:
     text = _USERINFO.sub(rf"\1:{REDACTED}@", text)
     text = _PATH_SECRETS.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
     text = _HEADER_LINE.sub(rf"\1{REDACTED}", text)
+    text = _ROW_DETAIL.sub(rf"\1({REDACTED})", text)
+    text = _KEY_DETAIL.sub(rf"\1({REDACTED})", text)
+    text = _ARGUMENT.sub(rf"\1{REDACTED}", text)
     text = _BEARER.sub(rf"\1 {REDACTED}", text)
     text = _BASIC.sub(_basic, text)
     return _redact_pairs(text)

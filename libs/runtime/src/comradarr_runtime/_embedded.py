@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +28,64 @@ class Servers:
     nats_url: str | None
     owned: list[EmbeddedPostgres | EmbeddedNats] = field(default_factory=list)
 
+    async def supervise(self, stopping: asyncio.Event, *, interval: float = 0.5) -> None:
+        """Restart an owned server that died, until stopping is set.
+
+        The pool and the bus reconnect by themselves once it answers again.
+        """
+        while not stopping.is_set():
+            for server in list(self.owned):
+                if stopping.is_set() or server.running:
+                    continue
+                log.warning("embedded server died; restarting it", server=server.name)
+                try:
+                    await asyncio.to_thread(server.restart)
+                except Exception as exc:  # retried on the next round
+                    log.warning(
+                        "embedded server did not restart; trying again",
+                        server=server.name,
+                        error=str(exc)[:300],
+                    )
+                else:
+                    log.info("embedded server restarted", server=server.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+
     def stop(self) -> None:
         """Stop owned servers, NATS first (nothing publishes after the database is gone)."""
         for server in reversed(self.owned):
             server.stop()
         self.owned.clear()
+
+
+class DataDirInUseError(RuntimeError):
+    """Another `comradarr up` holds this data directory."""
+
+
+@contextlib.contextmanager
+def hold_data_dir(data_dir: Path) -> Iterator[None]:
+    """One `comradarr up` per data directory: an exclusive lock for this process's life.
+
+    A second one would start a second nats-server on the live JetStream store. The lock goes
+    with the process however it ends (flock), so a crash never leaves a stale lock behind.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(data_dir / "comradarr.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise DataDirInUseError(
+            f"another `comradarr up` (pid {holder}) is already running on {data_dir}; "
+            "stop it first, or give this one its own COMRADARR_DATA_DIR"
+        ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
 
 
 def _state_file(data_dir: Path) -> Path:
@@ -55,6 +111,11 @@ def _embedded_root(data_dir: Path) -> Path:
     return root
 
 
+def has_embedded_database(data_dir: Path) -> bool:
+    """Whether an embedded PostgreSQL was ever created under data_dir."""
+    return (data_dir / "embedded" / "postgres" / "PG_VERSION").exists()
+
+
 def start_database(*, data_dir: Path, database_url: str | None) -> Servers:
     """Only the database: embedded PostgreSQL when database_url is None (for `migrate`).
 
@@ -62,7 +123,7 @@ def start_database(*, data_dir: Path, database_url: str | None) -> Servers:
     """
     if database_url is not None:
         return Servers(database_url=database_url, nats_url=None)
-    pg = EmbeddedPostgres(_embedded_root(data_dir) / "postgres")
+    pg = EmbeddedPostgres(_embedded_root(data_dir) / "postgres")  # see has_embedded_database
     admin = pg.start()
     try:
         url = _ensure_database(pg, admin)

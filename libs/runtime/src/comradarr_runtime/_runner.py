@@ -92,7 +92,11 @@ class Runner:
         async with pool.acquire() as conn:
             await apply_migrations(conn, discover())
         self.bus = Bus(
-            url=self.nats_url, prefix=s.bus_prefix, client_name=self.client_name, pool=pool
+            url=self.nats_url,
+            prefix=s.bus_prefix,
+            client_name=self.client_name,
+            pool=pool,
+            replicas=s.bus_replicas,
         )
         await self.bus.connect(retry_for=60.0)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import structlog
 from comradarr_settings import CoreSettings
 
+from ._ui_prebuilt import prebuilt_ui_dir, serve_prebuilt
+
 log = structlog.get_logger(__name__)
 
 
@@ -59,6 +61,8 @@ def start_ui(settings: CoreSettings) -> UiProcess | None:
     if os.environ.get("COMRADARR_UI", "auto").lower() in {"off", "0", "false", "no"}:
         log.info("web UI disabled (COMRADARR_UI=off)")
         return None
+    if (prebuilt := prebuilt_ui_dir()) is not None:  # a container image: built already
+        return UiProcess(*serve_prebuilt(settings, prebuilt))
     ui_dir = _ui_dir()
     reflex = Path(sys.executable).parent / "reflex"
     if ui_dir is None or not reflex.exists():
@@ -89,9 +93,10 @@ def start_ui(settings: CoreSettings) -> UiProcess | None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as one
         )
+    base = "" if settings.base_url == "/" else settings.base_url
     log.info(
         "web UI starting (first build takes a minute)",
-        url=f"http://127.0.0.1:{settings.port}",
+        url=f"http://127.0.0.1:{settings.port}{base}/",
         log=str(log_path),
     )
     return UiProcess(proc, log_path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import sys
 from importlib import metadata
@@ -12,7 +14,14 @@ from comradarr_db import migrate
 from comradarr_logging import configure_logging
 from comradarr_settings import CoreSettings, SettingsError, load_settings
 
-from ._embedded import attach_to_running, start_database, start_missing
+from ._embedded import (
+    DataDirInUseError,
+    Servers,
+    attach_to_running,
+    hold_data_dir,
+    start_database,
+    start_missing,
+)
 from ._loop import run
 from ._runner import Runner, run_until_signalled
 from ._service import UnknownServiceError, available_services, load_service
@@ -42,6 +51,22 @@ def _settings() -> CoreSettings:
 
 
 def _up(settings: CoreSettings) -> int:
+    with hold_data_dir(settings.data_dir):
+        return _up_holding(settings)
+
+
+async def _supervised(runner: Runner, servers: Servers) -> None:
+    # Embedded servers that die are restarted while the services run.
+    watchdog = asyncio.create_task(servers.supervise(runner.stopping))
+    try:
+        await run_until_signalled(runner)
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watchdog
+
+
+def _up_holding(settings: CoreSettings) -> int:
     servers = start_missing(
         data_dir=settings.data_dir,
         database_url=settings.database_url,
@@ -60,7 +85,7 @@ def _up(settings: CoreSettings) -> int:
             http_port=settings.gateway_port,
             client_name="comradarr-all-in-one",
         )
-        run(run_until_signalled(runner))
+        run(_supervised(runner, servers))
     finally:
         if ui is not None:
             ui.stop()
@@ -134,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownServiceError as exc:
         print(f"comradarr: {exc}", file=sys.stderr)
         return 2
+    except DataDirInUseError as exc:
+        print(f"comradarr: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ class CoreSettings(BaseSettings):
     service_port: Port = Field(default=9000, alias="COMRADARR_SERVICE_PORT")
     # Subject and stream prefix; tests give each run its own.
     bus_prefix: str = Field(default="comradarr", alias="COMRADARR_BUS_PREFIX")
+    # Servers each JetStream stream is kept on: 3 on a 3-node NATS cluster survives a node.
+    bus_replicas: int = Field(default=1, ge=1, le=5, alias="COMRADARR_BUS_REPLICAS")
     db_pool_min: int = Field(default=10, ge=1, alias="COMRADARR_DB_POOL_MIN")
     db_pool_max: int = Field(default=25, ge=1, alias="COMRADARR_DB_POOL_MAX")
     db_pool_max_idle_seconds: float = Field(default=300, gt=0, alias="COMRADARR_DB_POOL_MAX_IDLE")

@@ -838,9 +838,26 @@ class Dispatcher:
             await self._send_failed(claimed, exc)
             return None
         response_ms = int((time.perf_counter() - started) * 1000)
+        self.sent += 1
+        log.debug(
+            "search dispatched",
+            connector_id=claimed.connector_id,
+            command=claimed.command_name,
+            command_id=command.id,
+            items=len(claimed.registry_ids),
+        )
+        await self._record_sent(claimed, command, response_ms=response_ms)
+        return command
+
+    async def _record_sent(
+        self, claimed: Claimed, command: Command, *, response_ms: int | None
+    ) -> None:
+        """Persist a command the app took, then announce it.
+
+        One statement (atomic on its own): command id persisted before polling, entries
+        searching, one history row per entry.
+        """
         now = self.clock()
-        # One statement (atomic on its own): command id persisted before polling, entries
-        # searching, one history row per entry.
         async with self._connection() as conn:
             await conn.execute(
                 _SENT,
@@ -853,14 +870,6 @@ class Dispatcher:
                 claimed.command_name,
                 len(claimed.registry_ids),
             )
-        self.sent += 1
-        log.debug(
-            "search dispatched",
-            connector_id=claimed.connector_id,
-            command=claimed.command_name,
-            command_id=command.id,
-            items=len(claimed.registry_ids),
-        )
         await self._publish(
             SearchDispatched(
                 message_id=f"search.dispatched:{claimed.dispatch_id}",
@@ -872,7 +881,6 @@ class Dispatcher:
             ),
             confirmed=False,
         )
-        return command
 
     async def _rate_limited(self, claimed: Claimed, exc: ArrRateLimitedError) -> None:
         self._buffers.pop(claimed.connector_id, None)  # paused: the next look says until when
@@ -1165,16 +1173,67 @@ class Dispatcher:
                 )
                 for r in rows
             ]
-            for status, _cid, c in claimed:
-                if status == "sending":
-                    # We cannot know whether the app got it; releasing risks one repeat
-                    # search, keeping it would strand the items forever.
-                    await self._release(conn, c, status="abandoned", message="sender vanished")
         for status, command_id, c in claimed:
             if status == "searching":
                 log.info("resuming poll of an orphaned command", command_id=command_id)
                 self._spawn(self._follow_safely(c, command_id))
+            else:
+                await self._adopt_or_release(c)
         return len(claimed)
+
+    async def _adopt_or_release(self, claimed: Claimed) -> None:
+        """A command whose sender died between sending it and recording the answer.
+
+        If the app has it (its command list holds the same search under an id no dispatch
+        recorded), it is recorded as sent and polled: sending it again would search the same items
+        twice within their cooldown (found by the distributed chaos test). If the app has
+        no such command, or cannot be asked, the items go back to pending.
+        """
+        command = None
+        try:
+            command = await self._find_sent(claimed)
+        except ArrError as exc:
+            log.warning("could not ask the app about an orphaned send", error=str(exc))
+        if command is None:
+            async with self._connection() as conn, conn.transaction():
+                await self._release(conn, claimed, status="abandoned", message="sender vanished")
+            return
+        log.info("adopted a command its sender did not record", command_id=command.id)
+        await self._record_sent(claimed, command, response_ms=None)
+        self._spawn(self._follow_safely(claimed, command.id))
+
+    async def _find_sent(self, claimed: Claimed) -> Command | None:
+        """The newest command in the app's list for exactly this search that no dispatch of
+        this connector recorded, or None. (No clocks compared: the app's may differ.)"""
+        client = await self._client(claimed.connector_id)
+        wanted_ids = sorted(claimed.arr_ids)
+        matches = []
+        for command in await client.commands():
+            if command.name != claimed.command_name:
+                continue
+            body = command.body
+            if claimed.command_name == "SeasonSearch":
+                same = (body.get("seriesId"), body.get("seasonNumber")) == (
+                    claimed.series_arr_id,
+                    claimed.season_number,
+                )
+            else:
+                ids = body.get("episodeIds") or body.get("movieIds") or []
+                same = sorted(int(i) for i in ids) == wanted_ids
+            if same:
+                matches.append(command)
+        if not matches:
+            return None
+        async with self._connection() as conn:
+            recorded = await conn.fetch(
+                "SELECT command_id FROM dispatch_commands"
+                " WHERE connector_id = $1 AND command_id = ANY ($2::int[])",
+                claimed.connector_id,
+                [c.id for c in matches],
+            )
+        taken = {r["command_id"] for r in recorded}
+        fresh = [c for c in matches if c.id not in taken]
+        return max(fresh, key=lambda c: c.id) if fresh else None
 
     async def _follow_safely(self, claimed: Claimed, command_id: int) -> None:
         try:

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .text import Line
+
 AuthMode = Literal["required", "local_bypass"]
 LogLevel = Literal["trace", "debug", "info", "warning", "error"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 @cache
@@ -110,7 +112,7 @@ class AppSettings(_Strict):
 class GeneralPatch(_Strict):
     """Changes to general settings (absent fields stay as they are)."""
 
-    app_name: str | None = Field(default=None, min_length=1, max_length=64)
+    app_name: Line | None = Field(default=None, min_length=1, max_length=64)
     timezone: str | None = Field(default=None, max_length=64)
     log_level: LogLevel | None = None
 

@@ -26,10 +26,15 @@ class GatewaySettings(BaseSettings):
         ipaddress.ip_network("127.0.0.0/8"),
         ipaddress.ip_network("::1/128"),
     )
+    # Failed logins: a (username, address) pair locks after login_max_failures, an address
+    # after login_ip_max_failures (any usernames), each for lockout_seconds. A username's
+    # failures across addresses never lock it: past login_max_failures, attempts from
+    # addresses that already failed wait 1, 2, 4 ... s (at most login_delay_max_seconds).
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_ip_max_failures: int = Field(default=20, ge=1, le=10000)
-    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1, le=86400)
     lockout_seconds: int = Field(default=900, ge=1, le=86400)
+    login_delay_max_seconds: int = Field(default=60, ge=1, le=3600)
     api_key_rate_per_minute: int = Field(default=300, ge=1, le=100000)
     max_body_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
     connector_test_max_timeout: float = Field(default=30.0, gt=0, le=300)

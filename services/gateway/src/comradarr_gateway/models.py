@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from comradarr_throttle import zone
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .text import Line, Password, Secret, Username
+from .text import ArrApiKey, Line, Password, Secret, Username
 
 ConnectorType = Literal["sonarr", "radarr", "whisparr", "prowlarr"]
 MAX_URL = 2048
 
 
 class Strict(BaseModel):
-    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op)."""
+    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op) and
+    NaN or Infinity (JSON parsers accept them; no field means them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorBody(BaseModel):
@@ -32,9 +33,10 @@ class ErrorBody(BaseModel):
 
 
 class SetupStatus(BaseModel):
-    """Whether the first administrator still has to be created."""
+    """Whether the first administrator still has to be created, and the app's name."""
 
     setup_required: bool
+    app_name: str = Field(description="The name the web UI shows (Settings > General).")
 
 
 class Credentials(Strict):
@@ -79,6 +81,18 @@ class Done(BaseModel):
     ok: bool = True
 
 
+class SessionInfo(BaseModel):
+    """A signed-in session (its token is never shown)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    client_ip: str
+    user_agent: str
+    current: bool = Field(description="The session making this request.")
+
+
 class SessionsEnded(BaseModel):
     """How many other sessions were signed out."""
 
@@ -88,11 +102,31 @@ class SessionsEnded(BaseModel):
 # --- API keys ----------------------------------------------------------------------------
 
 
+RatePerMinute = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=100_000,
+        description="Requests per minute this key may make (over it: 429 with Retry-After).",
+    ),
+]
+
+
 class ApiKeyCreate(Strict):
     """A new API key."""
 
     description: Line = Field(min_length=1, max_length=200)
     scope: Literal["read", "full"] = "read"
+    rate_per_minute: RatePerMinute | None = Field(
+        default=None, description="Unset: the server default (COMRADARR_API_KEY_RATE_PER_MINUTE)."
+    )
+
+
+class ApiKeyUpdate(Strict):
+    """Changes to a key: its description, or its limit (null: back to the server default)."""
+
+    description: Line | None = Field(default=None, min_length=1, max_length=200)
+    rate_per_minute: RatePerMinute | None = None
 
 
 class ApiKeyInfo(BaseModel):
@@ -104,6 +138,8 @@ class ApiKeyInfo(BaseModel):
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    rate_per_minute: int | None = Field(description="This key's own limit; null: the default.")
+    effective_rate_per_minute: int = Field(description="The limit that applies to this key.")
 
 
 class ApiKeyCreated(ApiKeyInfo):
@@ -195,10 +231,10 @@ class ConnectorCreate(_ConnectorFields):
     type: ConnectorType
     name: Line = Field(min_length=1, max_length=100)
     url: str = Field(max_length=MAX_URL, examples=["http://sonarr:8989"])
-    api_key: Secret = Field(max_length=256)
+    api_key: ArrApiKey
     enabled: bool = True
     verify_ssl: bool = True
-    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    timeout_seconds: float = Field(default=30.0, ge=1, le=300, description="Seconds (1-300).")
     format_upgrades: bool = Field(
         default=True,
         description="Search files whose quality meets the cutoff but whose custom-format score"
@@ -229,10 +265,10 @@ class ConnectorUpdate(_ConnectorFields):
     type: ConnectorType | None = None
     name: Line | None = Field(default=None, min_length=1, max_length=100)
     url: str | None = Field(default=None, max_length=MAX_URL)
-    api_key: Secret | None = Field(default=None, max_length=256)
+    api_key: ArrApiKey | None = None
     enabled: bool | None = None
     verify_ssl: bool | None = None
-    timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    timeout_seconds: float | None = Field(default=None, ge=1, le=300, description="Seconds.")
     format_upgrades: bool | None = None
     queue_limit: int | None = Field(
         default=None, ge=1, le=100_000, description="Null clears the limit."
@@ -246,9 +282,9 @@ class ConnectorTest(_ConnectorFields):
 
     type: ConnectorType
     url: str = Field(max_length=MAX_URL)
-    api_key: Secret = Field(max_length=256)
+    api_key: ArrApiKey
     verify_ssl: bool = True
-    timeout: float = Field(default=10.0, gt=0, le=60)
+    timeout: float = Field(default=10.0, ge=1, le=60, description="Seconds (1-60).")
 
 
 class ConnectorOut(BaseModel):

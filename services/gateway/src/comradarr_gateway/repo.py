@@ -40,6 +40,7 @@ class ApiKey:
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    rate_per_minute: int | None = None
 
 
 # --- users -------------------------------------------------------------------------------
@@ -156,6 +157,43 @@ async def get_live_session(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A live session as the account page lists it (never its token)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    client_ip: str
+    user_agent: str
+
+
+async def list_sessions(
+    conn: Connection, *, user_id: int, now: datetime, idle: timedelta
+) -> list[SessionRow]:
+    """A user's live sessions, most recently used first."""
+    rows = await conn.fetch(
+        """
+        SELECT id, created_at, last_seen_at, expires_at, client_ip, user_agent FROM sessions
+        WHERE user_id = $1 AND expires_at > $2 AND last_seen_at + $3 > $2
+        ORDER BY last_seen_at DESC, id DESC
+        """,
+        user_id,
+        now,
+        idle,
+    )
+    return [SessionRow(**dict(r)) for r in rows]
+
+
+async def delete_user_session(conn: Connection, *, user_id: int, session_id: int) -> bool:
+    """End one of a user's sessions; False when the user has none with that id."""
+    status = await conn.execute(
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
+    )
+    return status != "DELETE 0"
+
+
 async def touch_session(conn: Connection, *, session_id: int, now: datetime) -> None:
     """Record activity (idle expiry counts from here)."""
     await conn.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", session_id, now)
@@ -180,18 +218,54 @@ async def purge_expired_sessions(conn: Connection, *, now: datetime) -> None:
 
 
 # --- login throttling --------------------------------------------------------------------
+# Three counters: per (username, address) pair and per address, each locking after its
+# threshold; per username across addresses, only delaying attempts from addresses that
+# already failed (so a correct password from a clean address always gets in).
 
 
-async def locked_for(conn: Connection, *, kind: str, subject: str, now: datetime) -> float:
-    """Seconds a username or address stays locked (0 when it is not)."""
-    until = await conn.fetchval(
-        "SELECT locked_until FROM login_failures WHERE kind = $1 AND subject = $2",
-        kind,
-        subject,
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    """The counters a login attempt is judged by (failures inside the window only)."""
+
+    pair_failures: int = 0
+    pair_locked_until: datetime | None = None
+    ip_failures: int = 0
+    ip_locked_until: datetime | None = None
+    user_failures: int = 0
+    user_last_failed_at: datetime | None = None
+
+
+def pair_subject(username: str, ip: str) -> str:
+    """The subject of a (username, address) counter (usernames hold no spaces)."""
+    return f"{ip} {username}"
+
+
+async def login_failures(
+    conn: Connection, *, username: str, ip: str, now: datetime, window: timedelta
+) -> LoginFailures:
+    """The live counters of a username, an address and the pair of them."""
+    rows = await conn.fetch(
+        """
+        SELECT kind, failures, locked_until, last_failed_at FROM login_failures
+        WHERE ((kind = 'user' AND subject = $1) OR (kind = 'ip' AND subject = $2)
+               OR (kind = 'pair' AND subject = $3))
+          AND (coalesce(last_failed_at, first_failed_at) + $5 >= $4 OR locked_until > $4)
+        """,
+        username,
+        ip,
+        pair_subject(username, ip),
+        now,
+        window,
     )
-    if until is None or until <= now:
-        return 0.0
-    return float((until - now).total_seconds())
+    found: dict[str, Any] = {}
+    for row in rows:
+        kind = row["kind"]
+        found[f"{kind}_failures"] = int(row["failures"])
+        if kind == "user":
+            found["user_last_failed_at"] = row["last_failed_at"]
+        else:
+            found[f"{kind}_locked_until"] = row["locked_until"]
+    return LoginFailures(**found)
 
 
 async def record_failure(
@@ -201,21 +275,29 @@ async def record_failure(
     subject: str,
     now: datetime,
     window: timedelta,
-    threshold: int,
+    threshold: int | None,
     lockout: timedelta,
-) -> float:
-    """Count one failed login; returns the lock in seconds it triggered (0 if none)."""
+) -> tuple[int, float]:
+    """Count one failed login: (failures in the window, seconds of the lock it set or 0).
+
+    The count starts again after a window without failures (or once a lock has run out);
+    threshold None counts without ever locking (the per-username counter).
+    """
     row = await conn.fetchrow(
         """
-        INSERT INTO login_failures AS f (kind, subject, failures, first_failed_at)
-        VALUES ($1, $2, 1, $3)
+        INSERT INTO login_failures AS f
+            (kind, subject, failures, first_failed_at, last_failed_at)
+        VALUES ($1, $2, 1, $3, $3)
         ON CONFLICT (kind, subject) DO UPDATE SET
             failures = CASE
-                WHEN f.first_failed_at + $4 < $3 OR f.locked_until <= $3 THEN 1
+                WHEN coalesce(f.last_failed_at, f.first_failed_at) + $4 < $3
+                     OR f.locked_until <= $3 THEN 1
                 ELSE f.failures + 1 END,
             first_failed_at = CASE
-                WHEN f.first_failed_at + $4 < $3 OR f.locked_until <= $3 THEN $3
+                WHEN coalesce(f.last_failed_at, f.first_failed_at) + $4 < $3
+                     OR f.locked_until <= $3 THEN $3
                 ELSE f.first_failed_at END,
+            last_failed_at = $3,
             locked_until = CASE WHEN f.locked_until <= $3 THEN NULL ELSE f.locked_until END
         RETURNING failures
         """,
@@ -225,25 +307,54 @@ async def record_failure(
         window,
     )
     assert row is not None
-    if row["failures"] >= threshold:
+    failures = int(row["failures"])
+    if threshold is not None and failures >= threshold:
         await conn.execute(
             "UPDATE login_failures SET locked_until = $3 WHERE kind = $1 AND subject = $2",
             kind,
             subject,
             now + lockout,
         )
-        return lockout.total_seconds()
-    return 0.0
+        return failures, lockout.total_seconds()
+    return failures, 0.0
 
 
-async def clear_failures(conn: Connection, *, kind: str, subject: str) -> None:
-    """Forget failures after a successful login."""
-    await conn.execute("DELETE FROM login_failures WHERE kind = $1 AND subject = $2", kind, subject)
+async def clear_failures(conn: Connection, *, username: str, ip: str) -> None:
+    """Forget a username's, an address's and their pair's failures (a successful login)."""
+    await conn.execute(
+        """
+        DELETE FROM login_failures
+        WHERE (kind = 'user' AND subject = $1) OR (kind = 'ip' AND subject = $2)
+           OR (kind = 'pair' AND subject = $3)
+        """,
+        username,
+        ip,
+        pair_subject(username, ip),
+    )
+
+
+async def prune_failures(conn: Connection, *, now: datetime, window: timedelta) -> None:
+    """Drop counters whose window and lock are both over."""
+    await conn.execute(
+        """
+        DELETE FROM login_failures
+        WHERE coalesce(last_failed_at, first_failed_at) + $2 < $1
+          AND (locked_until IS NULL OR locked_until <= $1)
+        """,
+        now,
+        window,
+    )
+
+
+async def unlock_logins(conn: Connection) -> int:
+    """Forget every failed-login counter and lock; returns how many there were."""
+    status = await conn.execute("DELETE FROM login_failures")
+    return int(status.split()[-1])
 
 
 # --- API keys ----------------------------------------------------------------------------
 
-_KEY_COLUMNS = "id, description, scope, prefix, created_at, last_used_at"
+_KEY_COLUMNS = "id, description, scope, prefix, created_at, last_used_at, rate_per_minute"
 
 
 def _key(row: Any) -> ApiKey:
@@ -254,25 +365,54 @@ def _key(row: Any) -> ApiKey:
         row["prefix"],
         row["created_at"],
         row["last_used_at"],
+        row["rate_per_minute"],
     )
 
 
 async def create_api_key(
-    conn: Connection, *, description: str, scope: str, token_hash: bytes, prefix: str
+    conn: Connection,
+    *,
+    description: str,
+    scope: str,
+    token_hash: bytes,
+    prefix: str,
+    rate_per_minute: int | None = None,
 ) -> ApiKey:
     """Store a new key's hash and metadata."""
     row = await conn.fetchrow(
         f"""
-        INSERT INTO api_keys (description, scope, token_hash, prefix)
-        VALUES ($1, $2, $3, $4)
+        INSERT INTO api_keys (description, scope, token_hash, prefix, rate_per_minute)
+        VALUES ($1, $2, $3, $4, $5)
         RETURNING {_KEY_COLUMNS}
         """,  # noqa: S608 - constant column list
         description,
         scope,
         token_hash,
         prefix,
+        rate_per_minute,
     )
     return _key(row)
+
+
+async def update_api_key(
+    conn: Connection, *, key_id: int, changes: dict[str, Any]
+) -> ApiKey | None:
+    """Change a key's description and/or rate limit (None: the default); None if no key."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE api_keys SET
+            description = CASE WHEN $2 THEN $3 ELSE description END,
+            rate_per_minute = CASE WHEN $4 THEN $5 ELSE rate_per_minute END
+        WHERE id = $1
+        RETURNING {_KEY_COLUMNS}
+        """,  # noqa: S608 - constant column list
+        key_id,
+        "description" in changes,
+        changes.get("description"),
+        "rate_per_minute" in changes,
+        changes.get("rate_per_minute"),
+    )
+    return None if row is None else _key(row)
 
 
 async def list_api_keys(conn: Connection) -> list[ApiKey]:

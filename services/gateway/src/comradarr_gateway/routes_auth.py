@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Annotated
 
 from comradarr_logging import get_logger
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import repo
+from .logins import wait_for
 from .models import (
     Credentials,
     Done,
@@ -20,6 +22,7 @@ from .models import (
     LoginResponse,
     MeResponse,
     PasswordChange,
+    SessionInfo,
     SessionsEnded,
     SetupStatus,
 )
@@ -52,6 +55,17 @@ PUBLIC_PATHS = frozenset(
 _LOCKED = {"model": ErrorBody, "description": "Too many failed logins; Retry-After says how long"}
 
 
+def cookie_path(request: Request) -> str:
+    """The session cookie's path: BASE_URL when the request came through it, else /."""
+    root: str = request.scope.get("root_path") or "/"
+    return root
+
+
+def drop_cookie(request: Request, response: Response) -> None:
+    """Tell the browser to forget the session cookie."""
+    response.delete_cookie(SESSION_COOKIE, path=cookie_path(request), httponly=True, samesite="lax")
+
+
 async def start_session(request: Request, response: Response, gw: Gateway, *, user_id: int) -> str:
     """Create a fresh session (never reusing a presented id) and set its cookie."""
     settings = await gw.app_settings()
@@ -76,7 +90,7 @@ async def start_session(request: Request, response: Response, gw: Gateway, *, us
         SESSION_COOKIE,
         token,
         max_age=int(absolute.total_seconds()),
-        path="/",
+        path=cookie_path(request),
         httponly=True,
         samesite="lax",
         secure=info.https,
@@ -91,8 +105,10 @@ def public_router() -> APIRouter:
     @router.get("/setup/status", response_model=SetupStatus)
     async def setup_status(request: Request) -> SetupStatus:
         gw = gateway_of(request)
+        settings = await gw.app_settings()
         async with gw.ctx.pool.acquire() as conn:
-            return SetupStatus(setup_required=not await repo.user_exists(conn))
+            required = not await repo.user_exists(conn)
+        return SetupStatus(setup_required=required, app_name=settings.general.app_name)
 
     @router.post(
         "/setup",
@@ -128,48 +144,24 @@ def public_router() -> APIRouter:
         now = gw.now()
         name = body.username.lower()
         ip = client_info(request).ip or "unknown"
+        window = timedelta(seconds=cfg.login_failure_window_seconds)
         async with gw.ctx.pool.acquire() as conn:
-            wait = max(
-                await repo.locked_for(conn, kind="user", subject=name, now=now),
-                await repo.locked_for(conn, kind="ip", subject=ip, now=now),
-            )
-            if wait > 0:
-                return _locked(wait)
+            counters = await repo.login_failures(conn, username=name, ip=ip, now=now, window=window)
+            wait = wait_for(counters, now=now, settings=cfg)
+            if wait is not None:
+                return _locked(wait.seconds, wait.why)
             user = await repo.get_user_by_name(conn, username=body.username)
         # The same Argon2 work whether or not the user exists (no timing oracle).
         stored = user.password_hash if user is not None else gw.dummy_hash
         ok = await asyncio.to_thread(gw.hasher.verify, stored, body.password)
         if user is None or not ok:
-            async with gw.ctx.pool.acquire() as conn:
-                window = timedelta(seconds=cfg.login_failure_window_seconds)
-                lockout = timedelta(seconds=cfg.lockout_seconds)
-                locks = [
-                    await repo.record_failure(
-                        conn,
-                        kind="user",
-                        subject=name,
-                        now=now,
-                        window=window,
-                        threshold=cfg.login_max_failures,
-                        lockout=lockout,
-                    ),
-                    await repo.record_failure(
-                        conn,
-                        kind="ip",
-                        subject=ip,
-                        now=now,
-                        window=window,
-                        threshold=cfg.login_ip_max_failures,
-                        lockout=lockout,
-                    ),
-                ]
+            lock = await _count_failure(gw, name=name, ip=ip, now=now)
             log.warning("login failed", client_ip=ip)
-            if max(locks) > 0:
-                return _locked(max(locks))
+            if lock > 0:
+                return _locked(lock, "too many failed logins from this address")
             return JSONResponse({"detail": "invalid username or password"}, status_code=401)
         async with gw.ctx.pool.acquire() as conn:
-            await repo.clear_failures(conn, kind="user", subject=name)
-            await repo.clear_failures(conn, kind="ip", subject=ip)
+            await repo.clear_failures(conn, username=name, ip=ip)
             if gw.hasher.needs_rehash(user.password_hash):
                 new_hash = await asyncio.to_thread(gw.hasher.hash, body.password)
                 await repo.set_password_hash(conn, user_id=user.id, password_hash=new_hash)
@@ -189,11 +181,42 @@ def public_router() -> APIRouter:
     return router
 
 
-def _locked(seconds: float) -> JSONResponse:
+async def _count_failure(gw: Gateway, *, name: str, ip: str, now: datetime) -> float:
+    """Record a failed login on all three counters; the lock it set, in seconds (or 0)."""
+    cfg = gw.settings
+    window = timedelta(seconds=cfg.login_failure_window_seconds)
+    lockout = timedelta(seconds=cfg.lockout_seconds)
+    async with gw.ctx.pool.acquire() as conn, conn.transaction():
+        await repo.prune_failures(conn, now=now, window=window)
+        _, pair_lock = await repo.record_failure(
+            conn,
+            kind="pair",
+            subject=repo.pair_subject(name, ip),
+            now=now,
+            window=window,
+            threshold=cfg.login_max_failures,
+            lockout=lockout,
+        )
+        _, ip_lock = await repo.record_failure(
+            conn,
+            kind="ip",
+            subject=ip,
+            now=now,
+            window=window,
+            threshold=cfg.login_ip_max_failures,
+            lockout=lockout,
+        )
+        await repo.record_failure(
+            conn, kind="user", subject=name, now=now, window=window, threshold=None, lockout=lockout
+        )
+    return max(pair_lock, ip_lock)
+
+
+def _locked(seconds: float, why: str) -> JSONResponse:
     wait = max(1, math.ceil(seconds))
     return JSONResponse(
         {
-            "detail": f"too many failed logins; try again in {wait} seconds",
+            "detail": f"{why}; try again in {wait} seconds",
             "retry_after_seconds": wait,
         },
         status_code=429,
@@ -223,8 +246,57 @@ def auth_router() -> APIRouter:
         if principal.session_id is not None:
             async with gw.ctx.pool.acquire() as conn:
                 await repo.delete_session(conn, session_id=principal.session_id)
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        drop_cookie(request, response)
         return Done()
+
+    @router.get("/sessions", response_model=list[SessionInfo])
+    async def sessions(
+        request: Request,
+        principal: Principal = Depends(require_session),  # noqa: B008
+    ) -> list[SessionInfo]:
+        gw = gateway_of(request)
+        settings = await gw.app_settings()
+        idle = timedelta(minutes=settings.security.session_idle_minutes)
+        async with gw.ctx.pool.acquire() as conn:
+            rows = await repo.list_sessions(
+                conn, user_id=principal.user_id, now=gw.now(), idle=idle
+            )
+        return [
+            SessionInfo(
+                id=r.id,
+                created_at=r.created_at,
+                last_seen_at=r.last_seen_at,
+                expires_at=r.expires_at,
+                client_ip=r.client_ip,
+                user_agent=r.user_agent,
+                current=r.id == principal.session_id,
+            )
+            for r in rows
+        ]
+
+    @router.delete(
+        "/sessions/{session_id}",
+        status_code=204,
+        response_class=Response,
+        responses={404: {"model": ErrorBody, "description": "No session of yours has that id"}},
+    )
+    async def revoke_session(
+        session_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+        request: Request,
+        principal: Principal = Depends(require_session),  # noqa: B008
+    ) -> Response:
+        gw = gateway_of(request)
+        async with gw.ctx.pool.acquire() as conn:
+            ended = await repo.delete_user_session(
+                conn, user_id=principal.user_id, session_id=session_id
+            )
+        if not ended:
+            raise HTTPException(404, "no session of yours has that id")
+        log.info("session revoked", session_id=session_id)
+        response = Response(status_code=204)
+        if session_id == principal.session_id:  # signing this one out: drop its cookie too
+            drop_cookie(request, response)
+        return response
 
     @router.post("/logout-others", response_model=SessionsEnded)
     async def logout_others(

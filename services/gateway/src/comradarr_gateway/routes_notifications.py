@@ -385,7 +385,7 @@ def notifications_router() -> APIRouter:
         status: Annotated[
             Literal["pending", "held", "sent", "failed", "dropped"] | None, Query()
         ] = None,
-        before_id: Annotated[int | None, Query(ge=1)] = None,
+        before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[DeliveryOut]:
         """The delivery log, newest first (page on with before_id)."""

@@ -134,11 +134,17 @@ def _field_of(problem: str) -> str:
     )
 
 
-def _build(base: ThrottleProfile | None, values: dict[str, Any]) -> ThrottleProfile:
-    """The profile these values make, or a 422 naming the first field that is wrong."""
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    """API values as the profile holds them (HH:MM text becomes a time)."""
     if isinstance(values.get("budget_reset_time"), str):
         hours, minutes = values["budget_reset_time"].split(":")
         values = {**values, "budget_reset_time": time(int(hours), int(minutes))}
+    return values
+
+
+def _build(base: ThrottleProfile | None, values: dict[str, Any]) -> ThrottleProfile:
+    """The profile these values make, or a 422 naming the first field that is wrong."""
+    values = _typed(values)
     try:
         if base is None:
             return ThrottleProfile(**values)
@@ -186,7 +192,9 @@ def throttle_router() -> APIRouter:
     async def update(
         profile_id: IdPath, body: ThrottleProfileUpdate, request: Request
     ) -> ThrottleProfileOut:
-        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+        changes = _typed(
+            {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+        )
         try:
             async with gateway_of(request).ctx.pool.acquire() as conn, conn.transaction():
                 current = await get_profile(conn, profile_id=profile_id)

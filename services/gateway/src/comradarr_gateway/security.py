@@ -77,6 +77,13 @@ def client_info(request: Request) -> ClientInfo:
     return info
 
 
+def logged_path(request: Request) -> str:
+    """The path as the client sent it (percent-encoded): safe for a text column and a log."""
+    raw = request.scope.get("raw_path")
+    text = raw.decode("ascii", "backslashreplace") if isinstance(raw, bytes) else request.url.path
+    return text.replace("\x00", "%00")
+
+
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
@@ -99,19 +106,19 @@ async def _from_api_key(
     if key.scope == "read" and request.method not in SAFE_METHODS:
         return _error(403, "this API key is read-only")
     count, oldest = await repo.key_uses_since(conn, key_id=key.id, since=now - timedelta(minutes=1))
-    if count >= gw.settings.api_key_rate_per_minute:
+    if count >= (key.rate_per_minute or gw.settings.api_key_rate_per_minute):
         wait = 60 - (now - oldest).total_seconds() if oldest is not None else 60
         retry = max(1, math.ceil(wait))
         return _error(
             429, f"API key rate limit reached; retry in {retry} s", {"Retry-After": str(retry)}
         )
-    endpoint = request.url.path
+    endpoint = logged_path(request)
     user = await repo.record_key_use(
-        conn, key_id=key.id, method=request.method, endpoint=str(endpoint), now=now
+        conn, key_id=key.id, method=request.method, endpoint=endpoint, now=now
     )
     if user is None:
         return _unauthorized()
-    log.info("api key used", api_key_id=key.id, method=request.method, endpoint=str(endpoint))
+    log.info("api key used", api_key_id=key.id, method=request.method, endpoint=endpoint)
     return Principal(
         kind="api_key", username=user.username, user_id=user.id, api_key_id=key.id, scope=key.scope
     )

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import GatewaySettings
+from .docs import declare_security, docs_router
 from .middleware import GatewayMiddleware
 from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
@@ -64,7 +65,8 @@ def create_app(
         description="Comradarr REST API. Everything under /api/v1 needs a session cookie "
         "(plus X-CSRF-Token on writes) or an X-API-Key header, except "
         + ", ".join(sorted(PUBLIC_PATHS))
-        + ".",
+        + ". An API key is limited to its own requests per minute (429 with Retry-After "
+        "beyond). Interactive documentation: /docs (served by this server, no internet).",
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
@@ -92,6 +94,7 @@ def create_app(
     app.include_router(health_route(checks))
     app.include_router(health_router(checks=checks))
     app.include_router(public_router())
+    app.include_router(docs_router(app.title))
     app.include_router(webhook_router())
 
     # Default deny: every route below authenticates (ProtectedRoute) before anything else
@@ -121,17 +124,22 @@ def create_app(
     protected.include_router(analytics_router())
     app.include_router(protected)
     _assert_default_deny(app)
+    base_url = ctx.settings.base_url
+    declare_security(app, is_public=_is_public, servers=[base_url] if base_url != "/" else [])
 
-    app.add_middleware(GatewayMiddleware, max_body_bytes=cfg.max_body_bytes)
+    app.add_middleware(GatewayMiddleware, max_body_bytes=cfg.max_body_bytes, base_url=base_url)
     return app
+
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or not path.startswith(API_PREFIX)
 
 
 def _assert_default_deny(app: FastAPI) -> None:
     """Refuse to start if any API route would answer without the authentication step."""
     for route in app.routes:
         path = getattr(route, "path", "")
-        public = path in PUBLIC_PATHS or not path.startswith(API_PREFIX)
-        if not public and not isinstance(route, ProtectedRoute):
+        if not _is_public(path) and not isinstance(route, ProtectedRoute):
             raise RuntimeError(f"route {path} is not protected")
 
 

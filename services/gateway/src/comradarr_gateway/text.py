@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
+from comradarr_arr import api_key_problem
 from pydantic import AfterValidator, Field
 
 
@@ -23,7 +24,17 @@ def _single_line(value: str) -> str:
     return value
 
 
+def _arr_key(value: str) -> str:
+    problem = api_key_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 Secret = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_clean)]
 Line = Annotated[str, AfterValidator(_single_line)]
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 Password = Annotated[str, Field(min_length=10, max_length=1024), AfterValidator(_clean)]
+# An *arr API key: it travels in an HTTP header, so printable ASCII only (checked here, not
+# when the first sweep fails on it).
+ArrApiKey = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_arr_key)]
