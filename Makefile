@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_TIMEOUT ?= 180
 GATEWAY_PORT ?= 8000
 
-.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install browser-install ui-run e2e containers-install containers-tools image test-containers test-distributed
+.PHONY: help bootstrap install run migrate test test-unit test-integration lint format schemas bench clean ui-install ui-build browser-install ui-run e2e containers-install containers-tools image test-containers test-distributed
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -17,12 +17,23 @@ help: ## list the targets
 bootstrap: ## install uv if it is missing
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 
-install: bootstrap ## install every package and the dev tools from uv.lock
-	$(UV) sync --frozen --all-packages
+install: bootstrap ## install every package, the web UI and the dev tools from uv.lock
+	$(UV) sync --frozen
 
-run: install ui-install ## install, migrate and start everything in one process (embedded servers if unset)
-	@echo "Starting Comradarr: web UI http://127.0.0.1:$${PORT:-3000} (first build takes a minute), REST API http://127.0.0.1:$(GATEWAY_PORT) (GET /health)."
-	GATEWAY_PORT=$(GATEWAY_PORT) $(RUN) comradarr up
+# COMRADARR_UI=off: the services only; nothing of the web UI (Reflex, Node.js, bun) is
+# installed, built or started. --inexact leaves what `make install` put there alone.
+UI_OFF = $(filter off 0 false no,$(shell echo '$(COMRADARR_UI)' | tr A-Z a-z))
+
+run: bootstrap ## install, migrate and start everything in one process (embedded servers if unset)
+ifeq ($(UI_OFF),)
+	$(UV) sync --frozen --inexact --no-default-groups --group ui
+	@$(MAKE) --no-print-directory ui-build
+	@echo "Starting Comradarr: web UI http://127.0.0.1:$${PORT:-3000} (it builds in about a minute), REST API http://127.0.0.1:$(GATEWAY_PORT) (GET /health)."
+else
+	$(UV) sync --frozen --inexact --no-default-groups
+	@echo "Starting Comradarr without the web UI: REST API http://127.0.0.1:$(GATEWAY_PORT) (GET /health)."
+endif
+	GATEWAY_PORT=$(GATEWAY_PORT) $(RUN) --no-sync comradarr up
 
 migrate: install ## apply database migrations and exit
 	$(RUN) comradarr migrate
@@ -54,12 +65,17 @@ schemas: install ## regenerate proto/generated (JSON Schema + AsyncAPI)
 bench: install ## benchmarks; each prints its figures as JSON
 	$(RUN) pytest -m benchmark -s -q -p no:cacheprovider --timeout=900 tests/benchmarks
 
-BUN_VERSION ?= 1
-UI_BUN := ui/.tools/node_modules/bun/bin/bun.exe
 UI_PORT ?= 3000
+# The frontend build's packages, installed once from the npm registry (pinned by
+# ui/reflex.lock/bun.lock): a later `reflex run` finds them and fetches nothing.
+UI_STAMP := ui/.web/reflex.install_frontend_packages.cached
+REFLEX := $(CURDIR)/.venv/bin/reflex
 
-ui-install: install ## web UI prerequisite: bun from the npm registry (into ui/.tools)
-	@test -x $(UI_BUN) || npm install --prefix ui/.tools --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION)
+ui-install: install ui-build ## web UI prerequisites: Node.js and bun (PyPI wheels, uv.lock) and the frontend's packages
+
+ui-build:
+	@test -f $(UI_STAMP) || { echo "Installing the web UI's frontend packages (once)..."; \
+		cd ui && $(REFLEX) export --frontend-only --no-zip --env prod --loglevel warning; }
 
 browser-install: ## Debian chromium for the browser tests (root: apt-get; else says what to run)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -67,10 +83,9 @@ browser-install: ## Debian chromium for the browser tests (root: apt-get; else s
 		else echo "chromium missing: sudo apt-get install -y chromium (needed by make e2e only)"; exit 1; fi; }
 
 ui-run: ui-install ## the web UI (prod build) on UI_PORT, talking to COMRADARR_GATEWAY_URL
-	cd ui && REFLEX_TELEMETRY_ENABLED=false REFLEX_BUN_PATH=$(CURDIR)/$(UI_BUN) \
-		COMRADARR_UI_PORT=$(UI_PORT) COMRADARR_UI_BACKEND_PORT=$(UI_PORT) \
+	cd ui && COMRADARR_UI_PORT=$(UI_PORT) COMRADARR_UI_BACKEND_PORT=$(UI_PORT) \
 		COMRADARR_UI_API_URL=$${COMRADARR_UI_API_URL:-http://127.0.0.1:$(UI_PORT)} \
-		$(CURDIR)/.venv/bin/reflex run --env prod --single-port
+		$(REFLEX) run --env prod --single-port
 
 e2e: ui-install browser-install ## browser tests: gateway + simulator + UI in headless Chromium (screenshots in tests/e2e/artifacts)
 	$(RUN) pytest -m e2e -q -p no:cacheprovider --timeout=900 tests/e2e

@@ -1,23 +1,20 @@
 """Reflex configuration for the Comradarr web UI.
 
-Offline-friendly: telemetry is off and bun comes from the npm registry (``make ui-install``
-puts it under ``ui/.tools``); ``REFLEX_BUN_PATH`` overrides the path.
+Offline-friendly: telemetry is off, and Node.js and bun are the PyPI wheels pinned in
+uv.lock (``comradarr_ui.toolchain``): no node, npm or bun on the machine is needed, and
+Reflex never downloads its own bun. The frontend's npm packages come from the npm registry
+at ``make ui-install``, pinned by ``reflex.lock/bun.lock``.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import reflex as rx
+from comradarr_ui import toolchain
 
-_HERE = Path(__file__).resolve().parent
-_BUN = _HERE / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"
-
-os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+toolchain.apply()
 os.environ.setdefault("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org")
-if _BUN.exists():
-    os.environ.setdefault("REFLEX_BUN_PATH", str(_BUN))
 
 _frontend_port = int(os.environ.get("COMRADARR_UI_PORT", "3000"))
 _backend_port = int(os.environ.get("COMRADARR_UI_BACKEND_PORT", "8001"))

@@ -1,8 +1,10 @@
-"""Start the whole system for browser tests: gateway (`comradarr up`), a Sonarr simulator and
-the Reflex UI in prod mode, each on a free loopback port, each a subprocess we stop ourselves.
+"""Start the whole system for browser tests: `comradarr up` (every service and the Reflex UI in
+prod mode, as `make run` starts them) and a Sonarr simulator, each on free loopback ports,
+each a subprocess we stop ourselves (stopping `comradarr up` stops its UI).
 
-Needs: Debian's chromium at /usr/bin/chromium and bun from npm under ui/.tools
-(`make ui-install`). Never downloads a browser.
+Needs: Debian's chromium at /usr/bin/chromium and the UI's Node.js and bun wheels
+(`make ui-install`). Never downloads a browser. Every process runs on a PATH without node,
+npm or bun (`path_without_node`): the UI builds with the wheels alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 UI_DIR = REPO / "ui"
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("COMRADARR_CHROMIUM", "/usr/bin/chromium")
-BUN = UI_DIR / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"
+# What a machine with Python alone lacks; the wheels bring their own.
+JS_TOOLS = frozenset({"node", "nodejs", "npm", "npx", "bun", "bunx", "corepack", "yarn", "pnpm"})
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -44,12 +47,26 @@ PROXIED_CLIENT = "198.51.100.23"
 
 
 def missing_prerequisites() -> str:
-    """'' when the browser and bun are there; else what to install."""
+    """'' when the browser and the UI toolchain are there; else what to install."""
     if not Path(CHROMIUM).exists():
         return f"{CHROMIUM} missing (apt-get install -y chromium)"
-    if not os.environ.get("REFLEX_BUN_PATH") and not BUN.exists():
-        return "bun missing (make ui-install)"
-    return ""
+    from comradarr_ui import toolchain
+
+    return toolchain.missing()
+
+
+def path_without_node(work: Path) -> str:
+    """A PATH with every program of this one except node, npm, bun and their kin: a
+    folder of links, since /usr/bin holds both those and what the tests need."""
+    shadow = work / "bin-without-node"
+    shadow.mkdir()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        with contextlib.suppress(OSError):
+            for entry in Path(folder).iterdir():
+                link = shadow / entry.name
+                if entry.name not in JS_TOOLS and not link.exists():
+                    link.symlink_to(entry)
+    return str(shadow)
 
 
 def free_port() -> int:
@@ -125,8 +142,12 @@ def running_system(*, base_url: str = "") -> Iterator[System]:
     logs = work / "logs"
     logs.mkdir()
     gw_port, arr_port, ui_port = free_port(), free_port(), free_port()
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("COMRADARR_")}
-    base_env["REFLEX_TELEMETRY_ENABLED"] = "false"
+    base_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COMRADARR_", "REFLEX_", "VIRTUAL_ENV"))
+    }
+    base_env["PATH"] = path_without_node(work)
     base_env["BASE_URL"] = base_url or "/"
     procs: list[subprocess.Popen[bytes]] = []
     timings: dict[str, float] = {}
@@ -145,15 +166,23 @@ def running_system(*, base_url: str = "") -> Iterator[System]:
         )
     try:
         t0 = time.monotonic()
+        # `comradarr up` as `make run` starts it, the web UI included: built by Reflex with
+        # the Node.js and bun wheels, on a PATH without node, npm or bun.
         gw_env = {
             **base_env,
             "COMRADARR_DATA_DIR": str(work / "data"),
             "GATEWAY_PORT": str(gw_port),
-            # The UI under test is started below with its own ports and build.
-            "COMRADARR_UI": "off",
+            "PORT": str(ui_port),
+            "COMRADARR_UI_API_URL": proxy.url if proxy else f"http://127.0.0.1:{ui_port}",
         }
+        if base_url:  # another build (another frontend_path) beside the usual one
+            gw_env["REFLEX_WEB_WORKDIR"] = str(work / "web")
+            gw_env["REFLEX_STATES_WORKDIR"] = str(work / "states")
         for key in ("DATABASE_URL", "NATS_URL"):
             gw_env.pop(key, None)
+        # The runtime writes the UI's output to the data directory; seen from logs/ too.
+        (work / "data").mkdir()
+        (logs / "ui.log").symlink_to(work / "data" / "ui.log")
         gw = _start([str(BIN / "comradarr"), "up"], gw_env, logs / "gateway.log", REPO)
         procs.append(gw)
         arr = _start(
@@ -177,27 +206,10 @@ def running_system(*, base_url: str = "") -> Iterator[System]:
         )
         procs.append(arr)
         gateway_url = f"http://127.0.0.1:{gw_port}"
-        ui_env = {
-            **base_env,
-            "COMRADARR_GATEWAY_URL": gateway_url,
-            "COMRADARR_UI_PORT": str(ui_port),
-            "COMRADARR_UI_BACKEND_PORT": str(ui_port),
-            "COMRADARR_UI_API_URL": proxy.url if proxy else f"http://127.0.0.1:{ui_port}",
-        }
-        if base_url:  # another build (another frontend_path) beside the usual one
-            ui_env["REFLEX_WEB_WORKDIR"] = str(work / "web")
-            ui_env["REFLEX_STATES_WORKDIR"] = str(work / "states")
-        ui = _start(
-            [str(BIN / "reflex"), "run", "--env", "prod", "--single-port", "--loglevel", "info"],
-            ui_env,
-            logs / "ui.log",
-            UI_DIR,
-        )
-        procs.append(ui)
         wait_http(f"{gateway_url}/api/v1/setup/status", 180, gw, logs / "gateway.log")
         timings["gateway_ready_s"] = round(time.monotonic() - t0, 2)
         wait_http(f"http://127.0.0.1:{arr_port}/ping", 60, arr, logs / "arrsim.log")
-        wait_http(f"http://127.0.0.1:{ui_port}{base_url}/ping", 420, ui, logs / "ui.log")
+        wait_http(f"http://127.0.0.1:{ui_port}{base_url}/ping", 420, gw, logs / "ui.log")
         timings["ui_ready_s"] = round(time.monotonic() - t0, 2)
         yield System(
             ui_url=(proxy.url if proxy else f"http://127.0.0.1:{ui_port}") + base_url,

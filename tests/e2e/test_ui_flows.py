@@ -5,9 +5,16 @@ The tests run in file order and share one browser page (setup happens once per s
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import time
+import urllib.request
 
-from tests.e2e.system import ADMIN, ARR_KEY, ARTIFACTS, System
+from tests.e2e.system import ADMIN, ARR_KEY, ARTIFACTS, REPO, System
+
+# When the first connector was saved (the closing figure counts from there).
+FIRST_HOUR: dict[str, float] = {}
 
 SCREENS = [
     ("dashboard", "/"),
@@ -92,8 +99,14 @@ def test_add_connector_failing_then_passing_test(page, system: System) -> None:
     page.fill("#f-key", ARR_KEY)
     page.click("#test-connection")
     page.locator("#test-result", has_text="succeeded").wait_for()
+    # The form says which schedules saving creates.
+    planned = page.locator("#planned-schedules")
+    planned.filter(has_text="Hourly incremental sweep").wait_for()
+    assert "Weekly full sweep" in planned.inner_text()
     shot(page, "connector-form-passed-desktop-light")
     page.click("#save-connector")
+    FIRST_HOUR["saved"] = time.monotonic()
+    page.get_by_text("its first full sync has started").wait_for()
     page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
     page.locator("#page-title", has_text="Sonarr (simulated)").wait_for()
     body = page.inner_text("body")
@@ -117,6 +130,56 @@ def test_add_connector_failing_then_passing_test(page, system: System) -> None:
     page.reload()
     assert page.locator("#connector-table [role=switch]").get_attribute("aria-checked") == "false"
     page.locator("#connector-table [role=switch]").click()  # enable again
+
+
+def _arr_commands(system: System) -> list[dict]:
+    req = urllib.request.Request(system.arr_url + "/api/v3/command", headers={"X-Api-Key": ARR_KEY})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return list(json.loads(resp.read()))
+
+
+def test_first_search_reaches_the_app_without_touching_schedules(page, system: System) -> None:
+    """Saving the connector was the only step: its first sweep searches at the app."""
+    searches: list[dict] = []
+    deadline = time.monotonic() + 120
+    while not searches and time.monotonic() < deadline:
+        searches = [c for c in _arr_commands(system) if str(c.get("name", "")).endswith("Search")]
+        if not searches:
+            time.sleep(0.25)
+    assert searches, "no search reached the simulator within 2 minutes"
+    seconds = round(time.monotonic() - FIRST_HOUR["saved"], 1)
+    (ARTIFACTS / "first_hour.json").write_text(
+        json.dumps({"seconds_from_saving_the_connector_to_the_first_search": seconds})
+    )
+    print(f"first search at the simulator {seconds} s after saving the connector")
+    # The default schedules are there to edit, without anyone having made them.
+    page.goto(system.ui_url + "/schedules")
+    page.locator(".schedule-row", has_text="Hourly incremental sweep").wait_for()
+    page.locator(".schedule-row", has_text="Weekly full sweep").wait_for()
+    # The queue filled by itself.
+    page.goto(system.ui_url + "/queue")
+    page.locator(".queue-row").first.wait_for(timeout=60_000)
+
+
+def test_a_second_tab_is_signed_in(page, system: System) -> None:
+    """The session is an HttpOnly cookie: a new tab (a fresh UI state, as after a restart
+    of the UI) is signed in, and page scripts cannot read it."""
+    tab = page.context.new_page()
+    try:
+        response = tab.goto(system.ui_url + "/queue")
+        tab.locator("#page-title", has_text="Queue").wait_for()
+        assert tab.locator("#current-user").inner_text() == ADMIN[0]
+        assert "comradarr_ui_session" not in tab.evaluate("document.cookie")
+        cookie = next(c for c in page.context.cookies() if c["name"] == "comradarr_ui_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        # The UI's own answers carry the gateway's security headers.
+        assert response is not None
+        headers = response.headers
+        assert headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+    finally:
+        tab.close()
 
 
 def test_api_key_shown_once_then_revoked(page, system: System) -> None:
@@ -147,47 +210,91 @@ def test_settings_change_is_saved(page, system: System) -> None:
     assert page.locator("#setting-general-app_name").input_value() == "Comradarr e2e"
 
 
-def _nats_url(system: System) -> str:
-    log = (system.logs / "gateway.log").read_text(errors="replace")
-    found = re.search(r'"embedded nats-server started".*?"url": "(nats://[^"]+)"', log)
-    assert found, "the gateway log does not say where NATS is"
-    return found.group(1)
-
-
-def test_dashboard_shows_live_events(page, system: System) -> None:
+def _database_figures(system: System) -> dict[str, int]:
+    """The five figures counted straight from the embedded database."""
     import asyncio
-    import json
+
+    import asyncpg
+    from comradarr_runtime._embedded import attach_to_running
+
+    assert system.data_dir is not None
+    database_url, _ = attach_to_running(system.data_dir)
+
+    async def count() -> dict[str, int]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            # Nothing in flight: the counts hold still while the page is read.
+            for _ in range(120):
+                if not await conn.fetchval(
+                    "SELECT count(*) FROM dispatch_commands WHERE status IN ('sending', 'searching')"
+                ):
+                    break
+                await asyncio.sleep(0.5)
+            row = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM search_registry WHERE search_type = 'gap') AS gaps,"
+                " (SELECT count(*) FROM search_registry WHERE search_type IN ('upgrade', 'format'))"
+                "  AS upgrades,"
+                " (SELECT count(*) FROM search_registry WHERE state <> 'exhausted') AS queued,"
+                " (SELECT count(*) FROM search_history WHERE ended_at >= date_trunc('day',"
+                "   now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS searched,"
+                " (SELECT count(*) FILTER (WHERE outcome = 'found') FROM search_history"
+                "   WHERE ended_at >= date_trunc('day', now() AT TIME ZONE 'UTC')"
+                "   AT TIME ZONE 'UTC') AS found"
+            )
+            assert row is not None
+            return dict(row)
+        finally:
+            await conn.close()
+
+    # Playwright's sync API owns this thread's event loop: count from another thread.
     from concurrent.futures import ThreadPoolExecutor
 
-    import nats
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page.goto(system.ui_url + "/")
-    page.get_by_text("Live: waiting for activity").wait_for()
-
-    async def publish() -> None:
-        nc = await nats.connect(_nats_url(system))
-        try:
-            payload = {"connector_id": 1, "outcome": "completed", "fetched": 20}
-            await nc.publish("comradarr.evt.sync.completed", json.dumps(payload).encode())
-            await nc.flush()
-        finally:
-            await nc.close()
-
-    # Playwright's sync API owns this thread's event loop: publish from another thread.
-    # Plain NATS is fire-and-forget, so publish until the feed shows it.
-    feed = page.get_by_text("outcome=completed").first
     with ThreadPoolExecutor(max_workers=1) as pool:
-        for _ in range(20):
-            pool.submit(lambda: asyncio.run(publish())).result(timeout=30)
-            try:
-                feed.wait_for(timeout=1000)
-                break
-            except PlaywrightTimeout:
-                continue
-    feed.wait_for()
-    page.get_by_text("sync.completed").first.wait_for()
-    shot(page, "dashboard-activity-desktop-light")
+        return pool.submit(lambda: asyncio.run(count())).result(timeout=120)
+
+
+def test_dashboard_figures_equal_the_database(page, system: System) -> None:
+    _gateway(system, "POST", "/queue/pause", {})
+    try:
+        db = _database_figures(system)
+        page.goto(system.ui_url + "/")
+        page.locator("#page-title", has_text="Dashboard").wait_for()
+        page.locator("#fig-gaps").wait_for()
+        page.wait_for_timeout(6000)  # one refresh after the counts above
+
+        def figure(key: str) -> str:
+            return page.locator(f"#fig-{key} .figure-value").inner_text().replace(",", "")
+
+        assert db["searched"] > 0
+        assert figure("gaps") == str(db["gaps"])
+        assert figure("upgrades") == str(db["upgrades"])
+        assert figure("queued") == str(db["queued"])
+        assert figure("searched-today") == str(db["searched"])
+        assert figure("success-rate") == f"{db['found'] * 100 / db['searched']:.0f}%"
+        card = page.locator(".completion-card").first
+        assert re.search(r"\d+(\.\d)?%", card.inner_text()), card.inner_text()
+        # The feed, from the database, in sentences naming connector and items.
+        rows = page.locator("#activity-feed .activity-text")
+        rows.first.wait_for()
+        texts = rows.all_inner_texts()
+        assert 0 < len(texts) <= 50
+        assert any(
+            re.match(r"Sonarr \(simulated\) · .+ S\d\dE\d\d.* searched: ", t) for t in texts
+        ), texts
+        assert not any("_id" in t or "{" in t for t in texts)
+        pick_kind(page, "Syncs")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#activity-feed .activity-text')]"
+            ".every(e => e.innerText.includes('sync'))"
+        )
+        pick_kind(page, "All")
+        shot(page, "dashboard-activity-desktop-light")
+    finally:
+        _gateway(system, "POST", "/queue/resume", {})
+
+
+def pick_kind(page, label: str) -> None:
+    page.locator("#activity-kind").get_by_role("radio", name=label).click()
 
 
 def pick(page, trigger: str, option: str) -> None:
@@ -217,7 +324,8 @@ def test_schedule_from_the_cron_builder_then_run_now(page, system: System) -> No
     assert "0 */4 * * *" in row.inner_text()
     page.locator("#timeline").wait_for()
     row.locator(".run-now").click()
-    page.get_by_text("Sweep requested").wait_for()
+    # Started, or refused with the reason (a sweep of the connector still running).
+    page.get_by_text(re.compile(r"Sweep started|sweep not started: .+")).first.wait_for()
     # A second schedule firing at the same minutes shows up as an overlap on the timeline.
     page.click("#new-schedule")
     page.fill("#sched-name", "e2e hourly")
@@ -258,14 +366,25 @@ def test_sweep_discovers_gaps_in_the_content_browser(page, system: System) -> No
         page.wait_for_timeout(500)
     rows.first.wait_for()
     assert "missing" in rows.first.inner_text()
-    title = rows.first.locator(".content-title").inner_text()
-    series = title.split()[0]
+    # An episode row says its series under its title: "Burning Station · S03E04 · …".
+    found = re.search(r"\n(\S+)[^\n]* · S\d\dE\d\d", rows.first.inner_text())
+    assert found, rows.first.inner_text()
+    series = found.group(1)
     page.fill("#content-search", series)  # debounced: no submit button
     page.wait_for_function(
         "(w) => [...document.querySelectorAll('.content-title')].every("
         "e => e.closest('.content-row').innerText.toLowerCase().includes(w))",
         arg=series.lower(),
     )
+    rows.first.wait_for()
+    # The address keeps the filters: a reload shows the same page.
+    page.wait_for_url(re.compile(r"/content/?\?.*q=" + re.escape(series)))
+    page.reload()
+    page.locator("#page-title", has_text="Content").wait_for()
+    assert page.locator("#content-search").input_value() == series
+    # The Title column sorts (A-Z, then Z-A), and the address says so.
+    page.click("#sort-title")
+    page.wait_for_url(re.compile(r"sort=-title"))
     page.fill("#content-search", "")
     rows.first.wait_for()
 
@@ -331,6 +450,38 @@ def test_queue_updates_live_then_pause_and_resume(page, system: System) -> None:
     assert page.locator(".queue-row").count() > 0
 
 
+def test_top_priority_reranks_at_once(page, system: System) -> None:
+    _gateway(system, "POST", "/queue/pause", {})  # the order holds still meanwhile
+    try:
+        page.goto(system.ui_url + "/queue")
+        rows = page.locator(".queue-row")
+        rows.first.wait_for()
+        page.wait_for_timeout(1000)
+        texts = rows.all_inner_texts()
+        waiting = ("retry after", "waits until", "searching", "queued:")
+        candidates = [i for i, t in enumerate(texts) if not any(w in t for w in waiting)]
+        assert len(candidates) >= 2, texts
+        chosen = candidates[-1]
+        title = rows.nth(chosen).locator("a").first.inner_text()
+        rows.nth(chosen).locator(".item-menu").click()
+        page.get_by_role("menuitem", name="Top (+100)").click()
+
+        def first_eligible() -> str:
+            for row_text, row in zip(rows.all_inner_texts(), rows.all(), strict=True):
+                if not any(w in row_text for w in waiting):
+                    return row.locator("a").first.inner_text()
+            return ""
+
+        for _ in range(40):
+            if first_eligible() == title:
+                break
+            page.wait_for_timeout(250)
+        assert first_eligible() == title
+        shot(page, "queue-reranked-desktop-light")
+    finally:
+        _gateway(system, "POST", "/queue/resume", {})
+
+
 def test_every_screen_desktop_light(page, system: System) -> None:
     for name, path in SCREENS:
         page.goto(system.ui_url + path)
@@ -343,7 +494,7 @@ def test_theme_toggle_persists(page, system: System) -> None:
     page.goto(system.ui_url + "/")
     page.locator("#page-title").wait_for()
     assert not is_dark(page)
-    page.locator("#theme-toggle").locator("visible=true").first.click()
+    page.locator(".theme-toggle").locator("visible=true").first.click()
     page.wait_for_function("document.documentElement.classList.contains('dark')")
     page.reload()
     page.locator("#page-title").wait_for()
@@ -370,10 +521,44 @@ def test_mobile_layout(page, system: System) -> None:
                     assert box and box["x"] + box["width"] <= MOBILE["width"], box
                 shot(page, f"{name}-mobile-{theme}")
             if theme == "dark":
-                page.locator("#theme-toggle").locator("visible=true").first.click()
+                page.locator(".theme-toggle").locator("visible=true").first.click()
                 page.wait_for_function("!document.documentElement.classList.contains('dark')")
         page.click("#nav-menu")
         page.get_by_role("menuitem", name="Connectors").click()
         page.wait_for_url(url_re("/connectors"))
     finally:
         page.set_viewport_size(DESKTOP)
+
+
+def test_delete_asks_first_and_takes_the_schedules_along(page, system: System) -> None:
+    page.goto(system.ui_url + "/connectors")
+    page.locator("#connector-table .connector-actions").first.click()
+    page.get_by_role("menuitem", name="Delete…").click()
+    dialog = page.get_by_role("alertdialog")
+    dialog.wait_for()
+    assert "Sonarr (simulated)" in dialog.inner_text()
+    assert re.search(r"Its [1-9]\d* schedule", dialog.inner_text()), dialog.inner_text()
+    page.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="detached")
+    assert page.locator("#connector-table").get_by_text("Sonarr (simulated)").is_visible()
+    page.locator("#connector-table .connector-actions").first.click()
+    page.get_by_role("menuitem", name="Delete…").click()
+    page.click("#confirm-delete-connector")
+    page.locator(".empty-state").wait_for()
+    page.goto(system.ui_url + "/schedules")
+    page.locator("#page-title", has_text="Schedules").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator(".schedule-row").count() == 0
+
+
+def test_the_ui_built_with_the_wheels_and_left_the_tree_clean(system: System) -> None:
+    log = (system.logs / "ui.log").read_text(errors="replace")
+    assert "out of date" not in log and "Node.js" not in log, log[-2000:]
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "ui"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert dirty == "", dirty

@@ -8,6 +8,7 @@ in explicitly on every call; nothing here logs them.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -71,6 +72,40 @@ def request_headers(method: str, session: Session | None) -> dict[str, str]:
     return headers
 
 
+_PHRASES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Input should be a valid integer.*"), "a whole number, please"),
+    (re.compile(r"^Input should be a valid number.*"), "a number, please"),
+    (re.compile(r"^Input should be a valid boolean.*"), "yes or no, please"),
+    (re.compile(r"^Input should be greater than or equal to (.+)$"), r"at least \1"),
+    (re.compile(r"^Input should be greater than (.+)$"), r"more than \1"),
+    (re.compile(r"^Input should be less than or equal to (.+)$"), r"at most \1"),
+    (re.compile(r"^Input should be less than (.+)$"), r"less than \1"),
+    (re.compile(r"^String should have at most (\d+) characters?$"), r"at most \1 characters"),
+    (re.compile(r"^String should have at least (\d+) characters?$"), r"at least \1 characters"),
+    (re.compile(r"^Field required$"), "required"),
+    (re.compile(r"^Extra inputs are not permitted$"), "not a setting this version knows"),
+    (re.compile(r"^Value error, (.+)$"), r"\1"),
+]
+
+
+def in_words(loc: list[Any], msg: str) -> str:
+    """One validation error as a person reads it: 'Log level: choose trace, debug or info'
+    instead of 'general.log_level: Input should be ...'."""
+    names = [str(x) for x in loc if not isinstance(x, int) and x not in ("body", "query")]
+    label = names[-1].replace("_", " ").capitalize() if names else ""
+    text = msg.strip()
+    choice = re.match(r"^Input should be (('[^']*'(, | or )?)+)$", text)
+    if choice:
+        options = re.findall(r"'([^']*)'", choice.group(1))
+        text = "choose " + (", ".join(options[:-1]) + " or " + options[-1] if options else "")
+    else:
+        for pattern, words in _PHRASES:
+            if pattern.match(text):
+                text = pattern.sub(words, text)
+                break
+    return f"{label}: {text}" if label else text
+
+
 def _detail(resp: httpx.Response) -> str:
     """The most precise human message an error response carries."""
     try:
@@ -84,9 +119,10 @@ def _detail(resp: httpx.Response) -> str:
             parts = []
             for item in detail:
                 if isinstance(item, dict):
-                    loc = ".".join(str(x) for x in item.get("loc", [])[1:])
-                    msg = item.get("msg", "")
-                    parts.append(f"{loc}: {msg}" if loc else str(msg))
+                    loc = item.get("loc", [])
+                    parts.append(
+                        in_words(loc if isinstance(loc, list) else [], str(item.get("msg", "")))
+                    )
                 else:
                     parts.append(str(item))
             return "; ".join(parts) or f"HTTP {resp.status_code}"

@@ -7,6 +7,7 @@ import reflex as rx
 from . import (
     analytics,
     content,
+    dashboard,
     downloads,
     indexers,
     notifications,
@@ -14,6 +15,7 @@ from . import (
     queue,
     schedules,
     security,
+    session,
 )
 from .state import (
     ApiKeysState,
@@ -21,18 +23,26 @@ from .state import (
     ConnectorDetailState,
     ConnectorFormState,
     ConnectorsState,
-    DashboardState,
     SettingsState,
 )
 
 app = rx.App(
-    head_components=[rx.el.meta(name="color-scheme", content="light dark")],
-    api_transformer=downloads.download_routes(),
+    head_components=[
+        rx.el.meta(name="color-scheme", content="light dark"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    ],
+    # The session cookie's handoff routes, then the security headers around everything.
+    api_transformer=[session.routes(), downloads.download_routes(), session.SecurityHeaders],
 )
 
 app.add_page(pages.login, route="/login", title="Sign in · Comradarr", on_load=AuthState.load_login)
 app.add_page(pages.setup, route="/setup", title="Setup · Comradarr", on_load=AuthState.load_setup)
-app.add_page(pages.dashboard, route="/", title="Dashboard · Comradarr", on_load=DashboardState.load)
+app.add_page(
+    dashboard.dashboard,
+    route="/",
+    title="Dashboard · Comradarr",
+    on_load=dashboard.DashboardState.load,
+)
 app.add_page(
     pages.connectors,
     route="/connectors",

@@ -4,8 +4,10 @@ search, multi-select bulk actions, series and movie detail."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -22,6 +24,25 @@ STATUSES = {
     "queued": "Queued",
     "searching": "Searching",
     "exhausted": "Exhausted",
+}
+# The orders the gateway offers for each kind (GET /content ?sort=, '-' for descending).
+_SHOW_SORTS = {
+    "title": "Title A-Z",
+    "-title": "Title Z-A",
+    "-added": "Recently added",
+    "added": "First added",
+    "-year": "Newest",
+    "year": "Oldest",
+}
+SORTS = {
+    "series": _SHOW_SORTS,
+    "movie": _SHOW_SORTS,
+    "episode": {
+        "title": "Series A-Z",
+        "-title": "Series Z-A",
+        "-air_date": "Aired latest",
+        "air_date": "Aired first",
+    },
 }
 WANTED_COLORS = {"missing": "red", "upgrade": "amber"}
 STATE_COLORS = {
@@ -222,6 +243,7 @@ class ContentState(BulkMixin, AuthState):
     status: str = "all"
     connector: str = "all"
     q: str = ""
+    sort: str = "title"
     page_no: int = 1
     total: int = 0
     total_capped: bool = False
@@ -240,6 +262,10 @@ class ContentState(BulkMixin, AuthState):
         await self._fetch()
 
     @rx.var
+    def sort_opts(self) -> list[Opt]:
+        return [Opt(value=k, label=v) for k, v in SORTS[self.kind].items()]
+
+    @rx.var
     def range_text(self) -> str:
         if not self.rows:
             return ""
@@ -253,7 +279,7 @@ class ContentState(BulkMixin, AuthState):
         return bool(self.rows) and all(r.id in self.selected for r in self.rows)
 
     async def _fetch(self) -> None:
-        params: dict[str, Any] = {"type": self.kind, "page_size": PAGE_SIZE}
+        params: dict[str, Any] = {"type": self.kind, "page_size": PAGE_SIZE, "sort": self.sort}
         if self.status != "all":
             params["status"] = self.status
         if self.connector != "all":
@@ -314,6 +340,10 @@ class ContentState(BulkMixin, AuthState):
             self.status = qp["status"]
         if "q" in qp:
             self.q = qp["q"]
+        sort = qp.get("sort", "title")
+        self.sort = sort if sort in SORTS[self.kind] else "title"
+        connector = qp.get("connector", "all")
+        self.connector = connector if connector.isdigit() or connector == "all" else "all"
         # The connector names and the first page at once (one round trip less).
         names, page = await asyncio.gather(
             self._guarded("GET", "/connectors"), self._restart(), return_exceptions=True
@@ -333,25 +363,54 @@ class ContentState(BulkMixin, AuthState):
         ]
         return page
 
+    def _url_script(self) -> rx.event.EventSpec:
+        """Keep the filters in the address bar (a reload or a shared link shows the same)."""
+        params = {"type": self.kind, "status": self.status}
+        if self.sort != "title":
+            params["sort"] = self.sort
+        if self.connector != "all":
+            params["connector"] = self.connector
+        if self.q.strip():
+            params["q"] = self.q.strip()[:100]
+        url = "/content?" + urlencode(params)
+        return rx.call_script(f"window.history.replaceState(null, '', {json.dumps(url)})")
+
+    async def _refilter(self):
+        redirect = await self._restart()
+        return redirect if redirect is not None else self._url_script()
+
     @rx.event
     async def set_kind(self, v: str):
         self.kind = v if v in KINDS else "series"
-        return await self._restart()
+        if self.sort not in SORTS[self.kind]:
+            self.sort = "title"
+        return await self._refilter()
+
+    @rx.event
+    async def set_sort(self, v: str):
+        self.sort = v if v in SORTS[self.kind] else "title"
+        return await self._refilter()
+
+    @rx.event
+    async def sort_by_title(self):
+        """The Title header: A-Z, then Z-A."""
+        self.sort = "-title" if self.sort == "title" else "title"
+        return await self._refilter()
 
     @rx.event
     async def set_status(self, v: str):
         self.status = v if v in STATUSES else "all"
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def set_connector(self, v: str):
         self.connector = v
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def set_q(self, v: str):
         self.q = v
-        return await self._restart()
+        return await self._refilter()
 
     @rx.event
     async def next_page(self):
@@ -710,8 +769,16 @@ def content() -> rx.Component:
                 on_change=s.set_connector,
             ),
             select(s.status, s.set_status, STATUSES, "filter-status"),
-            columns=rx.breakpoints(initial="3", md="4"),
-            grid_template_columns=["1fr 1fr 1fr", "1fr 1fr 1fr", "2fr 1fr 1fr 1fr"],
+            rx.select.root(
+                rx.select.trigger(id="content-sort", width="100%"),
+                rx.select.content(
+                    rx.foreach(s.sort_opts, lambda o: rx.select.item(o.label, value=o.value))
+                ),
+                value=s.sort,
+                on_change=s.set_sort,
+            ),
+            columns=rx.breakpoints(initial="3", md="5"),
+            grid_template_columns=["1fr 1fr", "1fr 1fr 1fr", "2fr 1fr 1fr 1fr 1fr"],
             gap="8px",
             width="100%",
         ),
@@ -731,7 +798,20 @@ def content() -> rx.Component:
                                         id="select-page",
                                     )
                                 ),
-                                rx.table.column_header_cell("Title"),
+                                rx.table.column_header_cell(
+                                    rx.button(
+                                        "Title",
+                                        rx.cond(
+                                            s.sort == "-title",
+                                            rx.icon("arrow-up-z-a", size=14),
+                                            rx.icon("arrow-down-a-z", size=14),
+                                        ),
+                                        variant="ghost",
+                                        size="1",
+                                        on_click=s.sort_by_title,
+                                        id="sort-title",
+                                    )
+                                ),
                                 rx.table.column_header_cell(
                                     "Connector", display=["none", "none", "table-cell"]
                                 ),

@@ -27,7 +27,7 @@ def theme_toggle(**props) -> rx.Component:
         on_click=rx.toggle_color_mode,
         variant="ghost",
         aria_label="Toggle dark mode",
-        id="theme-toggle",
+        class_name="theme-toggle",  # on the sidebar and the phone's top bar: no id twice
         **props,
     )
 
@@ -83,6 +83,7 @@ def user_box() -> rx.Component:
 
 
 def sidebar() -> rx.Component:
+    # The column (background, border) stretches with the page; its contents stay in view.
     return rx.box(
         rx.vstack(
             brand(),
@@ -91,18 +92,20 @@ def sidebar() -> rx.Component:
             rx.spacer(),
             rx.divider(),
             user_box(),
-            height="100%",
+            height="100vh",
             spacing="1",
             padding="16px",
+            position="sticky",
+            top="0",
         ),
         display=["none", "none", "block"],
         width="232px",
         min_width="232px",
-        height="100vh",
-        position="sticky",
-        top="0",
+        align_self="stretch",
+        min_height="100vh",
         border_right=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 2),
+        id="sidebar",
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .indexers import indexer_card
 from .layout import auth_card, confirm_button, empty, page, status_badge
 from .notifications import webhook_card
 from .politeness import search_rules_card
@@ -16,7 +15,6 @@ from .state import (
     ConnectorFormState,
     ConnectorRow,
     ConnectorsState,
-    DashboardState,
     SettingsState,
 )
 
@@ -146,96 +144,79 @@ def setup() -> rx.Component:
     )
 
 
-# ---------- dashboard ----------
-
-
-def stat_card(kv) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(kv.key, size="1", color=rx.color("gray", 10), transform="capitalize"),
-            rx.text(kv.value, size="6", weight="bold"),
-            spacing="1",
-        ),
-        min_width="140px",
-        flex="1",
-    )
-
-
-def connector_card(c: ConnectorRow) -> rx.Component:
-    return rx.link(
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.text(c.name, weight="bold", size="3", trim="both"),
-                    rx.spacer(),
-                    status_badge(c.status, c.color),
-                    width="100%",
-                    align="center",
-                ),
-                rx.text(c.type, size="2", color=rx.color("gray", 11), transform="capitalize"),
-                rx.text("Last sync: ", c.last_sync, size="1", color=rx.color("gray", 10)),
-                spacing="1",
-                width="100%",
-            ),
-            width="100%",
-        ),
-        href="/connector?id=" + c.id.to_string(),
-        underline="none",
-        color="inherit",
-    )
-
-
-def dashboard() -> rx.Component:
-    return page(
-        "Dashboard",
-        rx.flex(
-            rx.foreach(DashboardState.totals, stat_card), gap="12px", wrap="wrap", width="100%"
-        ),
-        rx.heading("Connectors", size="4"),
-        rx.cond(
-            DashboardState.cards.length() > 0,
-            rx.grid(
-                rx.foreach(DashboardState.cards, connector_card),
-                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
-                spacing="3",
-                width="100%",
-            ),
-            empty(
-                rx.cond(
-                    DashboardState.dash_note != "",
-                    DashboardState.dash_note,
-                    "No connectors yet. Add one under Connectors.",
-                ),
-                "plug",
-            ),
-        ),
-        indexer_card(),
-        rx.heading("Activity", size="4"),
-        rx.cond(
-            DashboardState.feed.length() > 0,
-            rx.card(
-                rx.vstack(
-                    rx.foreach(
-                        DashboardState.feed,
-                        lambda f: rx.hstack(
-                            rx.text(f.time, size="1", color=rx.color("gray", 10), min_width="64px"),
-                            rx.badge(f.kind, variant="surface"),
-                            rx.text(f.text, size="2", trim="both"),
-                            align="center",
-                            width="100%",
-                            wrap="wrap",
-                        ),
-                    ),
-                    spacing="2",
-                ),
-                width="100%",
-            ),
-            empty(DashboardState.feed_note, "activity"),
-        ),
-    )
-
-
 # ---------- connectors ----------
+
+
+def delete_dialog() -> rx.Component:
+    """Deleting a connector asks first, and says what goes with it."""
+    s = ConnectorsState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete ", s.confirm_delete_name, "?"),
+            rx.alert_dialog.description(
+                "Its ",
+                s.confirm_delete_schedules.to_string(),
+                " schedule(s), its mirrored library, its queue and its search history are "
+                "deleted with it. Nothing changes in the app itself.",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Cancel", variant="soft", color_scheme="gray", on_click=s.cancel_delete
+                    )
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Delete connector",
+                        color_scheme="red",
+                        on_click=s.delete,
+                        id="confirm-delete-connector",
+                    )
+                ),
+                gap="8px",
+                justify="end",
+                margin_top="16px",
+            ),
+        ),
+        open=s.confirm_delete > 0,
+    )
+
+
+def connector_menu(c_id: rx.Var, name: rx.Var, kind: rx.Var, **props) -> rx.Component:
+    """Sync now (incremental or full) and delete, for one connector."""
+    s = ConnectorsState
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(rx.icon("ellipsis", size=16), variant="ghost", aria_label="Actions", **props)
+        ),
+        rx.menu.content(
+            rx.cond(
+                kind != "prowlarr",
+                rx.fragment(
+                    rx.menu.item(
+                        rx.icon("refresh-cw", size=14),
+                        "Sync now",
+                        on_click=s.sync_now(c_id, "incremental"),
+                        class_name="sync-now",
+                    ),
+                    rx.menu.item(
+                        rx.icon("refresh-ccw-dot", size=14),
+                        "Full sync now",
+                        on_click=s.sync_now(c_id, "full"),
+                        class_name="full-sync-now",
+                    ),
+                    rx.menu.separator(),
+                ),
+            ),
+            rx.menu.item(
+                rx.icon("trash-2", size=14),
+                "Delete…",
+                color="red",
+                on_click=s.ask_delete(c_id, name),
+                class_name="delete-connector",
+            ),
+        ),
+    )
 
 
 def connector_list_row(c: ConnectorRow) -> rx.Component:
@@ -253,6 +234,7 @@ def connector_list_row(c: ConnectorRow) -> rx.Component:
                 aria_label="Enabled",
             )
         ),
+        rx.table.cell(connector_menu(c.id, c.name, c.type, class_name="connector-actions")),
         align="center",
     )
 
@@ -274,6 +256,7 @@ def connectors() -> rx.Component:
                                 "URL", display=["none", "none", "table-cell"]
                             ),
                             rx.table.column_header_cell("Enabled"),
+                            rx.table.column_header_cell(""),
                         )
                     ),
                     rx.table.body(rx.foreach(ConnectorsState.connectors, connector_list_row)),
@@ -291,6 +274,7 @@ def connectors() -> rx.Component:
                 "plug",
             ),
         ),
+        delete_dialog(),
         actions=rx.link(
             rx.button(rx.icon("plus"), "Add connector", id="add-connector"), href="/connectors/new"
         ),
@@ -386,6 +370,33 @@ def connector_form() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
+                rx.cond(
+                    s.planned.length() > 0,
+                    rx.callout(
+                        rx.vstack(
+                            rx.text(
+                                "Saving tests the connection, syncs the library at once and "
+                                "creates these schedules (edit them under Schedules):",
+                                size="2",
+                            ),
+                            rx.foreach(s.planned, lambda p: rx.text("• ", p, size="2")),
+                            spacing="1",
+                        ),
+                        icon="calendar-clock",
+                        color_scheme="blue",
+                        id="planned-schedules",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        (s.edit_id == 0) & (s.f_type == "prowlarr"),
+                        rx.callout(
+                            "Prowlarr has no library: saving tests it, and no sync schedules "
+                            "are created.",
+                            icon="info",
+                            width="100%",
+                        ),
+                    ),
+                ),
                 test_box,
                 error_callout(s.save_error),
                 rx.flex(
@@ -398,10 +409,25 @@ def connector_form() -> rx.Component:
                         id="test-connection",
                     ),
                     rx.button("Save", on_click=s.save, loading=s.saving, id="save-connector"),
+                    rx.cond(
+                        s.duplicate,
+                        rx.button(
+                            "Save anyway",
+                            variant="soft",
+                            color_scheme="orange",
+                            on_click=s.save_anyway,
+                            id="save-anyway",
+                        ),
+                    ),
                     rx.spacer(),
                     rx.cond(
                         s.edit_id > 0,
-                        rx.button("Delete", color_scheme="red", variant="soft", on_click=s.delete),
+                        rx.button(
+                            "Delete",
+                            color_scheme="red",
+                            variant="soft",
+                            on_click=ConnectorsState.ask_delete(s.edit_id, s.f_name),
+                        ),
                     ),
                     gap="12px",
                     wrap="wrap",
@@ -412,7 +438,7 @@ def connector_form() -> rx.Component:
             ),
             width="100%",
         ),
-        search_rules_card(),
+        delete_dialog(),
     )
 
 
@@ -476,7 +502,7 @@ def connector_detail() -> rx.Component:
                     kv_line("Verify TLS", rx.cond(s.c.verify_ssl, "yes", "no")),
                     kv_line("Timeout", s.c.timeout + " s"),
                     kv_line("Application", s.c.app),
-                    kv_line("Checked", s.c.checked_at),
+                    kv_line("Checked", s.c.checked_at + " (" + s.timezone + ")"),
                     rx.cond(s.c.messages != "", rx.callout(s.c.messages, color_scheme="yellow")),
                     spacing="2",
                     width="100%",
@@ -504,9 +530,24 @@ def connector_detail() -> rx.Component:
         generic_table(s.health_cols, s.health_rows, s.health_note, "heart-pulse"),
         rx.heading("Sync history", size="4"),
         generic_table(s.sync_cols, s.sync_rows, s.sync_note, "refresh-cw"),
-        actions=rx.link(
-            rx.button(rx.icon("pencil"), "Edit", variant="soft"),
-            href="/connectors/new?id=" + s.c.id.to_string(),
+        delete_dialog(),
+        actions=rx.hstack(
+            rx.cond(
+                s.c.type != "prowlarr",
+                rx.button(
+                    rx.icon("refresh-cw"),
+                    "Sync now",
+                    variant="soft",
+                    on_click=ConnectorsState.sync_now(s.c.id, "incremental"),
+                    id="sync-now",
+                ),
+            ),
+            rx.link(
+                rx.button(rx.icon("pencil"), "Edit", variant="soft"),
+                href="/connectors/new?id=" + s.c.id.to_string(),
+            ),
+            connector_menu(s.c.id, s.c.name, s.c.type, id="connector-actions"),
+            spacing="2",
         ),
     )
 
@@ -524,6 +565,15 @@ def setting_row(r) -> rx.Component:
                 rx.switch(
                     checked=r.value == "true",
                     on_change=lambda v: SettingsState.set_setting(r.key, v),
+                ),
+            ),
+            (
+                "choice",
+                rx.select(
+                    r.options,
+                    value=r.value,
+                    on_change=lambda v: SettingsState.set_setting(r.key, v),
+                    id="setting-" + r.key.replace(".", "-"),
                 ),
             ),
             rx.input(

@@ -13,10 +13,10 @@ from typing import Any
 
 import reflex as rx
 
-from . import api
+from . import api, live
 from .content import STATE_COLORS, outcome_icon, pill
 from .layout import empty, page
-from .state import AuthState, app_path, fmt_time
+from .state import AuthState, fmt_time
 
 POLL_SECONDS = 3.0
 WATCH_MINUTES = 15
@@ -194,35 +194,22 @@ class QueueState(AuthState):
     @rx.event(background=True)
     async def poll(self):
         """Refresh every few seconds while this tab shows the queue."""
-        async with self:
-            if self._polling:
-                return
-            self._polling = True
-            self.live = True
-            session = self._session()
-        try:
-            while True:
-                await asyncio.sleep(POLL_SECONDS)
-                async with self:
-                    here = app_path(self.router.url.path).rstrip("/")
-                    if here != "/queue" or time.monotonic() > self._watch_until:
-                        return
-                    params = self._params()
-                try:
-                    body, _ = await api.call("GET", "/queue", session=session, params=params)
-                    recent, _ = await api.call(
-                        "GET", "/queue/recent", session=session, params={"limit": 15}
-                    )
-                except api.Unauthorized:
-                    return
-                except api.GatewayError:
-                    continue
-                async with self:
-                    self._apply(body, recent)
-        finally:
-            async with self:
-                self._polling = False
-                self.live = False
+
+        async def fetch(session: api.Session, params: dict[str, Any]) -> tuple[Any, Any]:
+            body, _ = await api.call("GET", "/queue", session=session, params=params)
+            recent, _ = await api.call(
+                "GET", "/queue/recent", session=session, params={"limit": 15}
+            )
+            return body, recent
+
+        await live.follow(
+            self,
+            path="/queue",
+            seconds=POLL_SECONDS,
+            fetch=fetch,
+            apply=lambda got: self._apply(*got),
+            params=self._params,
+        )
 
     async def _command(self, method: str, path: str, done: str, **kwargs: Any):
         try:

@@ -219,7 +219,8 @@ class SchedulesState(AuthState):
                 per[sid] = fire_times(str(s.get("cron", "")), tz, now, HOURS)
         by_time = sorted((t, sid) for sid, ts in per.items() for t in ts)
         clash: set[tuple[int, datetime]] = set()
-        overlaps: list[str] = []
+        # Each pair of schedules once: its first clash and how often it clashes.
+        pairs: dict[tuple[int, int], list[datetime]] = {}
         window = timedelta(minutes=OVERLAP_MINUTES)
         for i, (t, sid) in enumerate(by_time):
             for t2, sid2 in by_time[i + 1 :]:
@@ -228,11 +229,15 @@ class SchedulesState(AuthState):
                 if sid2 == sid:
                     continue
                 clash.update({(sid, t), (sid2, t2)})
-                same = " (same connector)" if info[sid][0] == info[sid2][0] else ""
-                overlaps.append(
-                    f"{t.strftime('%a %H:%M')} UTC: {info[sid][1]} and {info[sid2][1]} start "
-                    f"within {OVERLAP_MINUTES} min{same}"
-                )
+                pairs.setdefault((min(sid, sid2), max(sid, sid2)), []).append(t)
+        overlaps: list[str] = []
+        for (a, b), times in sorted(pairs.items(), key=lambda kv: kv[1][0]):
+            same = " (same connector)" if info[a][0] == info[b][0] else ""
+            more = f", {len(times)} times in {HOURS} h" if len(times) > 1 else ""
+            overlaps.append(
+                f"{info[a][1]} and {info[b][1]} start within {OVERLAP_MINUTES} min{same}:"
+                f" first {times[0].strftime('%a %H:%M')} UTC{more}"
+            )
         lanes = []
         for s in items:
             sid = int(s["id"])
@@ -444,7 +449,9 @@ class SchedulesState(AuthState):
     @rx.event
     async def run_now(self, schedule_id: int):
         return await self._act(
-            "POST", f"/schedules/{schedule_id}/run-now", "Sweep requested: watch the queue"
+            "POST",
+            f"/schedules/{schedule_id}/run-now",
+            "Sweep started: it shows in the run history",
         )
 
     @rx.event

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
-import httpx
 import reflex as rx
 
-from . import api
+from . import api, session
 
 PUBLIC_PATHS = ("/login", "/setup")
 STATUS_COLORS = {
@@ -106,13 +104,6 @@ class Row:
 
 
 @dataclass
-class Feed:
-    time: str = ""
-    kind: str = ""
-    text: str = ""
-
-
-@dataclass
 class ApiKeyRow:
     id: str = ""
     name: str = ""
@@ -129,6 +120,14 @@ class SettingRow:
     label: str = ""
     value: str = ""
     kind: str = "str"
+    options: list[str] = field(default_factory=list)
+
+
+# Settings with a fixed set of values: shown as a select, never as free text.
+CHOICES: dict[str, list[str]] = {
+    "general.log_level": ["trace", "debug", "info", "warning", "error"],
+    "security.auth_mode": ["required", "local_bypass"],
+}
 
 
 def _label(dotted: str) -> str:
@@ -217,6 +216,7 @@ class AuthState(rx.State):
     setup_confirm: str = ""
     setup_error: str = ""
     gateway_down: str = ""
+    _handoff: str = ""
 
     @rx.var
     def logged_in(self) -> bool:
@@ -316,14 +316,37 @@ class AuthState(rx.State):
             self._auth().app_name = str(body["app_name"])
         return bool(isinstance(body, dict) and body.get("setup_required"))
 
+    async def _adopt(self) -> bool:
+        """Take over the browser's session cookie (a new tab, or the UI restarted)."""
+        cookie = session.from_cookie_header(self.router.headers.cookie)
+        if not cookie:
+            return False
+        try:
+            me, _ = await api.call(
+                "GET",
+                "/auth/me",
+                session=api.Session(cookie=cookie, client_ip=self._client_ip()),
+            )
+        except api.GatewayError:
+            return False
+        if not isinstance(me, dict) or me.get("auth_mode") != "session":
+            return False
+        self._gw_cookie = cookie
+        self._csrf = str(me.get("csrf_token") or "")
+        self.username = str(me.get("username") or "")
+        self.auth_mode = "session"
+        return True
+
     @rx.event
     async def load_login(self):
         self.login_error = ""
         self.login_password = ""
-        if self._gw_cookie:
+        if self._gw_cookie or await self._adopt():
             return rx.redirect(self._next())
         if await self._setup_required():
             return rx.redirect("/setup")
+        if session.from_cookie_header(self.router.headers.cookie):
+            return rx.call_script(session.clear_script())  # expired or revoked: forget it
         return None
 
     @rx.event
@@ -355,6 +378,7 @@ class AuthState(rx.State):
             return "The gateway did not start a session."
         body = body if isinstance(body, dict) else {}
         self._gw_cookie = cookie
+        self._handoff = session.handoff(cookie)
         self._csrf = str(body.get("csrf_token", ""))
         self.username = str(body.get("username") or username)
         with contextlib.suppress(api.GatewayError):
@@ -380,6 +404,8 @@ class AuthState(rx.State):
             self.login_error = error
             return
         self.login_error = ""
+        # The browser keeps the session as an HttpOnly cookie, for other tabs and restarts.
+        yield rx.call_script(session.claim_script(self._handoff))
         yield rx.redirect(self._next())
 
     @rx.event
@@ -412,6 +438,7 @@ class AuthState(rx.State):
         if error:
             self.setup_error = error
             return
+        yield rx.call_script(session.claim_script(self._handoff))
         yield rx.redirect("/")
 
     @rx.event
@@ -419,7 +446,7 @@ class AuthState(rx.State):
         with contextlib.suppress(api.GatewayError):
             await self._gw("POST", "/auth/logout")
         self._forget()
-        return rx.redirect("/login")
+        return [rx.call_script(session.clear_script()), rx.redirect("/login")]
 
     async def _guarded(self, method: str, path: str, **kwargs: Any) -> Any:
         """Like _gw, but a 401 logs the browser out (the caller returns _login_redirect)."""
@@ -429,12 +456,63 @@ class AuthState(rx.State):
             self._forget()
             raise
 
+    async def _sync_now(self, connector_id: int, mode: str) -> Any:
+        """Ask for a sweep; a toast says it started, or why it would not (the sync's reason)."""
+        try:
+            await self._guarded("POST", f"/connectors/{connector_id}/sync", json={"mode": mode})
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.warning(exc.message.removeprefix("sweep not started: ").capitalize())
+        return rx.toast.success(f"{mode.capitalize()} sync started")
+
 
 class ConnectorsState(AuthState):
     connectors: list[ConnectorRow] = []
     list_error: str = ""
     list_unavailable: bool = False
     loading: bool = False
+    confirm_delete: int = 0
+    confirm_delete_name: str = ""
+    confirm_delete_schedules: int = 0
+
+    @rx.event
+    async def sync_now(self, connector_id: int, mode: str):
+        return await self._sync_now(connector_id, mode)
+
+    @rx.event
+    async def ask_delete(self, connector_id: int, name: str):
+        """Open the confirmation, saying how many schedules go with the connector."""
+        self.confirm_delete, self.confirm_delete_name = connector_id, name
+        try:
+            body = await self._guarded("GET", "/schedules", params={"connector_id": connector_id})
+            self.confirm_delete_schedules = len(api.items_of(body))
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError:
+            self.confirm_delete_schedules = 0
+        return None
+
+    @rx.event
+    def cancel_delete(self) -> None:
+        self.confirm_delete = 0
+
+    @rx.event
+    async def delete(self):
+        connector_id, name = self.confirm_delete, self.confirm_delete_name
+        self.confirm_delete = 0
+        if not connector_id:
+            return None
+        try:
+            await self._guarded("DELETE", f"/connectors/{connector_id}")
+            await self._fetch_connectors()
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.error(f"Not deleted: {exc.message}")
+        if (self.router.url.path or "").rstrip("/") == "/connector":
+            return [rx.toast.success(f"{name} deleted"), rx.redirect("/connectors")]
+        return rx.toast.success(f"{name} deleted")
 
     async def _fetch_connectors(self) -> None:
         try:
@@ -488,19 +566,40 @@ class ConnectorFormState(AuthState):
     test_message: str = ""
     save_error: str = ""
     saving: bool = False
+    planned: list[str] = []
+    duplicate: bool = False
 
     @rx.event
     def set_f_name(self, v: str) -> None:
         self.f_name = v
 
     @rx.event
-    def set_f_type(self, v: str) -> None:
+    async def set_f_type(self, v: str):
         self.f_type = v
+        await self._plan()
+
+    async def _plan(self) -> None:
+        """The schedules saving will create, in words (none for Prowlarr)."""
+        if self.edit_id:
+            self.planned = []
+            return
+        try:
+            body = await self._guarded(
+                "GET", "/connectors/default-schedules", params={"type": self.f_type}
+            )
+        except api.GatewayError:
+            self.planned = []
+            return
+        self.planned = [
+            f"{p.get('name')}: {p.get('description')} ({p.get('timezone')})"
+            for p in api.items_of(body)
+        ]
 
     @rx.event
     def set_f_url(self, v: str) -> None:
         self.f_url = v
         self.test_state = ""
+        self.duplicate = False
 
     @rx.event
     def set_f_key(self, v: str) -> None:
@@ -523,6 +622,7 @@ class ConnectorFormState(AuthState):
         self.f_timeout = "30"
         self.test_state = self.test_message = self.save_error = ""
         self.saving = False
+        self.duplicate = False
 
     @rx.event
     async def load(self):
@@ -543,6 +643,10 @@ class ConnectorFormState(AuthState):
             self.f_name, self.f_type, self.f_url = row.name, row.type or "sonarr", row.url
             self.f_verify, self.f_timeout = row.verify_ssl, row.timeout
             self.key_hint = f"Stored key {row.key_masked}; leave empty to keep it."
+        try:
+            await self._plan()
+        except api.Unauthorized:
+            return self._login_redirect()
         return None
 
     def _timeout(self) -> float | None:
@@ -595,7 +699,17 @@ class ConnectorFormState(AuthState):
         self.test_message = message
 
     @rx.event
+    async def save_anyway(self):
+        """Save although a connector of this type already has the URL (asked first)."""
+        async for step in self._save(confirm_duplicate=True):
+            yield step
+
+    @rx.event
     async def save(self):
+        async for step in self._save(confirm_duplicate=False):
+            yield step
+
+    async def _save(self, *, confirm_duplicate: bool):
         problem = self._validate(need_key=not self.edit_id)
         if not self.f_name.strip():
             problem = problem or "Give the connector a name."
@@ -619,36 +733,30 @@ class ConnectorFormState(AuthState):
                 payload.pop("type")
                 body = await self._guarded("PATCH", f"/connectors/{self.edit_id}", json=payload)
             else:
-                body = await self._guarded("POST", "/connectors", json=payload)
+                payload["confirm_duplicate"] = confirm_duplicate
+                # Saving tests the connection first (bounded by the timeout).
+                body = await self._guarded("POST", "/connectors", json=payload, timeout=150)
         except api.Unauthorized:
             yield self._login_redirect()
             return
         except api.GatewayError as exc:
             self.saving = False
+            self.duplicate = exc.status == 409 and "already uses this URL" in exc.message
             self.save_error = exc.message
             return
         self.saving = False
+        self.duplicate = False
         self.f_key = ""
-        new_id = body.get("id") if isinstance(body, dict) else None
-        if new_id:
-            # A check right away records the connector's health, so it is not "unknown".
-            with contextlib.suppress(api.GatewayError):
-                await self._guarded("POST", f"/connectors/{new_id}/test", timeout=60)
-        yield rx.toast.success("Connector saved")
+        body = body if isinstance(body, dict) else {}
+        new_id = body.get("id")
+        if self.edit_id:
+            yield rx.toast.success("Connector saved")
+        elif body.get("first_sweep"):
+            yield rx.toast.success("Connector saved: its first full sync has started")
+        else:
+            note = body.get("first_sweep_note") or "no sync started"
+            yield rx.toast.warning(f"Connector saved; {note}")
         yield rx.redirect(f"/connector?id={new_id}" if new_id else "/connectors")
-
-    @rx.event
-    async def delete(self):
-        if not self.edit_id:
-            return None
-        try:
-            await self._guarded("DELETE", f"/connectors/{self.edit_id}")
-        except api.Unauthorized:
-            return self._login_redirect()
-        except api.GatewayError as exc:
-            self.save_error = exc.message
-            return None
-        return rx.redirect("/connectors")
 
 
 def _test_outcome(body: Any) -> tuple[bool, str]:
@@ -671,17 +779,72 @@ def _test_outcome(body: Any) -> tuple[bool, str]:
     return False, f"{prefix}{message}{suffix}"
 
 
+# What the connector detail shows of each record, with labels in words.
+HEALTH_COLUMNS = [("checked_at", "Checked"), ("status", "Status"), ("messages", "Details")]
+SYNC_COLUMNS = [
+    ("started_at", "Started"),
+    ("mode", "Kind"),
+    ("outcome", "Outcome"),
+    ("fetched", "Read"),
+    ("inserted", "New"),
+    ("updated", "Changed"),
+    ("deleted", "Gone"),
+    ("error", "Problem"),
+]
+STAT_LABELS = {
+    "health_checks": "Health checks",
+    "sync_runs": "Syncs",
+    "last_sync_at": "Last sync",
+    "series": "Series mirrored",
+    "seasons": "Seasons mirrored",
+    "episodes": "Episodes mirrored",
+    "movies": "Movies mirrored",
+    "search_registry": "Queue entries",
+}
+
+
+def local_time(value: Any, tz: str) -> str:
+    """An ISO time shown in the configured time zone ('YYYY-MM-DD HH:MM')."""
+    if not value:
+        return "—"
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, KeyError):
+        return str(value)
+
+
+def labelled_rows(
+    items: list[dict[str, Any]], columns: list[tuple[str, str]], tz: str
+) -> list[Row]:
+    """Rows of the given columns: times in tz, lists joined, values in words."""
+    rows = []
+    for item in items[:50]:
+        cells = []
+        for key, _ in columns:
+            value = item.get(key)
+            if key.endswith("_at"):
+                cells.append(local_time(value, tz))
+            elif isinstance(value, list):
+                cells.append("; ".join(str(v) for v in value) or "—")
+            else:
+                cells.append(fmt_value(value).replace("_", " "))
+        rows.append(Row(cells=cells))
+    return rows
+
+
 class ConnectorDetailState(AuthState):
     c: ConnectorRow = ConnectorRow()
-    health_cols: list[str] = []
+    health_cols: list[str] = [label for _, label in HEALTH_COLUMNS]
     health_rows: list[Row] = []
     health_note: str = ""
-    sync_cols: list[str] = []
+    sync_cols: list[str] = [label for _, label in SYNC_COLUMNS]
     sync_rows: list[Row] = []
     sync_note: str = ""
     stats: list[KV] = []
     stats_note: str = ""
     detail_error: str = ""
+    timezone: str = "UTC"
 
     @rx.event
     async def load(self):
@@ -694,30 +857,39 @@ class ConnectorDetailState(AuthState):
             return None
         try:
             c = await self._guarded("GET", f"/connectors/{raw_id}")
+            settings = await self._guarded("GET", "/settings")
         except api.Unauthorized:
             return self._login_redirect()
         except api.GatewayError as exc:
             self.detail_error = exc.message
             return None
+        general = settings.get("general") if isinstance(settings, dict) else None
+        tz = str((general or {}).get("timezone") or "UTC")
+        self.timezone = tz
         self.c = connector_row(c if isinstance(c, dict) else {})
-        (self.health_cols, self.health_rows, self.health_note) = await self._table(
-            f"/connectors/{raw_id}/health"
+        self.c.checked_at = local_time((c or {}).get("health_checked_at"), tz)
+        self.health_rows, self.health_note = await self._rows(
+            f"/connectors/{raw_id}/health", HEALTH_COLUMNS, tz
         )
-        (self.sync_cols, self.sync_rows, self.sync_note) = await self._table(
-            f"/connectors/{raw_id}/sync-runs"
+        self.sync_rows, self.sync_note = await self._rows(
+            f"/connectors/{raw_id}/sync-runs", SYNC_COLUMNS, tz
         )
         try:
             body = await self._guarded("GET", f"/connectors/{raw_id}/stats")
+            body = body if isinstance(body, dict) else {}
+            items = body.get("items") if isinstance(body.get("items"), dict) else {}
+            values = {**{k: v for k, v in body.items() if k in STAT_LABELS}, **items}
             self.stats = [
-                KV(key=k.replace("_", " "), value=fmt_value(v))
-                for k, v in (body or {}).items()
-                if not isinstance(v, dict | list) and not k.endswith("id")
+                KV(
+                    key=STAT_LABELS.get(k, k.replace("_", " ").capitalize()),
+                    value=local_time(v, tz)
+                    if k.endswith("_at")
+                    else f"{v:,}"
+                    if isinstance(v, int)
+                    else fmt_value(v),
+                )
+                for k, v in values.items()
             ]
-            items = (body or {}).get("items")
-            if isinstance(items, dict):
-                self.stats += [
-                    KV(key=f"{k} (mirrored)", value=fmt_value(v)) for k, v in items.items()
-                ]
             self.stats_note = "" if self.stats else "No statistics yet."
         except api.NotAvailable:
             self.stats, self.stats_note = [], "Statistics are not available yet."
@@ -725,150 +897,22 @@ class ConnectorDetailState(AuthState):
             self.stats, self.stats_note = [], exc.message
         return None
 
-    async def _table(self, path: str) -> tuple[list[str], list[Row], str]:
+    async def _rows(
+        self, path: str, columns: list[tuple[str, str]], tz: str
+    ) -> tuple[list[Row], str]:
         try:
             body = await self._guarded("GET", path)
         except api.NotAvailable:
-            return [], [], "Not available yet."
+            return [], "Not available yet."
         except api.Unauthorized:
             raise
         except api.GatewayError as exc:
-            return [], [], exc.message
+            return [], exc.message
         items = api.items_of(body)
         if not items and isinstance(body, dict):
             items = api.items_of(body.get("history")) or []
-        cols, rows = table(items, limit=50)
-        return cols, rows, "" if rows else "Nothing recorded yet."
-
-
-class DashboardState(AuthState):
-    cards: list[ConnectorRow] = []
-    totals: list[KV] = []
-    feed: list[Feed] = []
-    dash_note: str = ""
-    feed_note: str = "Waiting for activity…"
-    _watching: bool = False
-    _watch_until: float = 0.0
-
-    @rx.event
-    async def load(self):
-        if not self._authed():
-            return self._login_redirect()
-        try:
-            body = await self._guarded("GET", "/connectors")
-            rows = api.items_of(body)
-            self.dash_note = ""
-        except api.Unauthorized:
-            return self._login_redirect()
-        except api.NotAvailable:
-            rows, self.dash_note = [], "Connectors are not available yet."
-        except api.GatewayError as exc:
-            rows, self.dash_note = [], exc.message
-        self.cards = [connector_row(c) for c in rows]
-        totals: dict[str, float] = {}
-        healthy = sum(1 for c in self.cards if c.status == "healthy")
-        stats = await asyncio.gather(
-            *(self._stats(c.id) for c in self.cards), return_exceptions=True
-        )
-        for card, st in zip(self.cards, stats, strict=True):
-            if not isinstance(st, dict):
-                continue
-            if st.get("last_sync_at"):
-                card.last_sync = fmt_time(st["last_sync_at"])
-            for k, v in st.items():
-                if k.endswith("id") or isinstance(v, bool) or not isinstance(v, int | float):
-                    continue
-                totals[k] = totals.get(k, 0) + v
-        self.cards = list(self.cards)
-        shown = [KV(key="connectors", value=str(len(self.cards)))]
-        shown.append(KV(key="healthy", value=f"{healthy}/{len(self.cards)}"))
-        for key, value in totals.items():
-            if "rate" in key and len(self.cards) > 1:
-                value = value / len(self.cards)
-            shown.append(KV(key=key.replace("_", " "), value=fmt_value(value)))
-        self.totals = shown
-        self._watch_until = time.monotonic() + 15 * 60
-        if not self._watching:
-            return DashboardState.watch_events
-        return None
-
-    async def _stats(self, connector_id: int) -> dict[str, Any] | None:
-        try:
-            body = await self._gw("GET", f"/connectors/{connector_id}/stats")
-        except api.GatewayError:
-            return None
-        return body if isinstance(body, dict) else None
-
-    @rx.event(background=True)
-    async def watch_events(self):
-        """Follow the gateway's SSE stream while this browser session is open."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-            self.feed_note = "Connecting to live activity…"
-            session = self._session()
-        headers = {**api.request_headers("GET", session), "Accept": "text/event-stream"}
-        url = api.gateway_url() + api.PREFIX + "/events"
-        try:
-            for _attempt in range(30):
-                async with self:
-                    if time.monotonic() > self._watch_until:
-                        return
-                try:
-                    async with (
-                        httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
-                        client.stream("GET", url, headers=headers) as resp,
-                    ):
-                        if resp.status_code in (404, 405):
-                            async with self:
-                                self.feed_note = "Live activity is not available yet."
-                            return
-                        if resp.status_code == 401:
-                            return
-                        async with self:
-                            self.feed_note = "Live: waiting for activity…"
-                        kind = "message"
-                        async for line in resp.aiter_lines():
-                            # Keep-alives arrive every 15 s: stop once the user has left
-                            # the dashboard, or has not (re)loaded it for a while.
-                            if not line.startswith("data:"):
-                                async with self:
-                                    here = app_path(self.router.url.path).rstrip("/") or "/"
-                                    stale = time.monotonic() > self._watch_until
-                                if here != "/" or stale:
-                                    return
-                            if line.startswith("event:"):
-                                kind = line[6:].strip()
-                            elif line.startswith("data:"):
-                                async with self:
-                                    self._push(kind, line[5:].strip())
-                                kind = "message"
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(5)
-        finally:
-            async with self:
-                self._watching = False
-
-    def _push(self, kind: str, data: str) -> None:
-        text = data
-        with contextlib.suppress(ValueError):
-            obj = json.loads(data)
-            if isinstance(obj, dict):
-                kind = str(obj.get("type") or obj.get("subject") or kind)
-                payload = obj.get("payload") or obj.get("data") or obj
-                text = (
-                    ", ".join(
-                        f"{k}={fmt_value(v)}"
-                        for k, v in payload.items()
-                        if not isinstance(v, dict | list)
-                    )
-                    if isinstance(payload, dict)
-                    else str(payload)
-                )
-        entry = Feed(time=datetime.now().strftime("%H:%M:%S"), kind=kind, text=text[:240])
-        self.feed = [entry, *self.feed[:49]]
+        rows = labelled_rows(items, columns, tz)
+        return rows, "" if rows else "Nothing recorded yet."
 
 
 class SettingsState(AuthState):
@@ -909,6 +953,16 @@ class SettingsState(AuthState):
                 )
             elif isinstance(value, int | float):
                 rows.append(SettingRow(key=key, label=_label(key), value=str(value), kind="number"))
+            elif key in CHOICES:
+                rows.append(
+                    SettingRow(
+                        key=key,
+                        label=_label(key),
+                        value=str(value or ""),
+                        kind="choice",
+                        options=CHOICES[key],
+                    )
+                )
             elif isinstance(value, str) or value is None:
                 rows.append(SettingRow(key=key, label=_label(key), value=value or "", kind="str"))
         self.settings = rows
@@ -920,7 +974,9 @@ class SettingsState(AuthState):
         if isinstance(value, bool):
             value = "true" if value else "false"
         self.settings = [
-            SettingRow(key=r.key, label=r.label, value=value, kind=r.kind) if r.key == key else r
+            SettingRow(key=r.key, label=r.label, value=value, kind=r.kind, options=r.options)
+            if r.key == key
+            else r
             for r in self.settings
         ]
 

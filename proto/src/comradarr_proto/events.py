@@ -39,6 +39,9 @@ class SyncCompleted(Event):
 
     connector_id: int
     sync_run_id: int
+    schedule_id: int | None = Field(
+        default=None, description="The schedule the sweep ran for; None for a manual sweep."
+    )
     sync_mode: SyncMode
     sweep_type: SweepType
     outcome: Literal["success", "failed", "skipped"]

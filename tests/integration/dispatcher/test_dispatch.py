@@ -275,4 +275,4 @@ async def test_queue_pause_and_explain(pool: asyncpg.Pool, bus: Bus) -> None:
         await wait_for(lambda: all_settled(pool, list(entries.values())), timeout=10)
     async with pool.acquire() as conn:
         why = await explain_entry(conn, entry_id=next(iter(entries.values())))
-    assert why is not None and any("cooling down" in r for r in why.reasons)
+    assert why is not None and any("retry after" in r for r in why.reasons)

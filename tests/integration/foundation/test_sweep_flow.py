@@ -116,6 +116,12 @@ async def test_two_scheduler_replicas_fire_once(
     for r in replicas:
         await r.start()
     try:
+        # Connectors that do not exist in reality: each sync fails or skips, once.
+        await pool.executemany(
+            "INSERT INTO connectors (id, type, name, url) OVERRIDING SYSTEM VALUE"
+            " VALUES ($1::int, 'sonarr', 'TV ' || $1::text, 'http://127.0.0.1:9')",
+            [(c,) for c in range(1, 11)],
+        )
         await pool.executemany(
             "INSERT INTO schedules (connector_id, cron, next_run_at) VALUES ($1, '* * * * *', $2)",
             [(c, datetime.now(UTC) - timedelta(seconds=5)) for c in range(1, 11)],

@@ -83,6 +83,27 @@ class Harness:
         assert r.status_code == 201, r.text
         return r.json()["id"], r.json()["key"]
 
+    async def add_connector(
+        self, admin: httpx.AsyncClient, name: str = "TV", *, kind: str = "sonarr"
+    ) -> int:
+        """A connector at a dead address, then marked healthy (as a passing test would):
+        the queue treats an offline connector's entries as blocked."""
+        r = await admin.post(
+            "/api/v1/connectors",
+            json={
+                "type": kind,
+                "name": name,
+                "url": f"http://127.0.0.1:9/{name.lower()}",
+                "api_key": "k" * 32,
+            },
+        )
+        assert r.status_code == 201, r.text
+        cid = int(r.json()["id"])
+        await self.pool.execute(
+            "UPDATE connectors SET health_status = 'healthy' WHERE id = $1", cid
+        )
+        return cid
+
     async def set_auth_mode(self, admin: httpx.AsyncClient, mode: str) -> None:
         r = await admin.patch(
             "/api/v1/settings",

@@ -81,6 +81,8 @@ async def test_openapi_declares_the_security_schemes(harness: Harness) -> None:
         for method, op in item.items():
             if path in ("/api/v1/setup", "/api/v1/setup/status", "/api/v1/auth/login"):
                 assert op["security"] == []
+            elif path == "/api/v1/webhooks/arr/{connector_id}":
+                assert op["security"] == [{"WebhookBasic": []}, {"WebhookToken": []}]
             elif path.startswith("/api/v1"):
                 assert {"ApiKey": []} in op["security"], (method, path)
                 session = {"Session": []} if method == "get" else {"Session": [], "CsrfToken": []}

@@ -18,18 +18,9 @@ SERIES, SEASONS, PER_SEASON, MOVIES = 10, 3, 10, 60  # 300 episodes for most tes
 BIG = (30, 4, 25)  # 3,000 episodes for the paging walk
 
 
-async def _connector(admin: httpx.AsyncClient, name: str = "TV") -> int:
-    r = await admin.post(
-        "/api/v1/connectors",
-        json={"type": "sonarr", "name": name, "url": "http://127.0.0.1:9", "api_key": "k" * 32},
-    )
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
-
-
 @pytest.fixture
 async def seeded(harness: Harness, admin: httpx.AsyncClient) -> int:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(
         harness.pool,
         connector_id=cid,
@@ -43,7 +34,7 @@ async def seeded(harness: Harness, admin: httpx.AsyncClient) -> int:
 
 @pytest.fixture
 async def big(harness: Harness, admin: httpx.AsyncClient) -> int:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     series, seasons, per_season = BIG
     await seed_mirror(
         harness.pool, connector_id=cid, series=series, seasons=seasons, per_season=per_season

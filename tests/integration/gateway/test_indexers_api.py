@@ -80,6 +80,10 @@ async def test_indexers_view_stale_and_queue_notice(
         until = datetime.fromisoformat(summary["all_rate_limited_until"])
         assert until.timestamp() == pytest.approx(first_back, abs=2)
         tv = await _add(admin, "sonarr", "TV", "http://127.0.0.1:9")
+        # Tested when saved (nothing answers at port 9): healthy, as a passing test says.
+        await harness.pool.execute(
+            "UPDATE connectors SET health_status = 'healthy' WHERE id = $1", tv
+        )
         await seed_mirror(harness.pool, connector_id=tv, series=2, seasons=1, per_season=6)
         items = (await admin.get("/api/v1/queue", params={"page_size": 200})).json()["items"]
         noted = [i for i in items if "indexers_rate_limited" in {w["code"] for w in i["waiting"]}]

@@ -36,7 +36,9 @@ async def test_connector_politeness_fields_are_validated(
     assert body["search_windows"] == [{"days": ["fri", "sat"], "start": "22:00", "end": "02:00"}]
     cid = body["id"]
     # Defaults: no limit, any time, the application's time zone.
-    r = await admin.post("/api/v1/connectors", json={**base, "name": "Films"})
+    r = await admin.post(
+        "/api/v1/connectors", json={**base, "name": "Films", "url": "http://127.0.0.1:9/films"}
+    )
     assert r.json()["queue_limit"] is None and r.json()["search_windows"] == []
     assert r.json()["search_timezone"] == "UTC"
     for bad in (
@@ -79,6 +81,8 @@ async def test_queue_explains_backpressure_and_windows(
     )
     cid = r.json()["id"]
     pool = harness.pool
+    # Tested when saved, and nothing answers at port 9: healthy as a passing test would say.
+    await pool.execute("UPDATE connectors SET health_status = 'healthy' WHERE id = $1", cid)
     await seed_mirror(pool, connector_id=cid, series=2, seasons=1, per_season=10)
     now = datetime.now(UTC)
     # The dispatcher's last reading of the app's download queue: 23 items.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,15 +18,6 @@ from .conftest import Harness
 from .mirror_seed import seed_mirror
 
 pytestmark = pytest.mark.integration
-
-
-async def _connector(admin: httpx.AsyncClient, name: str = "TV") -> int:
-    r = await admin.post(
-        "/api/v1/connectors",
-        json={"type": "sonarr", "name": name, "url": "http://127.0.0.1:9", "api_key": "k" * 32},
-    )
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
 
 
 class Captured:
@@ -60,7 +52,7 @@ async def _capture(harness: Harness) -> Captured:
 async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(harness.pool, connector_id=cid, series=4, seasons=2, per_season=10)
     r = await admin.get("/api/v1/queue", params={"page_size": 200})
     assert r.status_code == 200, r.text
@@ -68,10 +60,40 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
     items = body["items"]
     assert items and body["paused"] is False
     assert all(i["state"] != "exhausted" for i in items)
-    keys = [(-i["priority"], i["id"]) for i in items]
-    assert keys == sorted(keys)
+    # What goes next comes first: in flight, then eligible by priority, then waiting
+    # entries by when they become eligible.
+    now = datetime.now(UTC)
+
+    def segment(i: dict[str, Any]) -> int:
+        if i["state"] in ("queued", "searching"):
+            return 0
+        return 1 if datetime.fromisoformat(i["next_eligible_at"]) <= now else 2
+
+    segments = [segment(i) for i in items]
+    assert segments == sorted(segments) and set(segments) == {0, 1, 2}
+    for n in (0, 1):
+        keys = [(-i["priority"], i["id"]) for i in items if segment(i) == n]
+        assert keys == sorted(keys)
+    waiting = [(i["next_eligible_at"], -i["priority"], i["id"]) for i in items if segment(i) == 2]
+    assert waiting == sorted(waiting)
     codes = {w["code"] for i in items for w in i["waiting"]}
     assert {"in_flight", "cooldown"} <= codes and codes & {"next", "waiting_turn"}
+    # Why an entry waits, in words: never "cooling down after 0 attempt(s)".
+    for i in items:
+        for w in i["waiting"]:
+            if w["code"] == "cooldown":
+                assert re.fullmatch(
+                    r"(retry after \d\d:\d\d, attempt \d+ of \d+|waits until \d\d:\d\d)",
+                    w["message"],
+                ), w["message"]
+    # Pages walked one after another give the same order, across the segments' edges.
+    walked: list[int] = []
+    for n in range(1, 100):
+        part = (await admin.get("/api/v1/queue", params={"page_size": 7, "page": n})).json()
+        if not part["items"]:
+            break
+        walked += [i["id"] for i in part["items"]]
+    assert walked == [i["id"] for i in items]
     # Serialized by orjson, not through QueuePage: still exactly what the model writes.
     assert QueuePage.model_validate(body).model_dump(mode="json") == body
     # A place in the queue does not depend on the page it is shown on (page 1 counts from
@@ -82,14 +104,13 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
         assert part["items"]
         for i in part["items"]:
             assert (i["position"], i["estimated_dispatch_at"] is None) == whole[i["id"]], n
-    pending = [i for i in items if i["state"] == "pending"]
+    pending = [i for i in items if i["state"] == "pending" and segment(i) == 1]
     assert pending[0]["position"] == 0 and pending[0]["estimated_dispatch_at"] is not None
     assert [p["position"] for p in pending] == list(range(len(pending)))
     estimates = [p["estimated_dispatch_at"] for p in pending]
     assert estimates == sorted(estimates)
     assert all(i["estimated_dispatch_at"] is None for i in items if i["state"] == "searching")
     # A spent budget and a paused queue show up as reasons.
-    now = datetime.now(UTC)
     await harness.pool.execute(
         "INSERT INTO throttle_state (connector_id, paused_until, pause_reason)"
         " VALUES ($1, $2, 'daily request budget spent')",
@@ -115,7 +136,7 @@ async def test_queue_lists_in_priority_order_with_reasons_and_estimates(
 
 
 async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.AsyncClient) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(harness.pool, connector_id=cid, series=2, seasons=1, per_season=10)
     entries = await harness.pool.fetch("SELECT id, state FROM search_registry ORDER BY id")
     idle = next(e["id"] for e in entries if e["state"] == "pending")
@@ -131,6 +152,24 @@ async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.Asyn
     recent = (await admin.get("/api/v1/queue/recent")).json()
     assert [(x["registry_id"], x["outcome"]) for x in recent] == [(idle, "found")]
     assert recent[0]["title"].startswith(("Alpha", "Bravo", "Charlie"))
+    # "Top" re-ranks at once: the next read of the queue shows the entry first of the
+    # eligible ones (discovery's next pass computes the same score).
+    eligible = [
+        i["id"]
+        for i in (await admin.get("/api/v1/queue", params={"state": "pending"})).json()["items"]
+        if not i["waiting"] or i["waiting"][0]["code"] in ("next", "waiting_turn")
+    ]
+    last = eligible[-1]
+    before = (await admin.get("/api/v1/queue", params={"state": "pending"})).json()["items"]
+    old = next(i for i in before if i["id"] == last)
+    r = await admin.patch(f"/api/v1/queue/{last}", json={"priority": 100})
+    assert r.status_code == 200 and r.json()["user_priority"] == 100, r.text
+    assert r.json()["priority"] == pytest.approx(old["priority"] + 50.0)
+    assert r.json()["priority_parts"]["user"] == 50.0
+    after = (await admin.get("/api/v1/queue", params={"state": "pending"})).json()["items"]
+    assert after[0]["id"] == last and after[0]["waiting"][0]["code"] == "next"
+    r = await admin.patch(f"/api/v1/queue/{last}", json={"priority": None})
+    assert r.json()["priority"] == pytest.approx(old["priority"])
     r = await admin.patch(f"/api/v1/queue/{idle}", json={"priority": 50})
     assert r.status_code == 200 and r.json()["user_priority"] == 50, r.text
     r = await admin.patch(f"/api/v1/queue/{idle}", json={"priority": None})
@@ -148,7 +187,7 @@ async def test_queue_recent_patch_and_delete(harness: Harness, admin: httpx.Asyn
 async def test_queue_pause_resume_clear_publish_control_commands(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     captured = await _capture(harness)
     r = await admin.post("/api/v1/queue/pause")
     assert r.status_code == 202, r.text
@@ -172,7 +211,7 @@ async def test_queue_pause_resume_clear_publish_control_commands(
 async def test_bulk_queue_publishes_items_queued(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     await seed_mirror(harness.pool, connector_id=cid, series=2, seasons=1, per_season=10)
     captured = await _capture(harness)
     ids = [r["id"] for r in await harness.pool.fetch("SELECT id FROM search_registry")]
@@ -187,7 +226,7 @@ async def test_bulk_queue_publishes_items_queued(
 async def test_read_only_key_cannot_change_queue_schedules_or_profiles(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     s = await admin.post("/api/v1/schedules", json={"connector_id": cid, "cron": "0 3 * * *"})
     sid = s.json()["id"]
     _, ro = await harness.api_key(admin, "read")
@@ -230,7 +269,7 @@ async def test_read_only_key_cannot_change_queue_schedules_or_profiles(
 async def test_schedule_crud_description_next_runs_and_run_now(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     r = await admin.post(
         "/api/v1/schedules",
         json={
@@ -249,7 +288,7 @@ async def test_schedule_crud_description_next_runs_and_run_now(
     assert all(x.astimezone().utcoffset() is not None for x in runs)
     assert [(x - runs[0]).days % 7 for x in runs] == [0] * 5
     listed = (await admin.get("/api/v1/schedules")).json()
-    assert [x["id"] for x in listed] == [s["id"]]
+    assert s["id"] in [x["id"] for x in listed]  # beside the connector's default schedules
     r = await admin.patch(f"/api/v1/schedules/{s['id']}", json={"cron": "*/15 * * * *"})
     assert r.status_code == 200 and r.json()["description"] == "Every 15 minutes"
     r = await admin.get(f"/api/v1/schedules/{s['id']}/runs")
@@ -258,7 +297,7 @@ async def test_schedule_crud_description_next_runs_and_run_now(
     r = await admin.post(f"/api/v1/schedules/{s['id']}/run-now")
     assert r.status_code == 202, r.text
     sweep = RequestSweep.model_validate(await captured.wait_for("cmd.sweep"))
-    assert sweep.requested_by == "user" and sweep.schedule_id == s["id"]
+    assert sweep.requested_by == "user:admin" and sweep.schedule_id == s["id"]
     assert sweep.connector_id == cid and sweep.sweep_type == "gaps"
     assert (await admin.delete(f"/api/v1/schedules/{s['id']}")).status_code == 204
     assert (await admin.get(f"/api/v1/schedules/{s['id']}")).status_code == 404
@@ -268,7 +307,7 @@ async def test_schedule_crud_description_next_runs_and_run_now(
 async def test_schedule_validation_names_the_field(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
-    cid = await _connector(admin)
+    cid = await harness.add_connector(admin)
     bad: list[tuple[dict[str, Any], str]] = [
         ({"connector_id": cid, "cron": "61 * * * *"}, "cron"),
         ({"connector_id": cid, "cron": "every day at 3"}, "cron"),
@@ -376,7 +415,10 @@ async def test_throttle_of_matches_the_per_connector_lookups(
     from comradarr_throttle import MODERATE, create_profile, get_state, profile_for_connector
     from comradarr_throttle import throttle_of as batch
 
-    plain, own = await _connector(admin, "plain"), await _connector(admin, "own")
+    plain, own = (
+        await harness.add_connector(admin, "plain"),
+        await harness.add_connector(admin, "own"),
+    )
     async with harness.pool.acquire() as conn:
         mine = await create_profile(
             conn, profile=dataclasses.replace(MODERATE, name="Mine", batch_size=3)

@@ -26,4 +26,5 @@ async def test_setup_login_me(harness: Harness, admin: httpx.AsyncClient) -> Non
     async with harness.client() as anon:
         r = await anon.get("/health")
         assert r.status_code == 200, r.text
-        assert r.json()["connectors"] == {"unknown": 1}
+        # Tested as it was saved: nothing answers at port 9.
+        assert r.json()["connectors"] == {"offline": 1}

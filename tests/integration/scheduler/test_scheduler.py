@@ -29,6 +29,10 @@ async def test_protect_and_summary(pool: asyncpg.Pool, nats_url: str, bus_prefix
         )
         s = Scheduler(ctx=ctx)
         due = datetime.now(UTC) - timedelta(seconds=1)
+        await pool.execute(
+            "INSERT INTO connectors (id, type, name, url) OVERRIDING SYSTEM VALUE"
+            " VALUES (3, 'sonarr', 'TV', 'http://127.0.0.1:9')"
+        )
         sid = await pool.fetchval(
             "INSERT INTO schedules (connector_id, cron, timezone, next_run_at)"
             " VALUES (3, '*/5 * * * *', 'Asia/Tokyo', $1) RETURNING id",

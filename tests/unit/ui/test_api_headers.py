@@ -19,3 +19,21 @@ def test_every_call_forwards_the_browser_address() -> None:
 def test_without_a_session_nothing_is_claimed() -> None:
     assert request_headers("GET", None) == {"Accept": "application/json"}
     assert "X-Forwarded-For" not in request_headers("GET", Session(cookie="c"))
+
+
+def test_validation_errors_read_as_words() -> None:
+    from comradarr_ui.api import in_words
+
+    assert (
+        in_words(
+            ["body", "general", "log_level"],
+            "Input should be 'trace', 'debug', 'info', 'warning' or 'error'",
+        )
+        == "Log level: choose trace, debug, info, warning or error"
+    )
+    assert (
+        in_words(["body", "search", "max_attempts"], "Input should be less than or equal to 100")
+        == "Max attempts: at most 100"
+    )
+    assert in_words(["body", "cron"], "Value error, not a cron") == "Cron: not a cron"
+    assert in_words([], "something else") == "something else"

@@ -13,9 +13,11 @@ from ._repository import (
     record_health,
     update_connector,
 )
+from ._sweeps import SWEEP_TIMEOUT, running_sweep, sweep_refusal
 
 __all__ = [
     "SECRET_COLUMN",
+    "SWEEP_TIMEOUT",
     "Connector",
     "ConnectorNotFoundError",
     "ConnectorType",
@@ -28,5 +30,7 @@ __all__ = [
     "mask",
     "record_detected_version",
     "record_health",
+    "running_sweep",
+    "sweep_refusal",
     "update_connector",
 ]

@@ -30,6 +30,7 @@ Deleting a content row deletes its registry entry and history (foreign keys);
 ``cleanup_orphans`` removes anything left without content all the same.
 """
 
+from .priority import PriorityWeights, set_user_priority_sql, user_part_sql
 from .registry import (
     CONTENT_TYPES,
     SEARCH_TYPES,
@@ -46,10 +47,13 @@ __all__ = [
     "CONTENT_TYPES",
     "SEARCH_TYPES",
     "STATES",
+    "PriorityWeights",
     "RegistryEntry",
     "cleanup_orphans",
     "count_by_state",
     "get_entry",
     "list_entries",
     "set_user_priority",
+    "set_user_priority_sql",
+    "user_part_sql",
 ]

@@ -8,6 +8,8 @@ from typing import Any
 
 from comradarr_db import Connection
 
+from .priority import PriorityWeights, set_user_priority_sql
+
 CONTENT_TYPES = ("episode", "movie")
 SEARCH_TYPES = ("gap", "upgrade", "format")
 STATES = ("pending", "queued", "searching", "cooldown", "exhausted")
@@ -96,12 +98,16 @@ async def count_by_state(
     return {(r["search_type"], r["state"]): int(r["n"]) for r in records}
 
 
-async def set_user_priority(conn: Connection, *, entry_id: int, user_priority: int | None) -> bool:
-    """Set or clear a user's priority nudge; discovery folds it into the score next pass."""
+async def set_user_priority(
+    conn: Connection, *, entry_id: int, user_priority: int | None, weight: float | None = None
+) -> bool:
+    """Set or clear a user's priority nudge, re-ranking the entry at once."""
+    sets = set_user_priority_sql(value="$2::integer", weight="$3")
     status = await conn.execute(
-        "UPDATE search_registry SET user_priority = $2, updated_at = now() WHERE id = $1",
+        f"UPDATE search_registry SET {sets}, updated_at = now() WHERE id = $1",  # noqa: S608
         entry_id,
         user_priority,
+        PriorityWeights().weight_user if weight is None else weight,
     )
     return bool(status != "UPDATE 0")
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import structlog
 from comradarr_settings import CoreSettings
@@ -29,10 +31,12 @@ def _ui_dir() -> Path | None:
     return folder if (folder / "rxconfig.py").exists() else None
 
 
-def _bun(ui_dir: Path) -> Path | None:
-    configured = os.environ.get("REFLEX_BUN_PATH")
-    candidate = Path(configured) if configured else ui_dir / ".tools/node_modules/bun/bin/bun.exe"
-    return candidate if candidate.exists() else None
+def _toolchain() -> ModuleType | None:
+    """comradarr_ui.toolchain: Node.js and bun from their PyPI wheels."""
+    try:
+        return importlib.import_module("comradarr_ui.toolchain")
+    except ImportError:
+        return None
 
 
 class UiProcess:
@@ -68,14 +72,13 @@ def start_ui(settings: CoreSettings) -> UiProcess | None:
     if ui_dir is None or not reflex.exists():
         log.warning("web UI not installed; the REST API still runs", hint="make ui-install")
         return None
-    bun = _bun(ui_dir)
-    if bun is None:
-        log.warning("web UI needs bun from npm; the REST API still runs", hint="make ui-install")
+    toolchain = _toolchain()
+    problem = "comradarr_ui.toolchain missing" if toolchain is None else toolchain.missing()
+    if problem or toolchain is None:
+        log.warning("web UI cannot build; the REST API still runs", problem=problem)
         return None
-    env = {
-        **os.environ,
-        "REFLEX_BUN_PATH": str(bun),
-        "REFLEX_TELEMETRY_ENABLED": "false",
+    env: dict[str, str] = {
+        **toolchain.environ(),
         "COMRADARR_GATEWAY_URL": f"http://127.0.0.1:{settings.gateway_port}",
         "COMRADARR_UI_PORT": str(settings.port),
         "COMRADARR_UI_BACKEND_PORT": str(settings.port),

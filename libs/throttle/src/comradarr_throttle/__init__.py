@@ -67,6 +67,7 @@ from ._repository import (
     try_acquire,
     update_profile,
 )
+from ._words import clock_words, retry_words
 
 __all__ = [
     "AGGRESSIVE",
@@ -92,6 +93,7 @@ __all__ = [
     "ThrottleState",
     "WindowStatus",
     "budget_window",
+    "clock_words",
     "connector_hold",
     "cooldown_seconds",
     "create_profile",
@@ -114,6 +116,7 @@ __all__ = [
     "queue_words",
     "rate_limit_pause_seconds",
     "resume",
+    "retry_words",
     "set_default_profile",
     "store_spent",
     "take_slot",

@@ -16,25 +16,20 @@ The priority of a registry entry is the sum of weighted parts (each part in [0, 
 
 from __future__ import annotations
 
+from comradarr_mirror import PriorityWeights
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 
-class DiscoveryConfig(BaseSettings):
-    """Which items count as wanted, and how their priority is weighed."""
+class DiscoveryConfig(PriorityWeights):
+    """Which items count as wanted, and how their priority is weighed (the weights are
+    comradarr_mirror's, which the gateway reads too)."""
 
     model_config = SettingsConfigDict(env_prefix="COMRADARR_DISCOVERY_", extra="ignore")
 
     # An episode or movie is a gap only this long after its air/release date: the first
     # hours after airing rarely have releases, and searching then wastes indexer hits.
     air_delay_hours: float = Field(default=4.0, ge=0)
-    weight_age: float = 30.0
-    weight_missing: float = 20.0
-    weight_user: float = 50.0
-    weight_failures: float = 25.0
-    weight_type: float = 20.0
-    # The type part of a format-score upgrade (already weighted; a gap's is weight_type).
-    weight_format: float = -10.0
     age_half_life_days: float = Field(default=30.0, gt=0)
     missing_full_days: float = Field(default=90.0, gt=0)
     failure_full_attempts: float = Field(default=5.0, gt=0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from comradarr_db import Connection
+from comradarr_mirror import user_part_sql
 from comradarr_mirror.library import EPISODE_JOINS, EPISODE_MONITORED, MOVIE_RELEASED
 
 from .config import DiscoveryConfig
@@ -104,7 +105,7 @@ def _parts(*, released: str, created_at: str, user_priority: str, attempts: str,
         round(($4::float8 * least(greatest(extract(epoch FROM
                ($2::timestamptz - {created_at})), 0)
                / 86400.0 / $9::float8, 1))::numeric, 3)::float8 AS missing,
-        round(($5::float8 * coalesce({user_priority}, 0) / 100.0)::numeric, 3)::float8 AS usr,
+        {user_part_sql(weight="$5", user_priority=user_priority)} AS usr,
         round((-$6::float8 * least({attempts} / $10::float8, 1))::numeric, 3)::float8
             AS failures,
         round((CASE {kind} WHEN 'gap' THEN $7::float8 WHEN 'format' THEN $11::float8

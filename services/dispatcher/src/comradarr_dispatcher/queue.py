@@ -18,6 +18,7 @@ from comradarr_throttle import (
     get_state,
     parse_windows,
     profile_for_connector,
+    retry_words,
 )
 
 ALL_CONNECTORS = 0
@@ -167,8 +168,14 @@ async def explain_entry(
         reasons.append(f"{row['state']}: a command for it is in flight")
     elif row["next_eligible_at"] > now:
         reasons.append(
-            f"cooling down until {row['next_eligible_at'].isoformat()}"
-            f" after {row['attempts']} attempt(s)"
+            retry_words(
+                row["next_eligible_at"],
+                attempts=row["attempts"],
+                max_attempts=profile.max_attempts,
+                now=now,
+                tz="UTC",
+            )
+            + " (UTC)"
         )
         eligible_at = row["next_eligible_at"]
     if not row["enabled"]:

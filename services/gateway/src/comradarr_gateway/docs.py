@@ -76,6 +76,18 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "name": "X-CSRF-Token",
         "description": "With a session, every write sends the csrf_token the login returned.",
     },
+    "WebhookBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An *arr app's webhook: any user name, the connector's webhook token as "
+        "the password.",
+    },
+    "WebhookToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Comradarr-Token",
+        "description": "An *arr app's webhook: the connector's webhook token.",
+    },
 }
 _READS = {"get", "head", "options"}
 
@@ -139,6 +151,8 @@ def declare_security(
         for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():
                 _common_errors(operation)
+                if "security" in operation:
+                    continue  # declared by its route (a webhook's own token)
                 if is_public(path):
                     operation["security"] = []
                 elif method in _READS:

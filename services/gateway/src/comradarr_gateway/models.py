@@ -235,6 +235,9 @@ class ConnectorCreate(_ConnectorFields):
     enabled: bool = True
     verify_ssl: bool = True
     timeout_seconds: float = Field(default=30.0, ge=1, le=300, description="Seconds (1-300).")
+    confirm_duplicate: bool = Field(
+        default=False, description="Add it even though a connector of this type has the URL."
+    )
     format_upgrades: bool = Field(
         default=True,
         description="Search files whose quality meets the cutoff but whose custom-format score"

@@ -16,14 +16,17 @@ from typing import Any
 
 import asyncpg
 from comradarr_db import Connection
+from comradarr_mirror import set_user_priority as mirror_set_user_priority
 from comradarr_throttle import (
     Hold,
     SearchWindow,
     ThrottleProfile,
     ThrottleState,
     budget_window,
+    clock_words,
     connector_hold,
     estimate_dispatch_times,
+    retry_words,
     throttle_of,
 )
 
@@ -92,6 +95,42 @@ async def queue_pause_flags(conn: Connection) -> dict[int, bool]:
     return {r["connector_id"]: bool(r["paused"]) for r in rows}
 
 
+# The queue in the order things happen: entries in flight, then entries eligible now by
+# priority (the dispatcher's own order: priority DESC, id), then entries that wait (cooling
+# down or not yet due) by when they become eligible. Each segment is read by an index of
+# its own order (gateway migrations 0002, 0008), a page at a time.
+_SEGMENTS: dict[str, tuple[str, str]] = {
+    "in_flight": ("r.state IN ('queued', 'searching')", "r.priority DESC, r.id"),
+    "eligible": (
+        "r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $1",
+        "r.priority DESC, r.id",
+    ),
+    "waiting": (
+        "r.state IN ('pending', 'cooldown') AND r.next_eligible_at > $1",
+        "r.next_eligible_at, r.priority DESC, r.id",
+    ),
+}
+_ROW = (
+    "r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"
+    " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
+    f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}, {_UPGRADE_DETAIL}"
+)
+
+
+def _filters(
+    connector_id: int | None, state: str | None, search_type: str | None, *, first: int
+) -> tuple[str, list[object]]:
+    """' AND ...' for the given filters, their parameters numbered from $first."""
+    args: list[object] = []
+    clauses: list[str] = []
+    given = (("connector_id", connector_id), ("state", state), ("search_type", search_type))
+    for column, value in given:
+        if value is not None:
+            args.append(value)
+            clauses.append(f"r.{column} = ${first + len(args) - 1}")
+    return "".join(f" AND {c}" for c in clauses), args
+
+
 async def page(
     conn: Connection,
     *,
@@ -99,41 +138,48 @@ async def page(
     state: str | None,
     limit: int,
     offset: int,
+    now: datetime,
     with_total: bool = True,
     search_type: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Entries not exhausted, best first, and how many there are (counted up to a cap;
-    None without with_total)."""
-    # Filters only when given and LIMIT/OFFSET as literals (validated ints): PostgreSQL can
-    # then keep one generic plan per shape instead of planning every poll of the page.
-    clauses: list[str] = ["r.state <> 'exhausted'"]
-    args: list[object] = []
-    if connector_id is not None:
-        args.append(connector_id)
-        clauses.append(f"r.connector_id = ${len(args)}")
-    if state is not None:
-        args.append(state)
-        clauses.append(f"r.state = ${len(args)}")
-    if search_type is not None:
-        args.append(search_type)
-        clauses.append(f"r.search_type = ${len(args)}")
-    where = " WHERE " + " AND ".join(clauses)
-    rows = await conn.fetch(
-        "SELECT r.id, r.connector_id, r.content_type, r.episode_id, r.movie_id, r.search_type,"  # noqa: S608
-        " r.state, r.attempts, r.priority, r.priority_parts, r.user_priority,"
-        f" r.next_eligible_at, r.last_searched_at, r.last_error, {_TITLE}, {_UPGRADE_DETAIL}"
-        f" FROM search_registry r {_JOINS}{where}"
-        f" ORDER BY r.priority DESC, r.id LIMIT {int(limit):d} OFFSET {int(offset):d}",
-        *args,
-    )
+    """Entries not exhausted in the order they go out (in flight, eligible by priority,
+    then waiting by eligibility time), and how many there are (counted up to a cap; None
+    without with_total)."""
+    rows: list[dict[str, Any]] = []
+    skip, need = offset, limit
+    for name, (where, order) in _SEGMENTS.items():
+        if need <= 0:
+            break
+        timed = "$1" in where  # $1 is now; the filters' parameters follow
+        extra, args = _filters(connector_id, state, search_type, first=2 if timed else 1)
+        params = [now, *args] if timed else args
+        # LIMIT/OFFSET as literals (validated ints) keep one generic plan per shape.
+        got = await conn.fetch(
+            f"SELECT {_ROW} FROM search_registry r {_JOINS}"  # noqa: S608
+            f" WHERE {where}{extra} ORDER BY {order}"
+            f" LIMIT {int(need):d} OFFSET {int(skip):d}",
+            *params,
+        )
+        rows += [dict(r) for r in got]
+        need -= len(got)
+        if got or skip == 0:
+            skip = 0  # the page started in this segment (or at its start): the next from 0
+        elif name != "waiting":
+            # The page starts past this segment: skip it whole.
+            size = await conn.fetchval(
+                f"SELECT count(*) FROM search_registry r WHERE {where}{extra}",  # noqa: S608
+                *params,
+            )
+            skip = max(0, skip - int(size or 0))
     if not with_total:
-        return [dict(r) for r in rows], None
+        return rows, None
+    extra, args = _filters(connector_id, state, search_type, first=1)
     total = await conn.fetchval(
-        f"SELECT count(*) FROM (SELECT 1 FROM search_registry r{where}"  # noqa: S608
-        f" LIMIT {TOTAL_CAP + 1:d}) t",
+        "SELECT count(*) FROM (SELECT 1 FROM search_registry r"  # noqa: S608
+        f" WHERE r.state <> 'exhausted'{extra} LIMIT {TOTAL_CAP + 1:d}) t",
         *args,
     )
-    return [dict(r) for r in rows], int(total or 0)
+    return rows, int(total or 0)
 
 
 async def connector_views(
@@ -186,9 +232,15 @@ async def eligible_ahead(
 
 
 def explain(
-    row: dict[str, Any], view: ConnectorView | None, *, ahead: int, now: datetime
+    row: dict[str, Any],
+    view: ConnectorView | None,
+    *,
+    ahead: int,
+    now: datetime,
+    tz: str = "UTC",
 ) -> tuple[list[Reason], datetime | None]:
-    """Why an entry waits, and its estimated dispatch time (None when it cannot be known)."""
+    """Why an entry waits, in words (times in tz), and its estimated dispatch time (None
+    when it cannot be known)."""
     reasons: list[Reason] = []
     eligible_at = now
     if row["state"] == "searching":
@@ -197,10 +249,13 @@ def explain(
         reasons.append(Reason(code="in_flight", message="queued: picked for the next command"))
     elif row["next_eligible_at"] > now:
         until = row["next_eligible_at"]
+        max_attempts = view.profile.max_attempts if view is not None else 0
         reasons.append(
             Reason(
                 code="cooldown",
-                message=f"cooling down after {row['attempts']} attempt(s)",
+                message=retry_words(
+                    until, attempts=row["attempts"], max_attempts=max_attempts, now=now, tz=tz
+                ),
                 until=until,
             )
         )
@@ -225,7 +280,11 @@ def explain(
         blocked = True
     if view.paused_until is not None and view.paused_until > now:
         reasons.append(
-            Reason(code="connector_paused", message="connector paused", until=view.paused_until)
+            Reason(
+                code="connector_paused",
+                message=f"connector paused until {clock_words(view.paused_until, now=now, tz=tz)}",
+                until=view.paused_until,
+            )
         )
         eligible_at = max(eligible_at, view.paused_until)
     if view.hold is not None:
@@ -238,7 +297,8 @@ def explain(
     if st.paused_until is not None and st.paused_until > now:
         text = st.pause_reason or "throttled"
         code = "budget_spent" if "budget" in text else "throttle_paused"
-        reasons.append(Reason(code=code, message=text, until=st.paused_until))
+        at = clock_words(st.paused_until, now=now, tz=tz)
+        reasons.append(Reason(code=code, message=f"{text} until {at}", until=st.paused_until))
     else:
         start, end = budget_window(
             now=now,
@@ -250,7 +310,8 @@ def explain(
             reasons.append(
                 Reason(
                     code="budget_spent",
-                    message=f"request budget spent ({st.window_used}/{prof.daily_budget})",
+                    message=f"request budget spent ({st.window_used}/{prof.daily_budget});"
+                    f" it renews at {clock_words(end, now=now, tz=tz)}",
                     until=end,
                 )
             )
@@ -306,13 +367,8 @@ async def entry(conn: Connection, *, entry_id: int) -> dict[str, Any] | None:
 
 
 async def set_user_priority(conn: Connection, *, entry_id: int, value: int | None) -> bool:
-    """The user's nudge (-100..100, None clears); discovery folds it into the score."""
-    status = await conn.execute(
-        "UPDATE search_registry SET user_priority = $2, updated_at = now() WHERE id = $1",
-        entry_id,
-        value,
-    )
-    return status != "UPDATE 0"
+    """The user's nudge (-100..100, None clears), re-ranking the entry at once."""
+    return await mirror_set_user_priority(conn, entry_id=entry_id, user_priority=value)
 
 
 async def remove(conn: Connection, *, entry_id: int) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -24,26 +25,31 @@ from comradarr_connectors import HealthStatus as ConnHealth
 from comradarr_logging import get_logger
 from comradarr_proto import ConnectorHealthChanged
 from comradarr_throttle import parse_windows
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from pydantic import Field
 
-from . import repo
+from . import repo, sweeps
 from .models import (
     ConnectorCreate,
     ConnectorHealth,
     ConnectorOut,
     ConnectorStats,
     ConnectorTest,
+    ConnectorType,
     ConnectorUpdate,
     ErrorBody,
     HealthPoint,
     SearchWindowIn,
     SearchWindowOut,
+    Strict,
     SyncRun,
     SyncRuns,
     TestResult,
 )
-from .security import ProtectedRoute
+from .routes_schedules import ScheduleOut, schedule_out
+from .security import Principal, ProtectedRoute, current_principal
 from .state import Gateway, gateway_of
+from .sweeps import PlannedSchedule, SweepStarted
 
 log = get_logger(__name__)
 
@@ -52,8 +58,38 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No connector has that id"}
 }
+_REFUSED = {"model": ErrorBody, "description": "The sweep would be skipped (the detail says why)"}
 # Tables of the content mirror counted in stats, where they exist.
 MIRROR_TABLES = ["series", "seasons", "episodes", "movies", "search_registry"]
+
+
+class ConnectorCreated(ConnectorOut):
+    """A new connector with what creating it started: its test, schedules and first sweep."""
+
+    test: TestResult
+    schedules: list[ScheduleOut] = Field(description="The default schedules created for it.")
+    first_sweep: SweepStarted | None = Field(
+        description="The first full sweep, started at once; None when it could not start."
+    )
+    first_sweep_note: str | None = Field(
+        default=None, description="Why no first sweep started, in words."
+    )
+
+
+class SyncNow(Strict):
+    """Sync now: incremental (what changed) or full (reconcile everything)."""
+
+    mode: Literal["incremental", "full"] = "incremental"
+
+
+def same_url(a: str, b: str) -> bool:
+    """Whether two connector URLs name the same app (case of scheme and host, final /)."""
+
+    def norm(u: str) -> tuple[str, str, str]:
+        parts = urlsplit(u.strip())
+        return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+
+    return norm(a) == norm(b)
 
 
 def out(c: Connector) -> ConnectorOut:
@@ -176,14 +212,51 @@ def connectors_router() -> APIRouter:
     @router.post(
         "",
         status_code=201,
-        response_model=ConnectorOut,
-        responses={409: {"model": ErrorBody, "description": "Name already used"}},
+        response_model=ConnectorCreated,
+        responses={
+            409: {
+                "model": ErrorBody,
+                "description": "Name already used, or the same app already connected",
+            }
+        },
     )
-    async def create(body: ConnectorCreate, request: Request) -> ConnectorOut:
+    async def create(
+        body: ConnectorCreate,
+        request: Request,
+        principal: Principal = Depends(current_principal),  # noqa: B008
+    ) -> ConnectorCreated:
+        """Test the connection, store the connector with what answered (app and API version),
+        create its default schedules and start its first full sweep."""
         gw = gateway_of(request)
-        timezone = body.search_timezone or (await gw.app_settings()).general.timezone
+        async with gw.ctx.pool.acquire() as conn:
+            twins = [
+                c
+                for c in await list_connectors(conn)
+                if c.type == body.type and same_url(c.url, body.url)
+            ]
+        if twins and not body.confirm_duplicate:
+            raise HTTPException(
+                409,
+                f"the {body.type} connector '{twins[0].name}' already uses this URL;"
+                " send confirm_duplicate=true to add it again",
+            )
+        result = await run_test(
+            gw,
+            kind=body.type,
+            url=body.url,
+            api_key=body.api_key,
+            verify_ssl=body.verify_ssl,
+            timeout=body.timeout_seconds,
+        )
+        status = _status_for(result)
+        messages = [result.message] if result.message else []
+        tz = (await gw.app_settings()).general.timezone
+        timezone = body.search_timezone or tz
         try:
-            async with gw.ctx.pool.acquire() as conn:
+            async with gw.ctx.pool.acquire() as conn, conn.transaction():
+                plans = await sweeps.plan_default_schedules(
+                    conn, connector_type=body.type, timezone=tz
+                )
                 c = await create_connector(
                     conn,
                     box=gw.box,
@@ -199,10 +272,54 @@ def connectors_router() -> APIRouter:
                     search_windows=_windows(body.search_windows),
                     search_timezone=timezone,
                 )
+                await record_health(conn, connector_id=c.id, status=status, messages=messages)
+                await _record_version(conn, c.id, result)
+                made = await sweeps.create_default_schedules(conn, connector_id=c.id, plans=plans)
+                c = await get_connector(conn, connector_id=c.id)
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, "a connector with that name already exists") from None
-        log.info("connector created", connector_id=c.id, type=c.type)
-        return out(c)
+        log.info("connector created", connector_id=c.id, type=c.type, health=status)
+        await _announce_health(gw, c.id, "unknown", status, messages)
+        first: SweepStarted | None = None
+        note: str | None = None
+        if c.type == "prowlarr":
+            note = "Prowlarr has no library to sweep"
+        elif not c.enabled:
+            note = "the connector is disabled: enable it to sweep"
+        elif not result.ok:
+            note = (
+                f"the connection test failed ({result.message or result.error});"
+                " the hourly sweep starts once the connector is healthy, or use Sync now"
+            )
+        else:
+            try:
+                first = await sweeps.request_sweep(
+                    gw,
+                    connector_id=c.id,
+                    sync_mode="full",
+                    requested_by=f"user:{principal.username}",
+                )
+            except sweeps.SweepRefused as exc:
+                note = exc.reason
+            except HTTPException as exc:
+                note = str(exc.detail)
+        return ConnectorCreated(
+            **out(c).model_dump(),
+            test=result,
+            schedules=[schedule_out(s) for s in made],
+            first_sweep=first,
+            first_sweep_note=note,
+        )
+
+    @router.get("/default-schedules", response_model=list[PlannedSchedule])
+    async def default_schedules(
+        request: Request, type: Annotated[ConnectorType, Query()] = "sonarr"
+    ) -> list[PlannedSchedule]:
+        """The schedules a connector of this type would get if it were saved now."""
+        gw = gateway_of(request)
+        tz = (await gw.app_settings()).general.timezone
+        async with gw.ctx.pool.acquire() as conn:
+            return await sweeps.plan_default_schedules(conn, connector_type=type, timezone=tz)
 
     @router.post("/test", response_model=TestResult)
     async def test_unsaved(body: ConnectorTest, request: Request) -> TestResult:
@@ -298,27 +415,36 @@ def connectors_router() -> APIRouter:
             previous = await record_health(
                 conn, connector_id=connector_id, status=status, messages=messages
             )
-            if result.ok and result.app_name and result.version and result.api_version:
-                await record_detected_version(
-                    conn,
-                    connector_id=connector_id,
-                    app_name=result.app_name,
-                    app_version=result.version,
-                    api_version=result.api_version,
-                )
-        if previous != status:
-            try:
-                await gw.ctx.bus.publish(
-                    ConnectorHealthChanged(
-                        connector_id=connector_id,
-                        previous=None if previous == "unknown" else previous,
-                        current=status,
-                        messages=messages,
-                    )
-                )
-            except Exception:
-                log.warning("could not publish connector health change", connector_id=connector_id)
+            await _record_version(conn, connector_id, result)
+        await _announce_health(gw, connector_id, previous, status, messages)
         return result
+
+    @router.post(
+        "/{connector_id}/sync",
+        status_code=202,
+        response_model=SweepStarted,
+        responses={**_NOT_FOUND, 409: _REFUSED, 503: {"model": ErrorBody}},
+    )
+    async def sync_now(
+        connector_id: IdPath,
+        request: Request,
+        body: SyncNow | None = None,
+        principal: Principal = Depends(current_principal),  # noqa: B008
+    ) -> SweepStarted:
+        """Sweep the connector now (sync, then discovery); 409 says why when it would be
+        skipped (disabled, Prowlarr, a sweep still running)."""
+        gw = gateway_of(request)
+        async with gw.ctx.pool.acquire() as conn:
+            await _get(conn, connector_id)
+        try:
+            return await sweeps.request_sweep(
+                gw,
+                connector_id=connector_id,
+                sync_mode=(body or SyncNow()).mode,
+                requested_by=f"user:{principal.username}",
+            )
+        except sweeps.SweepRefused as exc:
+            raise sweeps.refused(exc) from None
 
     @router.get("/{connector_id}/health", response_model=ConnectorHealth, responses=_NOT_FOUND)
     async def health(connector_id: IdPath, request: Request, limit: Limit = 20) -> ConnectorHealth:
@@ -387,6 +513,35 @@ def connectors_router() -> APIRouter:
         )
 
     return router
+
+
+async def _record_version(conn: Any, connector_id: int, result: TestResult) -> None:
+    if result.ok and result.app_name and result.version and result.api_version:
+        await record_detected_version(
+            conn,
+            connector_id=connector_id,
+            app_name=result.app_name,
+            app_version=result.version,
+            api_version=result.api_version,
+        )
+
+
+async def _announce_health(
+    gw: Gateway, connector_id: int, previous: str, status: ConnHealth, messages: list[str]
+) -> None:
+    if previous == status:
+        return
+    try:
+        await gw.ctx.bus.publish(
+            ConnectorHealthChanged(
+                connector_id=connector_id,
+                previous=None if previous == "unknown" else previous,  # type: ignore[arg-type]
+                current=status,  # type: ignore[arg-type]
+                messages=messages,
+            )
+        )
+    except Exception:
+        log.warning("could not publish connector health change", connector_id=connector_id)
 
 
 async def _get(conn: Any, connector_id: int) -> Connector:

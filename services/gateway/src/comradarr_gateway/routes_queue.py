@@ -206,6 +206,7 @@ def queue_router() -> APIRouter:
     ) -> Response:
         gw = gateway_of(request)
         now = gw.now()
+        tz = (await gw.app_settings()).general.timezone
         async with request_connection(request) as conn:
             cached = totals.get((connector_id, state, search_type))
             rows, counted = await queue_repo.page(
@@ -215,6 +216,7 @@ def queue_router() -> APIRouter:
                 search_type=search_type,
                 limit=page_size,
                 offset=(page - 1) * page_size,
+                now=now,
                 with_total=cached is None,
             )
             if counted is not None:
@@ -246,7 +248,7 @@ def queue_router() -> APIRouter:
             cid = r["connector_id"]
             eligible_now = r["state"] in ("pending", "cooldown") and r["next_eligible_at"] <= now
             n = ahead.get(cid, 0)
-            reasons, estimate = queue_repo.explain(r, views.get(cid), ahead=n, now=now)
+            reasons, estimate = queue_repo.explain(r, views.get(cid), ahead=n, now=now, tz=tz)
             item = {k: r[k] for k in _QUEUE_ROW_FIELDS}
             item["position"] = n if estimate is not None else None
             item["estimated_dispatch_at"] = estimate

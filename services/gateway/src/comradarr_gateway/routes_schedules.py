@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from comradarr_db import Connection
 from comradarr_logging import get_logger
-from comradarr_proto import RequestSweep
 from comradarr_schedules import (
     Schedule,
     ScheduleNotFoundError,
@@ -31,6 +30,7 @@ from .errors import invalid
 from .models import ErrorBody, Strict
 from .security import Principal, ProtectedRoute, current_principal
 from .state import Gateway, gateway_of
+from .sweeps import SweepRefused, refused, request_sweep
 from .text import Line
 
 log = get_logger(__name__)
@@ -178,10 +178,18 @@ def schedule_out(s: Schedule) -> ScheduleOut:
 
 
 async def _check_refs(conn: Connection, values: dict[str, Any]) -> None:
-    if "connector_id" in values and not await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM connectors WHERE id = $1)", values["connector_id"]
-    ):
-        raise invalid(("body", "connector_id"), "no connector has that id")
+    if "connector_id" in values:
+        kind = await conn.fetchval(
+            "SELECT type FROM connectors WHERE id = $1", values["connector_id"]
+        )
+        if kind is None:
+            raise invalid(("body", "connector_id"), "no connector has that id")
+        if kind == "prowlarr":
+            raise invalid(
+                ("body", "connector_id"),
+                "a Prowlarr connector has no library to sweep; choose a Sonarr, Radarr or"
+                " Whisparr connector",
+            )
     profile = values.get("throttle_profile_id")
     if profile is not None and not await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM throttle_profiles WHERE id = $1)", profile
@@ -285,7 +293,11 @@ def schedules_router() -> APIRouter:
         "/{schedule_id}/run-now",
         status_code=202,
         response_model=SweepRequested,
-        responses={**_NOT_FOUND, 503: _UNAVAILABLE},
+        responses={
+            **_NOT_FOUND,
+            409: {"model": ErrorBody, "description": "The sweep would be skipped (says why)"},
+            503: _UNAVAILABLE,
+        },
     )
     async def run_now(
         schedule_id: IdPath,
@@ -295,24 +307,22 @@ def schedules_router() -> APIRouter:
         gw = gateway_of(request)
         async with gw.ctx.pool.acquire() as conn:
             s = await _get(conn, schedule_id)
-        msg = RequestSweep(
-            connector_id=s.connector_id,
-            sweep_type=s.sweep_type,
-            sync_mode=s.sync_mode,
-            schedule_id=s.id,
-            requested_by="user",
-        )
         try:
-            await gw.ctx.bus.publish(msg)
-        except Exception:
-            log.warning("could not publish a sweep request", schedule_id=s.id)
-            raise HTTPException(503, "the message bus is unavailable; try again") from None
-        log.info("sweep requested", schedule_id=s.id, by=principal.username)
+            started = await request_sweep(
+                gw,
+                connector_id=s.connector_id,
+                sync_mode=s.sync_mode,
+                sweep_type=s.sweep_type,
+                schedule_id=s.id,
+                requested_by=f"user:{principal.username}",
+            )
+        except SweepRefused as exc:
+            raise refused(exc) from None
         return SweepRequested(
             schedule_id=s.id,
             connector_id=s.connector_id,
-            message_id=msg.message_id,
-            correlation_id=msg.correlation_id,
+            message_id=started.message_id,
+            correlation_id=started.correlation_id,
         )
 
     return router

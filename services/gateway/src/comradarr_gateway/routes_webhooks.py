@@ -394,5 +394,7 @@ def webhook_router() -> APIRouter:
             responses=responses,
             name=f"arr_webhook_{method.lower()}",
             operation_id=f"arr_webhook_{method.lower()}",
+            # Public to the session/API-key layer; the connector's webhook token guards it.
+            openapi_extra={"security": [{"WebhookBasic": []}, {"WebhookToken": []}]},
         )
     return router

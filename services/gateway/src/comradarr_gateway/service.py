@@ -23,6 +23,7 @@ from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
+from .routes_dashboard import dashboard_router
 from .routes_indexers import indexers_router
 from .routes_keys import keys_router
 from .routes_notifications import notifications_router
@@ -115,6 +116,7 @@ def create_app(
     protected.include_router(settings_router())
     protected.include_router(system_router())
     protected.include_router(content_router())
+    protected.include_router(dashboard_router())
     protected.include_router(queue_router())
     protected.include_router(schedules_router())
     protected.include_router(throttle_router())

@@ -18,7 +18,13 @@ from comradarr_arr import (
     request_stats_loop,
 )
 from comradarr_bus import Delivery, Subscription
-from comradarr_connectors import Connector, get_api_key, get_connector, record_health
+from comradarr_connectors import (
+    Connector,
+    get_api_key,
+    get_connector,
+    record_health,
+    running_sweep,
+)
 from comradarr_crypto import SecretBox
 from comradarr_db import AlreadyProcessed, Connection
 from comradarr_proto import (
@@ -47,9 +53,6 @@ ORDER BY s.next_run_at NULLS FIRST
 LIMIT 100
 FOR UPDATE OF s SKIP LOCKED
 """
-# A sweep counts as running until its summary arrives, or for at most this long (a lost
-# event must not block a connector's schedules forever).
-SWEEP_TIMEOUT = timedelta(hours=6)
 
 
 def _utcnow() -> datetime:
@@ -80,26 +83,6 @@ def default_health_client(connector: Connector, api_key: str) -> ArrClient:
             retry=RetryPolicy(max_retries=1),
         )
     )
-
-
-async def _sweep_running(conn: Connection, *, connector_id: int, now: datetime) -> str | None:
-    """Why a new sweep for the connector must wait (its previous one still runs), or None."""
-    open_run = await conn.fetchval(
-        "SELECT fired_at FROM sweep_runs WHERE connector_id = $1 AND status = 'fired'"
-        " AND fired_at > $2 ORDER BY fired_at DESC LIMIT 1",
-        connector_id,
-        now - SWEEP_TIMEOUT,
-    )
-    if open_run is not None:
-        return f"previous sweep (fired {open_run.isoformat()}) still running"
-    # A manual sweep has no sweep_runs row until its events arrive: sync's own run log.
-    syncing = await conn.fetchval(
-        "SELECT 1 FROM sync_runs WHERE connector_id = $1 AND outcome = 'running'"
-        " AND started_at > $2 LIMIT 1",
-        connector_id,
-        now - SWEEP_TIMEOUT,
-    )
-    return "a sync for this connector is running" if syncing else None
 
 
 @dataclass
@@ -153,7 +136,7 @@ class Scheduler:
         if row["health_status"] in PAUSED_HEALTH:
             reason = f"connector {row['health_status']}: sweeps paused until healthy"
         else:
-            reason = await _sweep_running(conn, connector_id=row["connector_id"], now=now)
+            reason = await running_sweep(conn, connector_id=row["connector_id"], now=now)
         if reason is not None:
             await conn.execute(
                 "INSERT INTO sweep_runs (schedule_id, connector_id, fire_time, status, reason,"
@@ -200,7 +183,7 @@ class Scheduler:
         """Record the sync half of a sweep's summary (a failed/skipped sync ends the sweep)."""
         try:
             async with delivery.once() as conn:
-                await self._upsert(conn, msg.connector_id, msg.correlation_id)
+                await self._upsert(conn, msg.connector_id, msg.correlation_id, msg.schedule_id)
                 await conn.execute(
                     "UPDATE sweep_runs SET sync_seen = true, sync_outcome = $2,"
                     " items_synced = $3, reason = coalesce(reason, $4) WHERE correlation_id = $1",
@@ -233,13 +216,23 @@ class Scheduler:
             pass
         await self._complete_if_ready(msg.correlation_id)
 
-    async def _upsert(self, conn: Connection, connector_id: int, correlation_id: str) -> None:
-        # A manual sweep (or one fired before this table existed) gets its row here.
+    async def _upsert(
+        self,
+        conn: Connection,
+        connector_id: int,
+        correlation_id: str,
+        schedule_id: int | None = None,
+    ) -> None:
+        # A manual sweep (sync now, a schedule's run-now) gets its row here; run-now names
+        # its schedule, so it shows in that schedule's run history.
         await conn.execute(
-            "INSERT INTO sweep_runs (connector_id, status, correlation_id) VALUES ($1, 'fired', $2)"
+            "INSERT INTO sweep_runs (schedule_id, connector_id, status, correlation_id)"
+            " SELECT s.id, $1, 'fired', $2 FROM (SELECT $3::bigint AS want) w"
+            " LEFT JOIN schedules s ON s.id = w.want"
             " ON CONFLICT (correlation_id) DO NOTHING",
             connector_id,
             correlation_id,
+            schedule_id,
         )
 
     async def _complete_if_ready(self, correlation_id: str) -> None:

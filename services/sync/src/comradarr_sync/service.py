@@ -22,6 +22,7 @@ from comradarr_connectors import (
     get_api_key,
     get_connector,
     record_health,
+    sweep_refusal,
 )
 from comradarr_crypto import SecretBox
 from comradarr_db import AlreadyProcessed, Connection
@@ -119,23 +120,10 @@ class SyncService:
         await self._succeeded(msg, delivery, run_id, result)
 
     async def _skip_reason(self, msg: RequestSweep) -> str | None:
-        try:
-            async with self.ctx.pool.acquire() as conn:
-                connector = await get_connector(conn, connector_id=msg.connector_id)
-        except ConnectorNotFoundError:
-            return "connector not found"
-        if not connector.enabled:
-            return "connector disabled"
-        if connector.type == "prowlarr":
-            return "prowlarr has no library"
-        paused = await self.ctx.pool.fetchval(
-            "SELECT paused_until > now() FROM sync_connector_state WHERE connector_id = $1",
-            msg.connector_id,
-        )
-        # A person asking for a sweep wants to see whether the connector works again.
-        if paused and msg.requested_by == "scheduler":
-            return "paused after repeated failures"
-        return None
+        async with self.ctx.pool.acquire() as conn:
+            return await sweep_refusal(
+                conn, connector_id=msg.connector_id, scheduled=msg.requested_by == "scheduler"
+            )
 
     async def _sync(self, conn: Connection, msg: RequestSweep, run_id: int) -> SyncResult:
         connector = await get_connector(conn, connector_id=msg.connector_id)
@@ -146,6 +134,12 @@ class SyncService:
 
         async def progress(done: int, total: int | None) -> None:
             try:
+                await self.ctx.pool.execute(
+                    "UPDATE sync_runs SET progress_fetched = $2, progress_total = $3 WHERE id = $1",
+                    run_id,
+                    done,
+                    total,
+                )
                 await self.ctx.bus.publish(
                     SyncProgressed(
                         correlation_id=msg.correlation_id,
@@ -242,6 +236,7 @@ class SyncService:
                 correlation_id=msg.correlation_id,
                 connector_id=msg.connector_id,
                 sync_run_id=run["id"],
+                schedule_id=msg.schedule_id,
                 sync_mode=msg.sync_mode,
                 sweep_type=msg.sweep_type,
                 outcome=run["outcome"],
