@@ -285,3 +285,20 @@ async def test_retention_settings(admin: httpx.AsyncClient) -> None:
         f"{API}/timeseries", params={"metric": "searches", "from": old, "bucket": "hour"}
     )
     assert r.status_code == 422
+
+
+async def test_dashboard_sparkline_is_the_daily_completion(
+    admin: httpx.AsyncClient, seeded: tuple[int, int]
+) -> None:
+    a, b = seeded
+    series = await admin.get(
+        f"{API}/timeseries", params={"metric": "completion", "range": "30d", "group": "connector"}
+    )
+    r = await admin.get("/api/v1/dashboard")
+    assert r.status_code == 200, r.text
+    cards = {c["connector_id"]: c for c in r.json()["connectors"]}
+    daily = cards[a]["daily"]
+    assert len(daily) == 30 and all(p["completion"] == pytest.approx(0.8) for p in daily)
+    line = next(s for s in series.json()["series"] if s["connector_id"] == a)
+    assert [p["completion"] for p in daily] == [pytest.approx(v) for v in line["points"]]
+    assert cards[b]["daily"] == []  # nothing sampled: no made-up line
