@@ -234,6 +234,7 @@ async def test_dispatch_benchmark(
                         name="bench",
                         url=server.url,
                         api_key=api_key,
+                        connector_id=connector.id,  # its requests counted, as in production
                         retry=RetryPolicy(max_retries=0),
                         max_concurrency=64,
                     )

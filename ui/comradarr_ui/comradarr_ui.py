@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from . import (
+    analytics,
     content,
     dashboard,
+    downloads,
     indexers,
     notifications,
     pages,
@@ -30,7 +32,7 @@ app = rx.App(
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
     ],
     # The session cookie's handoff routes, then the security headers around everything.
-    api_transformer=[session.routes(), session.SecurityHeaders],
+    api_transformer=[session.routes(), downloads.download_routes(), session.SecurityHeaders],
 )
 
 app.add_page(pages.login, route="/login", title="Sign in · Comradarr", on_load=AuthState.load_login)
@@ -101,6 +103,12 @@ app.add_page(
     route="/indexers",
     title="Indexers · Comradarr",
     on_load=indexers.IndexersState.load,
+)
+app.add_page(
+    analytics.analytics,
+    route="/analytics",
+    title="Analytics · Comradarr",
+    on_load=analytics.AnalyticsState.load,
 )
 app.add_page(
     security.security,

@@ -13,6 +13,7 @@ NAV = [
     ("Queue", "/queue", "list-ordered"),
     ("Indexers", "/indexers", "radio-tower"),
     ("Schedules", "/schedules", "calendar-clock"),
+    ("Analytics", "/analytics", "chart-column"),
     ("Settings", "/settings", "settings"),
     ("Notifications", "/settings/notifications", "bell"),
     ("API keys", "/api-keys", "key-round"),

@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._base import Event
 from .commands import SweepType, SyncMode
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy", "offline"]
+CommandName = Literal["EpisodeSearch", "SeasonSearch", "MoviesSearch"]
+# What an *arr request was for: the library walk (series, episodes, movies, wanted lists,
+# profiles), sending a search command, polling one, reading the grab history, the app's
+# status/health/ping, Prowlarr's indexers.
+EndpointKind = Literal["library", "command", "command_status", "history", "system", "indexer"]
+# Why an *arr request failed: unreachable (refused, DNS, TLS, timeout, dropped), the key
+# refused (401/403), 429, 5xx, or another 4xx the app refused.
+ErrorCategory = Literal["network", "auth", "rate_limited", "server", "client"]
 
 
 class SyncProgressed(Event):
@@ -108,7 +116,7 @@ class SearchDispatched(Event):
 
     connector_id: int
     command_id: int
-    command_name: Literal["EpisodeSearch", "SeasonSearch", "MoviesSearch"]
+    command_name: CommandName
     registry_ids: list[int]
 
 
@@ -121,6 +129,7 @@ class SearchCompleted(Event):
     command_id: int
     registry_ids: list[int]
     found: int = Field(default=0, ge=0)
+    command_name: CommandName | None = Field(default=None, description="None from older senders.")
 
 
 class SearchFound(Event):
@@ -142,6 +151,7 @@ class SearchFailed(Event):
     connector_id: int
     registry_ids: list[int]
     error: str
+    command_name: CommandName | None = Field(default=None, description="None from older senders.")
 
 
 class SearchExhausted(Event):
@@ -151,6 +161,38 @@ class SearchExhausted(Event):
 
     connector_id: int
     registry_ids: list[int]
+
+
+class RequestStats(BaseModel):
+    """A process's requests to one connector's app of one kind within one UTC hour."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    hour: datetime = Field(description="Start of the UTC hour the requests were sent in.")
+    connector_id: int
+    kind: EndpointKind
+    requests: int = Field(ge=0, description="Requests sent, failed ones included.")
+    errors: dict[ErrorCategory, int] = Field(
+        default_factory=dict, description="Failed requests by category."
+    )
+    latency: dict[int, int] = Field(
+        default_factory=dict,
+        description="Response times as counts per bin: bin i holds times from 2^(i/4) ms"
+        " up to 2^((i+1)/4) ms (bin 0 from 0); see comradarr_proto.latency.",
+    )
+
+
+class ArrRequestsMeasured(Event):
+    """What one process's requests to the *arr apps took, summed over a short interval.
+
+    Each process that calls the apps (sync, dispatcher, scheduler) counts its requests in
+    memory and publishes one of these per interval instead of an event per request.
+    """
+
+    subject_template = "evt.arr.requests"
+
+    source: str = Field(description="The process that measured (host and process id).")
+    stats: list[RequestStats]
 
 
 class ConnectorHealthChanged(Event):

@@ -62,9 +62,19 @@ from comradarr_arr._models import (
     SeriesStatistics,
     SystemStatus,
 )
+from comradarr_arr._stats import (
+    REQUEST_STATS,
+    RequestStatsCollector,
+    RequestStatsPublisher,
+    endpoint_kind,
+    error_category,
+    publish_request_stats,
+    request_stats_loop,
+)
 
 __all__ = [
     "API_KEY_PATTERN",
+    "REQUEST_STATS",
     "TERMINAL_COMMAND_STATUSES",
     "USER_AGENT",
     "ApiInfo",
@@ -104,6 +114,8 @@ __all__ = [
     "QualityProfile",
     "QualityProfileItem",
     "QueueStatus",
+    "RequestStatsCollector",
+    "RequestStatsPublisher",
     "RetryPolicy",
     "Revision",
     "Season",
@@ -115,7 +127,11 @@ __all__ = [
     "__version__",
     "api_key_problem",
     "default_transport",
+    "endpoint_kind",
+    "error_category",
     "parse_retry_after",
+    "publish_request_stats",
+    "request_stats_loop",
     "resolve_api",
     "test_connection",
     "tls_verify",

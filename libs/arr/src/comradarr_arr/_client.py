@@ -59,6 +59,7 @@ from comradarr_arr._models import (
     Series,
     SystemStatus,
 )
+from comradarr_arr._stats import REQUEST_STATS
 from comradarr_arr._stream import JSONStreamError, iter_json_array
 
 log = structlog.get_logger(__name__)
@@ -159,6 +160,21 @@ def _record_ids(raw: Any) -> dict[str, Any]:
         return {}
     keys = ("id", "seriesId", "episodeId", "movieId", "indexerId")
     return {k: raw[k] for k in keys if isinstance(raw.get(k), int | str)}
+
+
+def _status_category(outcome: str) -> str | None:
+    """The ArrError category of an outcome: an HTTP status (None for a success) mapped as
+    map_status does, or already a category."""
+    if not outcome.isdigit():
+        return outcome
+    status = int(outcome)
+    if status < 400:
+        return None
+    if status in (401, 403):
+        return "authentication"
+    if status == 429:
+        return "rate_limited"
+    return "server" if status >= 500 else "application"
 
 
 class _Cookies(httpx.Cookies):
@@ -300,6 +316,13 @@ class ArrClient:
                 )
                 REQUESTS.labels(name, endpoint, error.category).inc()
                 REQUEST_SECONDS.labels(name, endpoint).observe(elapsed)
+                if self.config.connector_id is not None:
+                    REQUEST_STATS.record(
+                        connector_id=self.config.connector_id,
+                        endpoint=endpoint,
+                        seconds=elapsed,
+                        error=error.category,
+                    )
                 raise error from exc
             response.request = request
             if _REQUESTS_LOG.isEnabledFor(logging.DEBUG):  # checked first: a hot path
@@ -317,7 +340,9 @@ class ArrClient:
                 try:
                     await response.aread()
                 except httpx.TransportError as exc:
-                    raise self._body_error(exc, path, endpoint, start) from exc
+                    error = self._body_error(exc, path, endpoint, start)
+                    self._observe(endpoint, error.category, start)
+                    raise error from exc
                 finally:
                     await response.aclose()
                 self._observe(endpoint, str(response.status_code), start)
@@ -334,8 +359,16 @@ class ArrClient:
             )
 
     def _observe(self, endpoint: str, outcome: str, start: float) -> None:
+        elapsed = self._clock() - start
         REQUESTS.labels(self.config.name, endpoint, outcome).inc()
-        REQUEST_SECONDS.labels(self.config.name, endpoint).observe(self._clock() - start)
+        REQUEST_SECONDS.labels(self.config.name, endpoint).observe(elapsed)
+        if self.config.connector_id is not None:
+            REQUEST_STATS.record(
+                connector_id=self.config.connector_id,
+                endpoint=endpoint,
+                seconds=elapsed,
+                error=_status_category(outcome),
+            )
 
     def _display_url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -69,6 +69,8 @@ class ConnectorConfig:
     name: str
     url: str
     api_key: str = dataclasses.field(repr=False)
+    # A stored connector's id: its requests are counted for analytics (comradarr_arr._stats).
+    connector_id: int | None = None
     app: AppKind | None = None
     verify_tls: bool = True
     timeout: float = 30.0

@@ -54,6 +54,10 @@ class CoreSettings(BaseSettings):
         default=50_000, ge=1, alias="COMRADARR_DB_POOL_MAX_QUERIES"
     )
     shutdown_timeout_seconds: float = Field(default=20, gt=0, alias="COMRADARR_SHUTDOWN_TIMEOUT")
+    # How often a process publishes the counts of its requests to the *arr apps (analytics).
+    arr_stats_interval_seconds: float = Field(
+        default=60, gt=0, le=3600, alias="COMRADARR_ARR_STATS_INTERVAL"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from comradarr_db import Connection
 from comradarr_mirror import user_part_sql
+from comradarr_mirror.library import EPISODE_JOINS, EPISODE_MONITORED, MOVIE_RELEASED
 
 from .config import DiscoveryConfig
 
@@ -14,32 +15,27 @@ from .config import DiscoveryConfig
 DISCOVERY_LOCK_CLASS = 0x44495343 & 0x7FFFFFFF  # "DISC"
 
 # Wanted items of one connector: $1 connector, $2 latest air/release date that counts as
-# aired, $3 whether the connector searches format-score upgrades. Monitored means the item,
-# its season and its series (the apps' own rule). A file whose quality meets the cutoff
-# but whose custom-format score is below its profile's cutoff score (in a profile that
-# allows upgrades) is a 'format' candidate: read from the profiles that can have any, so
-# the scan stays on the files of those profiles' series.
-_CANDIDATES = """
+# aired, $3 whether the connector searches format-score upgrades. Monitored as
+# comradarr_mirror.library says (the item, its season and its series). A file whose
+# quality meets the cutoff but whose custom-format score is below its profile's cutoff
+# score (in a profile that allows upgrades) is a 'format' candidate: read from the
+# profiles that can have any, so the scan stays on the files of those profiles' series.
+_CANDIDATES = f"""
 CREATE TEMP TABLE discovery_candidates ON COMMIT DROP AS
 SELECT 'episode'::text AS content_type, e.id AS content_id, e.id AS content_key,
        CASE WHEN e.has_file THEN 'upgrade' ELSE 'gap' END AS search_type,
        e.air_date_utc AS released
-FROM episodes e
-JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id
-LEFT JOIN seasons se ON se.connector_id = e.connector_id
-    AND se.series_arr_id = e.series_arr_id AND se.season_number = e.season_number
-WHERE e.connector_id = $1 AND e.monitored AND s.monitored AND coalesce(se.monitored, true)
+FROM episodes e {EPISODE_JOINS}
+WHERE e.connector_id = $1 AND {EPISODE_MONITORED}
   AND ((NOT e.has_file AND e.air_date_utc <= $2)
        OR (e.has_file AND e.quality_cutoff_not_met))
 UNION ALL
 SELECT 'movie', m.id, -m.id,
        CASE WHEN m.has_file THEN 'upgrade' ELSE 'gap' END,
-       coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release)
+       {MOVIE_RELEASED}
 FROM movies m
 WHERE m.connector_id = $1 AND m.monitored
-  AND ((NOT m.has_file AND m.is_available
-        AND coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release,
-                     '-infinity') <= $2)
+  AND ((NOT m.has_file AND m.is_available AND coalesce({MOVIE_RELEASED}, '-infinity') <= $2)
        OR (m.has_file AND m.quality_cutoff_not_met))
 UNION ALL
 SELECT 'episode', e.id, e.id, 'format', e.air_date_utc
@@ -48,19 +44,17 @@ JOIN series s ON s.connector_id = qp.connector_id AND s.quality_profile_id = qp.
 JOIN episodes e ON e.connector_id = s.connector_id AND e.series_arr_id = s.arr_id
 LEFT JOIN seasons se ON se.connector_id = e.connector_id
     AND se.series_arr_id = e.series_arr_id AND se.season_number = e.season_number
-WHERE $3 AND qp.connector_id = $1 AND qp.upgrade_allowed
-  AND s.monitored AND e.monitored AND coalesce(se.monitored, true)
+WHERE $3 AND qp.connector_id = $1 AND qp.upgrade_allowed AND {EPISODE_MONITORED}
   AND e.has_file AND NOT e.quality_cutoff_not_met
   AND e.custom_format_score < qp.cutoff_format_score
 UNION ALL
-SELECT 'movie', m.id, -m.id, 'format',
-       coalesce(m.release_date, m.in_cinemas, m.digital_release, m.physical_release)
+SELECT 'movie', m.id, -m.id, 'format', {MOVIE_RELEASED}
 FROM quality_profiles qp
 JOIN movies m ON m.connector_id = qp.connector_id AND m.quality_profile_id = qp.arr_id
 WHERE $3 AND qp.connector_id = $1 AND qp.upgrade_allowed AND m.monitored
   AND m.has_file AND NOT m.quality_cutoff_not_met
   AND m.custom_format_score < qp.cutoff_format_score
-"""
+"""  # noqa: S608 (constant fragments)
 
 # Per-type counts of a set of rows with a search_type column.
 _BY_TYPE = (

@@ -70,6 +70,7 @@ def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
             name=f"connector-{connector.id}",
             url=connector.url,
             api_key=api_key,
+            connector_id=connector.id,
             verify_tls=connector.verify_ssl,
             timeout=connector.timeout_seconds,
             retry=RetryPolicy(max_retries=0),
@@ -1102,6 +1103,7 @@ class Dispatcher:
                     connector_id=claimed.connector_id,
                     registry_ids=claimed.registry_ids,
                     error=message[:500],
+                    command_name=claimed.command_name,  # type: ignore[arg-type]
                 )
             )
         else:
@@ -1113,6 +1115,7 @@ class Dispatcher:
                     command_id=command.id if command is not None else 0,
                     registry_ids=claimed.registry_ids,
                     found=len(found_ids),
+                    command_name=claimed.command_name,  # type: ignore[arg-type]
                 ),
                 confirmed=False,
             )

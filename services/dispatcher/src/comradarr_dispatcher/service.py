@@ -7,6 +7,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import structlog
+from comradarr_arr import request_stats_loop
 from comradarr_bus import Delivery, Subscription
 from comradarr_db import AlreadyProcessed
 from comradarr_proto import ArrWebhookReceived, ControlQueue, ItemsQueued, SearchFound
@@ -122,7 +123,7 @@ def _subscriptions(ctx: ServiceContext) -> list[Subscription[Any]]:
 
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
-    return [_service(ctx).run()]
+    return [_service(ctx).run(), request_stats_loop(ctx)]
 
 
 definition = ServiceDefinition(

@@ -73,6 +73,14 @@ class SecuritySettings(_Strict):
     session_absolute_hours: int = Field(default=24 * 7, ge=1, le=24 * 90)
 
 
+class AnalyticsSettings(_Strict):
+    """How long analytics keep hourly detail and daily totals (the analytics service rolls
+    hours into days after hourly_retention_days; days are kept at least as long)."""
+
+    hourly_retention_days: int = Field(default=30, ge=7, le=365)
+    daily_retention_days: int = Field(default=730, ge=30, le=3650)
+
+
 def _check_public_url(v: str) -> str:
     v = v.strip()
     if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
@@ -97,6 +105,7 @@ class AppSettings(_Strict):
     general: GeneralSettings = Field(default_factory=GeneralSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 
@@ -140,6 +149,13 @@ class SecurityPatch(_Strict):
     session_absolute_hours: int | None = Field(default=None, ge=1, le=24 * 90)
 
 
+class AnalyticsPatch(_Strict):
+    """Changes to analytics retention."""
+
+    hourly_retention_days: int | None = Field(default=None, ge=7, le=365)
+    daily_retention_days: int | None = Field(default=None, ge=30, le=3650)
+
+
 class NotificationsPatch(_Strict):
     """Changes to notification-wide settings."""
 
@@ -158,6 +174,7 @@ class SettingsPatch(_Strict):
     general: GeneralPatch | None = None
     search: SearchPatch | None = None
     security: SecurityPatch | None = None
+    analytics: AnalyticsPatch | None = None
     notifications: NotificationsPatch | None = None
     current_password: str | None = Field(
         default=None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
+from comradarr_timeseries import hourly_horizon, metric, resolve, timeseries
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
@@ -107,16 +109,38 @@ def dashboard_router() -> APIRouter:
     async def dashboard(request: Request) -> Dashboard:
         gw = gateway_of(request)
         now = gw.now()
-        tz = (await gw.app_settings()).general.timezone
+        settings = await gw.app_settings()
+        tz = settings.general.timezone
+        # The sparkline: the analytics service's daily completion (GET /analytics/timeseries
+        # ?metric=completion&range=30d&group=connector reads the same), days it sampled only.
+        zone = ZoneInfo(tz)
+        month = resolve(
+            range_name="30d",
+            now=now,
+            tz=zone,
+            hourly_since=hourly_horizon(now, zone, settings.analytics.hourly_retention_days),
+        )
         async with gw.ctx.pool.acquire() as conn:
             figures = await dashboard_repo.figures(conn, now=now, tz=tz)
             connectors = await dashboard_repo.completion(conn)
             upcoming = await dashboard_repo.next_sweeps(conn, now=now)
             running = await dashboard_repo.running_sweeps(conn, now=now)
+            lines = await timeseries(conn, metric("completion"), period=month, by_connector=True)
+        days = month.buckets()
+        daily = {
+            line.connector_id: [
+                DailyPoint(day=day, completion=round(value, 4))
+                for day, value in zip(days, line.points, strict=True)
+                if value is not None and isinstance(day, date)
+            ]
+            for line in lines
+        }
         return Dashboard(
             timezone=tz,
             figures=Figures(**figures),
-            connectors=[ConnectorCompletion(**c) for c in connectors],
+            connectors=[
+                ConnectorCompletion(**c, daily=daily.get(c["connector_id"], [])) for c in connectors
+            ],
             next_sweeps=[NextSweep(**s) for s in upcoming],
             running=[RunningSweep(**r) for r in running],
         )

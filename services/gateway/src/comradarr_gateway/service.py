@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .config import GatewaySettings
 from .docs import declare_security, docs_router
 from .middleware import GatewayMiddleware
+from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
@@ -122,6 +123,7 @@ def create_app(
     protected.include_router(notifications_router())
     protected.include_router(webhook_config_router())
     protected.include_router(indexers_router())
+    protected.include_router(analytics_router())
     app.include_router(protected)
     _assert_default_deny(app)
     base_url = ctx.settings.base_url

@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from comradarr_arr import ArrClient, ConnectorConfig, HealthReport, RetryPolicy
+from comradarr_arr import (
+    ArrClient,
+    ConnectorConfig,
+    HealthReport,
+    RetryPolicy,
+    request_stats_loop,
+)
 from comradarr_bus import Delivery, Subscription
 from comradarr_connectors import (
     Connector,
@@ -71,6 +77,7 @@ def default_health_client(connector: Connector, api_key: str) -> ArrClient:
             name=f"connector-{connector.id}",
             url=connector.url,
             api_key=api_key,
+            connector_id=connector.id,
             verify_tls=connector.verify_ssl,
             timeout=min(connector.timeout_seconds, 15.0),
             retry=RetryPolicy(max_retries=1),
@@ -386,7 +393,7 @@ def _subscriptions(
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     s = _scheduler(ctx)
-    return [s.run_loop(), s.health_loop(), s.indexer_loop()]
+    return [s.run_loop(), s.health_loop(), s.indexer_loop(), request_stats_loop(ctx)]
 
 
 definition = ServiceDefinition(

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from comradarr_arr import ArrClient, ArrError, ConnectorConfig, default_transport
+from comradarr_arr import (
+    ArrClient,
+    ArrError,
+    ConnectorConfig,
+    default_transport,
+    request_stats_loop,
+)
 from comradarr_bus import Delivery, Subscription
 from comradarr_connectors import (
     Connector,
@@ -45,6 +51,7 @@ def default_client_factory(
             name=f"connector-{connector.id}",
             url=connector.url,
             api_key=api_key,
+            connector_id=connector.id,
             verify_tls=connector.verify_ssl,
             timeout=connector.timeout_seconds,
         ),
@@ -352,6 +359,7 @@ definition = ServiceDefinition(
     name="sync",
     description="mirrors *arr libraries into PostgreSQL on sweep commands",
     subscriptions=_subscriptions,
+    loops=lambda ctx: [request_stats_loop(ctx)],
 )
 
 __all__ = ["SyncService", "default_client_factory", "definition", "subscription"]
