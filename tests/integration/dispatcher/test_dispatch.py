@@ -236,8 +236,7 @@ async def test_two_dispatchers_share_limits(pool: asyncpg.Pool, bus: Bus) -> Non
     # The slots both replicas took, by the claim times they recorded. A slot stays anchored to
     # the one before while its claim is at most half an interval late (take_slot), so any run
     # of claims (the whole run too) spans its slots less that tolerance: the rate is never
-    # exceeded. This is the
-    # dispatcher's own decision, free of HTTP and scheduling jitter.
+    # exceeded. This is the dispatcher's own decision, free of HTTP and scheduling jitter.
     claimed = [
         r["created_at"].timestamp()
         for r in await pool.fetch(
