@@ -117,6 +117,14 @@ async def test_a_saved_connector_searches_with_no_other_step(
             return bool(runs) and runs[0]["status"] == "completed"
 
         await wait_for(in_history, timeout=60)
+        # A search judged (the app's command finished and its history was read), so today's
+        # figures have something to count.
+        await wait_for(
+            lambda: pool.fetchval(
+                "SELECT count(*) > 0 FROM search_history WHERE ended_at IS NOT NULL"
+            ),
+            timeout=60,
+        )
     finally:
         await runner.stop()
         server.stop()
