@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,6 @@ from comradarr_throttle import (
     SPACING,
     ThrottleProfile,
     ThrottleState,
-    cooldown_seconds,
     decide,
     default_profile,
     pause,
@@ -49,9 +47,20 @@ from comradarr_throttle import (
 )
 
 from .batching import Batch, Candidate, plan_batch
+from .claims import Buffer, Claimed, ClaimResult
 from .config import DispatcherConfig
 from .judging import Grab, GrabJudge
 from .politeness import Politeness
+from .statements import (
+    CANDIDATE_KEYS,
+    CLAIM_IDS,
+    CLAIM_SEASON,
+    FINISH,
+    PROFILE_FIELDS,
+    SENT,
+    cooldowns,
+    look_sql,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -78,317 +87,6 @@ def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
     )
 
 
-_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(ThrottleProfile))
-# A look returns its candidates column by column, one typed array each (c_0, c_1, ...):
-# asyncpg decodes those for about two thirds of the CPU an array of anonymous records took
-# (each of whose fields carries its own type). The Candidate's fields in their order, then
-# the commands in flight for the candidate's series.
-_CANDIDATE_COLUMNS = (
-    "w.id",
-    "w.content_type",
-    "w.search_type",
-    "w.arr_id",
-    "w.series_arr_id",
-    "w.season_number",
-    "w.fully_aired",
-    "w.missing_share",
-    "w.pack_failed",
-    "coalesce(b.n, 0)",
-)
-_CANDIDATE_KEYS = tuple(f"c_{i}" for i in range(len(_CANDIDATE_COLUMNS)))
-
-
-def _look_sql(buffer_size: int) -> str:
-    """One round trip, no lock and no transaction, before deciding: the connector's counters
-    (has_state false: no row yet), its profile (NULL columns: the default), whether its
-    queue is paused, the commands in flight, and its best eligible entries with what
-    batching needs, as one array per column (_CANDIDATE_COLUMNS) in priority order.
-
-    Nothing is locked: the claim statement re-checks the counters it was decided on
-    (compare-and-set on the throttle row) and takes the entries only if they are still
-    eligible, so two replicas never both spend a slot or search an entry twice.
-
-    The inner query walks the partial index search_registry_eligible and stops after
-    buffer_size rows (a constant, and `now` compared through a sub-select, so the plan
-    does not depend on the parameter values and PostgreSQL keeps one generic plan per
-    connection instead of planning every call).
-    """
-    return f"""
-WITH st AS (
-    SELECT c.enabled AND c.type <> 'prowlarr' AND c.health_status NOT IN ('unhealthy', 'offline')
-           AND (c.paused_until IS NULL OR c.paused_until <= $2) AS dispatchable,
-           t.connector_id IS NOT NULL AS has_state, t.next_slot_at, t.window_start,
-           coalesce(t.window_used, 0) AS window_used, t.paused_until, t.pause_reason,
-           (SELECT coalesce(bool_or(q.paused), false) FROM queue_state q
-            WHERE q.connector_id IN (0, $1)) AS queue_paused,
-           p.id IS NOT NULL AS has_profile,
-           {", ".join(f"p.{name} AS p_{name}" for name in _PROFILE_FIELDS)}
-    FROM connectors c
-    LEFT JOIN throttle_state t ON t.connector_id = c.id
-    LEFT JOIN throttle_profiles p ON p.id = c.throttle_profile_id
-    WHERE c.id = $1
-), busy AS MATERIALIZED (
-    SELECT series_arr_id, count(*)::int AS n FROM dispatch_commands
-    WHERE connector_id = $1 AND status IN ('sending', 'searching')
-    GROUP BY series_arr_id
-), w AS MATERIALIZED (
-    SELECT r.id, r.content_type, r.search_type, r.priority,
-           coalesce(e.arr_id, m.arr_id) AS arr_id, e.series_arr_id, e.season_number,
-           coalesce(s.fully_aired, false) AS fully_aired,
-           CASE WHEN coalesce(s.episode_count, 0) > 0
-                THEN (s.episode_count - s.episode_file_count)::float8 / s.episode_count
-                ELSE 0 END AS missing_share,
-           f.connector_id IS NOT NULL AS pack_failed
-    FROM (
-        SELECT id, content_type, search_type, priority, episode_id, movie_id
-        FROM search_registry
-        WHERE connector_id = $1 AND state IN ('pending', 'cooldown')
-          AND next_eligible_at <= (SELECT $2::timestamptz)
-        ORDER BY priority DESC, id
-        LIMIT {int(buffer_size)}
-    ) r
-    LEFT JOIN episodes e ON e.id = r.episode_id
-    LEFT JOIN movies m ON m.id = r.movie_id
-    LEFT JOIN seasons s ON s.connector_id = e.connector_id
-                       AND s.series_arr_id = e.series_arr_id
-                       AND s.season_number = e.season_number
-    LEFT JOIN season_pack_fallbacks f ON f.connector_id = e.connector_id
-                       AND f.series_arr_id = e.series_arr_id
-                       AND f.season_number = e.season_number
-)
-SELECT st.*, (SELECT coalesce(sum(n), 0)::int FROM busy) AS in_flight, c.*
-FROM st, LATERAL (
-    SELECT {
-        ", ".join(
-            f"array_agg({expr} ORDER BY w.priority DESC, w.id) AS c_{i}"
-            for i, expr in enumerate(_CANDIDATE_COLUMNS)
-        )
-    }
-    FROM w LEFT JOIN busy b ON b.series_arr_id = w.series_arr_id
-) c
-"""  # noqa: S608 - constant column names and an int
-
-
-# Claiming in one statement (atomic on its own, no transaction round trips): lock the
-# throttle row only if it still holds the counters the decision was made on (another
-# replica's claim or a 429 pause changed them: nothing happens, the caller looks again),
-# mark the entries queued, spend the slot and record the dispatch row, all only when at
-# least one entry was still eligible. $1 connector, $2 now, $3 next_slot_at,
-# $4 window_start, $5 window_used, $6 command, $7 series, $8 season, $9 owner, $10 lease,
-# $11 millis, $12/$13 what to claim, $14..$17 the counters read: next_slot_at,
-# window_start, window_used, paused_until.
-_CAS = """
-WITH lk AS (
-    SELECT 1 FROM throttle_state
-    WHERE connector_id = $1 AND next_slot_at IS NOT DISTINCT FROM $14
-      AND window_start IS NOT DISTINCT FROM $15 AND window_used = $16
-      AND paused_until IS NOT DISTINCT FROM $17
-    FOR UPDATE
-)"""
-_CLAIM_TAIL = """
-, taken AS (
-    SELECT array_agg(id ORDER BY pos) AS registry_ids,
-           array_agg(arr_id ORDER BY pos) AS arr_ids
-    FROM claimed HAVING count(*) > 0
-), spent AS (
-    UPDATE throttle_state SET next_slot_at = $3, window_start = $4, window_used = $5,
-        paused_until = NULL, pause_reason = NULL, requests_total = requests_total + 1,
-        last_sent_at = $2, updated_at = now()
-    WHERE connector_id = $1 AND EXISTS (SELECT 1 FROM taken)
-)
-INSERT INTO dispatch_commands (connector_id, command_name, series_arr_id, season_number,
-    arr_ids, registry_ids, owner, lease_until, correlation_id, created_at)
-SELECT $1, $6, $7, $8, arr_ids, registry_ids, $9, $10,
-       'dispatch-' || $1 || '-' || registry_ids[1] || '-' || $11::bigint, $2
-FROM taken
-RETURNING id, arr_ids, registry_ids, correlation_id
-"""
-# A season pack covers every eligible gap of the season, also those beyond the window.
-# $12 series, $13 season (typed apart from $7/$8, which may be NULL for other commands).
-_SEASON_HEAD = """
-, claimed AS (
-    UPDATE search_registry r SET state = 'queued', updated_at = $2
-    FROM episodes e
-    WHERE EXISTS (SELECT 1 FROM lk)
-      AND e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
-      AND e.series_arr_id = $12 AND e.season_number = $13 AND r.search_type = 'gap'
-      AND r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $2
-    RETURNING r.id, e.arr_id, e.arr_id AS pos
-)"""
-_CLAIM_SEASON = _CAS + _SEASON_HEAD + _CLAIM_TAIL
-# The chosen entries that are still eligible, in the batch's order. $12 ids, $13 arr ids.
-_IDS_HEAD = """
-, chosen AS (
-    SELECT id, arr_id, pos FROM unnest($12::bigint[], $13::int[]) WITH ORDINALITY
-        AS c(id, arr_id, pos)
-), claimed AS (
-    UPDATE search_registry r SET state = 'queued', updated_at = $2
-    FROM chosen c
-    WHERE EXISTS (SELECT 1 FROM lk)
-      AND r.connector_id = $1 AND r.id = c.id AND r.state IN ('pending', 'cooldown')
-    RETURNING r.id, c.arr_id, c.pos
-)"""
-_CLAIM_IDS = _CAS + _IDS_HEAD + _CLAIM_TAIL
-
-
-# A command the app accepted: $1 dispatch, $2 command id, $3 now, $4 app queued at,
-# $5 response ms, $6 registry ids, $7 command name, $8 batch size.
-_SENT = """
-WITH d AS (
-    UPDATE dispatch_commands SET status = 'searching', command_id = $2, sent_at = $3,
-        app_queued_at = $4, response_ms = $5
-    WHERE id = $1
-), r AS (
-    UPDATE search_registry SET state = 'searching', last_searched_at = $3, updated_at = $3
-    WHERE id = ANY ($6::bigint[])
-    RETURNING id, connector_id, search_type
-)
-INSERT INTO search_history (registry_id, connector_id, command_id, command_name,
-    search_type, outcome, started_at, dispatch_id, response_ms, batch_size)
-SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8 FROM r
-"""
-
-
-# Recording a command's outcome in one statement (atomic on its own): per entry found
-# (grabbed: one base cooldown, no attempt counted) or not (attempts + 1, backoff from $6,
-# exhausted at $5 attempts as is_exhausted says), the history rows, the dispatch row, and
-# a season whose pack did not do it goes by episode searches from now on.
-# $1 dispatch, $2 registry ids, $3 arr ids found, $4 now, $5 max attempts, $6 cooldown
-# seconds after the n-th attempt (n = 1.., the last one repeats), $7 base cooldown,
-# $8 error, $9 outcome when not found, $10 message, $11 dispatch status, $12 season pack,
-# $13 connector, $14 series, $15 season.
-_FINISH = """
-WITH cur0 AS (
-    SELECT r.id, r.attempts,
-           coalesce(coalesce(e.arr_id, m.arr_id) = ANY ($3::int[]), false) AS judged,
-           -- The app's webhook may have reported the grab already (webhooks.py).
-           EXISTS (SELECT 1 FROM search_history h WHERE h.registry_id = r.id
-                   AND h.dispatch_id = $1 AND h.outcome = 'found') AS already
-    FROM search_registry r LEFT JOIN episodes e ON e.id = r.episode_id
-    LEFT JOIN movies m ON m.id = r.movie_id
-    WHERE r.id = ANY ($2::bigint[]) FOR UPDATE OF r
-), cur AS (
-    SELECT id, attempts, judged OR already AS found, already FROM cur0
-), upd AS (
-    UPDATE search_registry r SET
-        state = CASE WHEN c.found THEN 'cooldown'
-                     WHEN c.attempts + 1 >= $5 THEN 'exhausted' ELSE 'cooldown' END,
-        attempts = CASE WHEN c.found THEN c.attempts ELSE c.attempts + 1 END,
-        next_eligible_at = CASE
-            WHEN c.found THEN $4::timestamptz + $7::interval
-            WHEN c.attempts + 1 >= $5 THEN $4
-            ELSE $4 + make_interval(
-                secs => ($6::float8[])[least(c.attempts + 1, cardinality($6::float8[]))])
-            END,
-        last_error = CASE WHEN c.found THEN NULL ELSE $8 END,
-        updated_at = $4
-    FROM cur c WHERE r.id = c.id
-    RETURNING r.id, r.state, c.found, c.already
-), hist AS (
-    UPDATE search_history SET
-        outcome = CASE WHEN registry_id IN (SELECT id FROM upd WHERE found) THEN 'found'
-                       ELSE $9 END,
-        ended_at = $4, message = $10, error = CASE WHEN $11 = 'failed' THEN $10 END
-    WHERE dispatch_id = $1
-), disp AS (
-    UPDATE dispatch_commands SET status = $11, ended_at = $4, message = $10,
-        found = (SELECT count(*) FROM upd WHERE found)
-    WHERE id = $1
-), fallback AS (
-    INSERT INTO season_pack_fallbacks (connector_id, series_arr_id, season_number, failed_at)
-    SELECT $13, $14, $15, $4
-    WHERE $12 AND ($11 = 'failed' OR EXISTS (SELECT 1 FROM upd WHERE NOT found))
-    ON CONFLICT DO NOTHING
-)
-SELECT id, state, found, already FROM upd
-"""
-
-
-def _cooldowns(profile: ThrottleProfile) -> list[float]:
-    """cooldown_seconds after the 1st, 2nd, ... unsuccessful attempt, up to the cap (every
-    later attempt waits as long as the last one listed)."""
-    out = [cooldown_seconds(profile, attempts=1)]
-    while out[-1] < profile.cooldown_max_seconds and len(out) < 65:
-        out.append(cooldown_seconds(profile, attempts=len(out) + 1))
-    return out
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Claimed:
-    """A batch claimed for sending: its dispatch row and what it searches."""
-
-    dispatch_id: int
-    connector_id: int
-    command_name: str
-    arr_ids: list[int]
-    registry_ids: list[int]
-    series_arr_id: int | None
-    season_number: int | None
-    correlation_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClaimResult:
-    """What one look at a connector produced: a batch, or when to look again (None: idle)."""
-
-    claimed: Claimed | None = None
-    retry_at: datetime | None = None
-    reason: str | None = None
-    # The connector's next send slot when known (after a claim, or refused for spacing):
-    # no replica can send for it before then, so there is no point looking earlier.
-    next_slot_at: datetime | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class _Buffer:
-    """A connector's best eligible entries as one look read them, kept for the next claims.
-
-    At a high rate most claims then read nothing: they plan from what is left, decide on
-    the counters this replica's last claim wrote, and the claim's compare-and-set proves
-    both still hold (any other replica's claim or a pause changes the counters, an entry
-    taken meanwhile is no longer eligible: the claim writes nothing and a new look
-    follows). What in flight counts only grows here (a command that ended still counts
-    until the next look), so the buffer can hold a connector back, never push it past a
-    limit: a claim it cannot make goes to a new look. It ages out after
-    buffer_max_age_seconds, and when half of the look's window has been claimed, so that
-    batches still gather from a full window.
-    """
-
-    candidates: list[Candidate]
-    series_busy: dict[int, int]
-    in_flight: int
-    profile: ThrottleProfile
-    state: ThrottleState
-    read_at: datetime
-    keep_while: int  # used while at least this many candidates are left (at least 1)
-
-    def usable(self, now: datetime, *, max_age: timedelta) -> bool:
-        """Whether claims may still plan from it."""
-        return now - self.read_at < max_age and len(self.candidates) >= self.keep_while
-
-    def claimed(self, batch: Batch, state: ThrottleState) -> None:
-        """Account for a claimed batch: its entries gone, one more command in flight."""
-        if batch.command_name == "SeasonSearch":
-            # The claim took every eligible gap of the season, in the window or not.
-            def taken(c: Candidate) -> bool:
-                return (
-                    c.series_arr_id == batch.series_arr_id
-                    and c.season_number == batch.season_number
-                    and c.search_type == "gap"
-                )
-        else:
-            ids = set(batch.registry_ids)
-
-            def taken(c: Candidate) -> bool:
-                return c.registry_id in ids
-
-        self.candidates = [c for c in self.candidates if not taken(c)]
-        self.in_flight += 1
-        if batch.series_arr_id is not None:
-            self.series_busy[batch.series_arr_id] = self.series_busy.get(batch.series_arr_id, 0) + 1
-        self.state = state
-
-
 @dataclass
 class Dispatcher:
     """One replica's dispatch engine over the shared database."""
@@ -407,8 +105,8 @@ class Dispatcher:
     # of its last look (finishing a command uses it), whether its client is ready to send.
     _next_slot: dict[int, datetime] = field(default_factory=dict)
     _profiles: dict[int, ThrottleProfile] = field(default_factory=dict)
-    # Per connector: what its last look read, for the next claims (see _Buffer).
-    _buffers: dict[int, _Buffer] = field(default_factory=dict)
+    # Per connector: what its last look read, for the next claims (see Buffer).
+    _buffers: dict[int, Buffer] = field(default_factory=dict)
     _buffer_age: timedelta = timedelta(0)
     _ready: dict[int, asyncio.Task[None] | None] = field(default_factory=dict)
     _judges: dict[int, GrabJudge] = field(default_factory=dict)
@@ -425,7 +123,7 @@ class Dispatcher:
     sent: int = 0
 
     def __post_init__(self) -> None:
-        self._look = _look_sql(self.config.buffer_size)
+        self._look = look_sql(self.config.buffer_size)
         self._buffer_age = timedelta(seconds=self.config.buffer_max_age_seconds)
         self.politeness = Politeness(
             connection=self._connection,
@@ -636,15 +334,15 @@ class Dispatcher:
         if row["queue_paused"]:
             return ClaimResult(reason="queue paused")
         if row["has_profile"]:
-            profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in _PROFILE_FIELDS})
+            profile = ThrottleProfile(**{name: row[f"p_{name}"] for name in PROFILE_FIELDS})
         else:
             profile = await default_profile(conn)
         self._profiles[connector_id] = profile
         # Each row: the Candidate's fields in their order, then the series' commands in
         # flight; best first.
-        columns = [row[key] for key in _CANDIDATE_KEYS]
+        columns = [row[key] for key in CANDIDATE_KEYS]
         rows = list(zip(*columns, strict=True)) if columns[0] else []
-        buffer = _Buffer(
+        buffer = Buffer(
             candidates=[Candidate._make(r[:9]) for r in rows if r[3] is not None],
             series_busy={r[4]: r[9] for r in rows if r[4] is not None},
             in_flight=row["in_flight"],
@@ -669,7 +367,7 @@ class Dispatcher:
         return result
 
     async def _claim_from(
-        self, conn: Connection, buffer: _Buffer, now: datetime, *, fresh: bool
+        self, conn: Connection, buffer: Buffer, now: datetime, *, fresh: bool
     ) -> ClaimResult | None:
         """Plan, decide and claim from a connector's buffer. From a buffer read earlier
         (fresh False), None when only a new look can tell (nothing plannable, a limit
@@ -742,9 +440,9 @@ class Dispatcher:
         first: Any
         second: Any
         if batch.command_name == "SeasonSearch":
-            sql, first, second = _CLAIM_SEASON, batch.series_arr_id, batch.season_number
+            sql, first, second = CLAIM_SEASON, batch.series_arr_id, batch.season_number
         else:
-            sql, first, second = _CLAIM_IDS, batch.registry_ids, batch.arr_ids
+            sql, first, second = CLAIM_IDS, batch.registry_ids, batch.arr_ids
         row = await conn.fetchrow(
             sql,
             connector_id,
@@ -860,7 +558,7 @@ class Dispatcher:
         now = self.clock()
         async with self._connection() as conn:
             await conn.execute(
-                _SENT,
+                SENT,
                 claimed.dispatch_id,
                 command.id,
                 now,
@@ -1066,13 +764,13 @@ class Dispatcher:
             if profile is None:  # a command taken over from another replica
                 profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
             rows = await conn.fetch(
-                _FINISH,
+                FINISH,
                 claimed.dispatch_id,
                 claimed.registry_ids,
                 list(found),
                 now,
                 profile.max_attempts,
-                _cooldowns(profile),
+                cooldowns(profile),
                 timedelta(seconds=profile.cooldown_base_seconds),
                 None if not failed else message[:500],
                 outcome_missing,
