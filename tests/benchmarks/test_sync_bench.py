@@ -155,6 +155,7 @@ async def test_sync_benchmark(
     from comradarr_crypto import SecretBox
     from comradarr_discovery.config import DiscoveryConfig
     from comradarr_discovery.discover import run_discovery
+    from comradarr_mirror import SearchSettings
     from comradarr_proto import RequestSweep
     from comradarr_runtime import ServiceContext, freeze_heap, thaw_heap
     from comradarr_settings import CoreSettings, load_settings
@@ -271,7 +272,11 @@ async def test_sync_benchmark(
     for kind, cid in ids.items():
         async with pool.acquire() as conn, conn.transaction():
             counts = await run_discovery(
-                conn, connector_id=cid, now=now, config=DiscoveryConfig(air_delay_hours=0)
+                conn,
+                connector_id=cid,
+                now=now,
+                config=DiscoveryConfig(),
+                search=SearchSettings(air_delay_hours=0),
             )
         found[kind] = {"gaps": counts.gaps_found, "upgrades": counts.upgrades_found}
     discovery_wall = time.perf_counter() - start

@@ -13,6 +13,7 @@ from comradarr_arrsim import Flavor, Simulator
 from comradarr_bus import Bus, Delivery
 from comradarr_discovery.config import DiscoveryConfig
 from comradarr_discovery.service import DiscoveryService
+from comradarr_mirror import SearchSettings
 from comradarr_proto import SyncCompleted
 from sync_support import API_KEY, Harness, make_harness, sim_for
 
@@ -21,7 +22,8 @@ def _discovery(h: Harness) -> DiscoveryService:
     sim = h.sim
     return DiscoveryService(
         ctx=h.service.ctx,
-        config=DiscoveryConfig(air_delay_hours=0),
+        config=DiscoveryConfig(),
+        search=SearchSettings(air_delay_hours=0),
         clock=lambda: datetime.fromtimestamp(sim.clock.now(), UTC),
     )
 
@@ -271,7 +273,7 @@ async def test_format_score_candidates_follow_the_files(pool: asyncpg.Pool, bus:
         "SELECT DISTINCT (priority_parts->>'type')::float AS t FROM search_registry"
         " WHERE search_type = 'format'"
     )
-    assert [p["t"] for p in parts] == [DiscoveryConfig().weight_format]
+    assert [p["t"] for p in parts] == [SearchSettings().priority_weights.format]
     # Switched off for the connector: the format entries go, the others stay.
     await pool.execute(
         "UPDATE connectors SET format_upgrades = false WHERE id = $1", h.connector_id

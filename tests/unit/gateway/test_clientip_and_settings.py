@@ -51,12 +51,12 @@ def test_settings_patch_names_unknown_and_invalid_fields() -> None:
 
 def test_flatten_and_build_round_trip() -> None:
     patch = SettingsPatch.model_validate(
-        {"search": {"priority_weights": {"gap": 3}}, "general": {"log_level": "debug"}}
+        {"search": {"priority_weights": {"age": 3}}, "general": {"log_level": "debug"}}
     )
     flat = flatten(patch)
-    assert flat == {"search.priority_weights.gap": 3.0, "general.log_level": "debug"}
+    assert flat == {"search.priority_weights.age": 3.0, "general.log_level": "debug"}
     built = build(flat)
-    assert built.search.priority_weights.gap == 3.0 and built.general.log_level == "debug"
+    assert built.search.priority_weights.age == 3.0 and built.general.log_level == "debug"
     assert build({"nonsense.key": 1}).general.app_name == "Comradarr"
 
 

@@ -30,7 +30,7 @@ Deleting a content row deletes its registry entry and history (foreign keys);
 ``cleanup_orphans`` removes anything left without content all the same.
 """
 
-from .priority import PriorityWeights, set_user_priority_sql, user_part_sql
+from .priority import set_user_priority_sql, user_part_sql
 from .registry import (
     CONTENT_TYPES,
     SEARCH_TYPES,
@@ -42,17 +42,26 @@ from .registry import (
     list_entries,
     set_user_priority,
 )
+from .search_settings import (
+    USER_WEIGHT_SQL,
+    PriorityWeights,
+    SearchSettings,
+    load_search_settings,
+)
 
 __all__ = [
     "CONTENT_TYPES",
     "SEARCH_TYPES",
     "STATES",
+    "USER_WEIGHT_SQL",
     "PriorityWeights",
     "RegistryEntry",
+    "SearchSettings",
     "cleanup_orphans",
     "count_by_state",
     "get_entry",
     "list_entries",
+    "load_search_settings",
     "set_user_priority",
     "set_user_priority_sql",
     "user_part_sql",

@@ -1,6 +1,6 @@
-"""A registry entry's priority: the weights (COMRADARR_DISCOVERY_WEIGHT_*) and the user's
-part of the score, shared by discovery (which scores every entry on each pass) and the
-gateway (which re-ranks an entry the moment a user changes its priority).
+"""A registry entry's priority: the user's part of the score, shared by discovery (which
+scores every entry on each pass) and the gateway (which re-ranks an entry the moment a user
+changes its priority). The weights are Settings → Search (comradarr_mirror.search_settings).
 
 The priority is the sum of weighted parts, each in [0, 1] or [-1, 1] before weighting:
 ``age`` (how recent the content is), ``missing`` (how long the entry has waited), ``user``
@@ -9,22 +9,6 @@ and ``type`` (1 for gaps, 0 for upgrades). Parts are rounded to 3 places.
 """
 
 from __future__ import annotations
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class PriorityWeights(BaseSettings):
-    """How much each part of the priority weighs."""
-
-    model_config = SettingsConfigDict(env_prefix="COMRADARR_DISCOVERY_", extra="ignore")
-
-    weight_age: float = 30.0
-    weight_missing: float = 20.0
-    weight_user: float = 50.0
-    weight_failures: float = 25.0
-    weight_type: float = 20.0
-    # The type part of a format-score upgrade (already weighted; a gap's is weight_type).
-    weight_format: float = -10.0
 
 
 def user_part_sql(*, weight: str, user_priority: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 
 from comradarr_db import Connection
 
-from .priority import PriorityWeights, set_user_priority_sql
+from .priority import set_user_priority_sql
+from .search_settings import USER_WEIGHT_SQL
 
 CONTENT_TYPES = ("episode", "movie")
 SEARCH_TYPES = ("gap", "upgrade", "format")
@@ -98,16 +99,14 @@ async def count_by_state(
     return {(r["search_type"], r["state"]): int(r["n"]) for r in records}
 
 
-async def set_user_priority(
-    conn: Connection, *, entry_id: int, user_priority: int | None, weight: float | None = None
-) -> bool:
-    """Set or clear a user's priority nudge, re-ranking the entry at once."""
-    sets = set_user_priority_sql(value="$2::integer", weight="$3")
+async def set_user_priority(conn: Connection, *, entry_id: int, user_priority: int | None) -> bool:
+    """Set or clear a user's priority nudge, re-ranking the entry at once (with the user
+    weight of Settings → Search as stored now)."""
+    sets = set_user_priority_sql(value="$2::integer", weight=f"({USER_WEIGHT_SQL})")
     status = await conn.execute(
         f"UPDATE search_registry SET {sets}, updated_at = now() WHERE id = $1",  # noqa: S608
         entry_id,
         user_priority,
-        PriorityWeights().weight_user if weight is None else weight,
     )
     return bool(status != "UPDATE 0")
 

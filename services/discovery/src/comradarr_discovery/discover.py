@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from comradarr_db import Connection
-from comradarr_mirror import user_part_sql
+from comradarr_mirror import SearchSettings, load_search_settings, user_part_sql
 from comradarr_mirror.library import EPISODE_JOINS, EPISODE_MONITORED, MOVIE_RELEASED
 
 from .config import DiscoveryConfig
@@ -208,15 +208,22 @@ async def run_discovery(
     now: datetime,
     config: DiscoveryConfig,
     search_types: tuple[str, ...] = ("gap", "upgrade", "format"),
+    search: SearchSettings | None = None,
 ) -> DiscoveryCounts:
     """Reconcile a connector's registry entries with its mirror, inside the caller's transaction.
 
     Entries of items no longer wanted are deleted whatever the sweep type; new entries
-    are created only for the sweep's search types. Format-score upgrades are candidates only
-    while the connector's format_upgrades switch is on.
+    are created only for the sweep's search types that Settings → Search lets run (read
+    here when not given). Format-score upgrades are candidates only while the connector's
+    format_upgrades switch is on.
     """
     await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", DISCOVERY_LOCK_CLASS, connector_id)
-    aired_before = now - timedelta(hours=config.air_delay_hours)
+    if search is None:
+        search = await load_search_settings(conn)
+    allowed = search.search_types()
+    search_types = tuple(t for t in search_types if t in allowed)
+    weight = search.priority_weights
+    aired_before = now - timedelta(hours=search.air_delay_hours)
     formats = bool(
         await conn.fetchval("SELECT format_upgrades FROM connectors WHERE id = $1", connector_id)
     )
@@ -228,15 +235,15 @@ async def run_discovery(
     status = await conn.execute(_RETYPE, connector_id, now)
     retyped = int(status.split()[-1])
     weights = (
-        config.weight_age,
-        config.weight_missing,
-        config.weight_user,
-        config.weight_failures,
-        config.weight_type,
+        weight.age,
+        weight.missing,
+        weight.user,
+        weight.failures,
+        weight.type,
         config.age_half_life_days,
         config.missing_full_days,
         config.failure_full_attempts,
-        config.weight_format,
+        weight.format,
     )
     # Entries that already existed first (the new ones are inserted with their score).
     await conn.execute(_PRIORITY, connector_id, now, *weights)

@@ -11,8 +11,8 @@ from typing import Any
 import structlog
 from comradarr_bus import Delivery, Subscription
 from comradarr_db import AlreadyProcessed
-from comradarr_mirror import cleanup_orphans
-from comradarr_proto import DiscoveryCompleted, ItemsQueued, SyncCompleted
+from comradarr_mirror import SearchSettings, cleanup_orphans, load_search_settings
+from comradarr_proto import DiscoveryCompleted, ItemsQueued, SettingsChanged, SyncCompleted
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
 from .config import DiscoveryConfig
@@ -44,6 +44,8 @@ class DiscoveryService:
     config: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     # Tests set the clock to a simulator's time so "aired" means the same on both sides.
     clock: Callable[[], datetime] = _utcnow
+    # Settings → Search as stored (read on each pass) unless a test fixes them here.
+    search: SearchSettings | None = None
 
     async def handle(self, msg: SyncCompleted, delivery: Delivery) -> None:
         """Reconcile the connector's registry with its freshly synced mirror."""
@@ -58,6 +60,7 @@ class DiscoveryService:
                     now=self.clock(),
                     config=self.config,
                     search_types=_TYPES[msg.sweep_type],
+                    search=self.search,
                 )
                 row = await conn.fetchrow(
                     "INSERT INTO discovery_runs (connector_id, sync_run_id, message_id,"  # noqa: S608
@@ -112,6 +115,31 @@ class DiscoveryService:
             )
         )
 
+    async def handle_settings_changed(self, msg: SettingsChanged, delivery: Delivery) -> None:
+        """New priority weights re-rank every queue now, not at each connector's next sync."""
+        if not any(k.startswith("search.priority_weights.") for k in msg.keys):
+            return
+        started = time.perf_counter()
+        async with delivery.once() as conn:
+            search = await load_search_settings(conn)
+            ids = await conn.fetch("SELECT id FROM connectors WHERE type <> 'prowlarr' ORDER BY id")
+            for row in ids:
+                # A pass that creates nothing: entries re-scored with the new weights.
+                await run_discovery(
+                    conn,
+                    connector_id=row["id"],
+                    now=self.clock(),
+                    config=self.config,
+                    search_types=(),
+                    search=search,
+                )
+        log.info(
+            "queues re-ranked with the new priority weights",
+            connectors=len(ids),
+            seconds=round(time.perf_counter() - started, 3),
+            correlation_id=msg.correlation_id,
+        )
+
     async def cleanup_loop(self) -> None:
         """Remove registry entries whose content is gone, every cleanup interval."""
         while await self.ctx.sleep(self.config.cleanup_interval_seconds):
@@ -136,9 +164,16 @@ def _service(ctx: ServiceContext) -> DiscoveryService:
     return _services[key]
 
 
-def _subscriptions(ctx: ServiceContext) -> list[Subscription[SyncCompleted]]:
+def _subscriptions(ctx: ServiceContext) -> list[Subscription[Any]]:
     service = _service(ctx)
-    return [Subscription(SyncCompleted, durable="discovery-sync-completed", handler=service.handle)]
+    return [
+        Subscription(SyncCompleted, durable="discovery-sync-completed", handler=service.handle),
+        Subscription(
+            SettingsChanged,
+            durable="discovery-settings-changed",
+            handler=service.handle_settings_changed,
+        ),
+    ]
 
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:

@@ -32,8 +32,6 @@ class DispatcherConfig:
     # through another replica are seen within it; this replica's own wake-ups (items
     # queued, queue control) drop it at once.
     buffer_max_age_seconds: float = 1.0
-    # A fully aired season with at least this share missing is searched as a season pack.
-    season_pack_threshold: float = 0.5
     # After a send failed without an answer (network), the items wait this long.
     send_failure_delay_seconds: float = 300.0
     history_retention_days: int = 90

@@ -24,6 +24,7 @@ from comradarr_bus import Bus
 from comradarr_connectors import Connector, get_api_key, get_connector, record_health
 from comradarr_crypto import SecretBox
 from comradarr_db import Connection, skip_next_reset
+from comradarr_mirror import SEARCH_TYPES, SearchSettings, load_search_settings
 from comradarr_proto import (
     ConnectorHealthChanged,
     DailyBudgetSpent,
@@ -117,6 +118,10 @@ class Dispatcher:
     # Whether a command ending should wake the loop (set by a round that was held back).
     _finish_wakes: bool = True
     _look: str = ""
+    # Settings → Search as last read (season-pack threshold, the search types sent).
+    search: SearchSettings = field(default_factory=SearchSettings)
+    _search_types: list[str] = field(default_factory=lambda: list(SEARCH_TYPES))
+    _settings_stale: bool = True
     # Search windows and download-queue backpressure (read with the connector list).
     politeness: Politeness = field(init=False)
     # CPU seconds spent on the event loop thread per dispatched command (benchmark figure).
@@ -149,6 +154,28 @@ class Dispatcher:
         self._buffers.clear()  # and the queues themselves
         self._wake.set()
 
+    def settings_changed(self, keys: list[str]) -> None:
+        """A SettingsChanged broadcast: read Settings → Search again before the next claim."""
+        if any(k.startswith("search.") for k in keys):
+            self._settings_stale = True
+            self.wake()
+
+    async def refresh_settings(self) -> None:
+        """Read Settings → Search; a change drops the buffered looks (their order and
+        search types were read under the old settings)."""
+        async with self._connection() as conn:
+            search = await load_search_settings(conn)
+        self._settings_stale = False
+        if search != self.search:
+            self.search = search
+            self._search_types = list(search.search_types())
+            self._buffers.clear()
+            log.info(
+                "search settings applied",
+                season_pack_threshold=search.season_pack_threshold,
+                search_types=self._search_types,
+            )
+
     async def run(self) -> None:
         """Dispatch until stop(): recover lapsed commands, claim, send and poll."""
         next_prune = 0.0
@@ -159,6 +186,10 @@ class Dispatcher:
         while not self._stopping.is_set():
             wait = self.config.tick_seconds
             try:
+                if self._settings_stale or time.monotonic() >= next_recover:
+                    # Read with the orphan look too: a SettingsChanged missed while NATS
+                    # was away is still applied within seconds.
+                    await self.refresh_settings()
                 if time.monotonic() >= next_recover:
                     next_recover = time.monotonic() + recover_every
                     await self.recover()
@@ -318,7 +349,7 @@ class Dispatcher:
     ) -> ClaimResult:
         # Round trips: look (counters, profile, pause, in-flight, window), then claim (CAS on
         # the counters + entries + slot + dispatch row). No BEGIN/COMMIT: each is atomic.
-        row = await conn.fetchrow(self._look, connector_id, now)
+        row = await conn.fetchrow(self._look, connector_id, now, self._search_types)
         if row is None or not row["dispatchable"]:
             self._connectors_until = 0.0  # read the list again next round
             return ClaimResult(reason="connector disabled, unavailable or paused")
@@ -379,7 +410,7 @@ class Dispatcher:
             batch_size=profile.batch_size,
             series_busy=buffer.series_busy,
             per_series_limit=profile.max_concurrent_per_series,
-            season_pack_threshold=self.config.season_pack_threshold,
+            season_pack_threshold=self.search.season_pack_threshold,
         )
         if batch is None:
             return ClaimResult(reason="nothing eligible") if fresh else None

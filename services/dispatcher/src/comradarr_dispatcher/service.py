@@ -10,7 +10,13 @@ import structlog
 from comradarr_arr import request_stats_loop
 from comradarr_bus import Delivery, Subscription
 from comradarr_db import AlreadyProcessed
-from comradarr_proto import ArrWebhookReceived, ControlQueue, ItemsQueued, SearchFound
+from comradarr_proto import (
+    ArrWebhookReceived,
+    ControlQueue,
+    ItemsQueued,
+    SearchFound,
+    SettingsChanged,
+)
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
 from .config import DispatcherConfig
@@ -90,6 +96,12 @@ class DispatcherService:
 
     async def run(self) -> None:
         """Dispatch until the service stops."""
+
+        async def on_settings(msg: SettingsChanged) -> None:
+            self.engine.settings_changed(msg.keys)
+
+        # Every replica applies a change (a broadcast, not a shared durable consumer).
+        await self.ctx.bus.listen(SettingsChanged, on_settings)
         loop = asyncio.create_task(self.engine.run())
         await self.ctx.stopping.wait()
         await self.engine.stop(timeout=self.ctx.settings.shutdown_timeout_seconds / 2)

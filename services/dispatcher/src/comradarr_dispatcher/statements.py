@@ -29,7 +29,8 @@ CANDIDATE_KEYS = tuple(f"c_{i}" for i in range(len(CANDIDATE_COLUMNS)))
 def look_sql(buffer_size: int) -> str:
     """One round trip, no lock and no transaction, before deciding: the connector's counters
     (has_state false: no row yet), its profile (NULL columns: the default), whether its
-    queue is paused, the commands in flight, and its best eligible entries with what
+    queue is paused, the commands in flight, and its best eligible entries of the search
+    types Settings → Search lets run ($3) with what
     batching needs, as one array per column (CANDIDATE_COLUMNS) in priority order.
 
     Nothing is locked: the claim statement re-checks the counters it was decided on
@@ -72,6 +73,7 @@ WITH st AS (
         FROM search_registry
         WHERE connector_id = $1 AND state IN ('pending', 'cooldown')
           AND next_eligible_at <= (SELECT $2::timestamptz)
+          AND search_type = ANY ($3::text[])
         ORDER BY priority DESC, id
         LIMIT {int(buffer_size)}
     ) r

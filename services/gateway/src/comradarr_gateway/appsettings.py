@@ -7,6 +7,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from comradarr_mirror import SearchSettings
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .text import Line
@@ -36,15 +37,6 @@ def _check_tz(v: str) -> str:
     return v
 
 
-class PriorityWeights(_Strict):
-    """How the priority score weighs what is missing."""
-
-    gap: float = Field(default=1.0, ge=0, le=100)
-    upgrade: float = Field(default=0.5, ge=0, le=100)
-    age: float = Field(default=1.0, ge=0, le=100)
-    recently_aired: float = Field(default=2.0, ge=0, le=100)
-
-
 class GeneralSettings(_Strict):
     """Name, time zone and log level."""
 
@@ -53,16 +45,6 @@ class GeneralSettings(_Strict):
     log_level: LogLevel = "info"
 
     _tz = field_validator("timezone")(_check_tz)
-
-
-class SearchSettings(_Strict):
-    """Search behaviour."""
-
-    priority_weights: PriorityWeights = Field(default_factory=PriorityWeights)
-    season_pack_threshold: float = Field(default=0.5, ge=0, le=1)
-    cooldown_hours: float = Field(default=24, ge=0, le=24 * 365)
-    backoff_multiplier: float = Field(default=2.0, ge=1, le=10)
-    max_attempts: int = Field(default=5, ge=1, le=100)
 
 
 class SecuritySettings(_Strict):
@@ -123,22 +105,25 @@ class GeneralPatch(_Strict):
 
 
 class PriorityWeightsPatch(_Strict):
-    """Changes to the priority weights."""
+    """Changes to the priority weights (bounds as comradarr_mirror.PriorityWeights)."""
 
-    gap: float | None = Field(default=None, ge=0, le=100)
-    upgrade: float | None = Field(default=None, ge=0, le=100)
-    age: float | None = Field(default=None, ge=0, le=100)
-    recently_aired: float | None = Field(default=None, ge=0, le=100)
+    age: float | None = Field(default=None, ge=0, le=1000)
+    missing: float | None = Field(default=None, ge=0, le=1000)
+    user: float | None = Field(default=None, ge=0, le=1000)
+    failures: float | None = Field(default=None, ge=0, le=1000)
+    type: float | None = Field(default=None, ge=0, le=1000)
+    format: float | None = Field(default=None, ge=-1000, le=1000)
 
 
 class SearchPatch(_Strict):
-    """Changes to search behaviour."""
+    """Changes to Settings → Search (bounds as comradarr_mirror.SearchSettings). Rate,
+    batch size, cooldown, backoff, attempts and budget are the throttle profile's."""
 
     priority_weights: PriorityWeightsPatch | None = None
     season_pack_threshold: float | None = Field(default=None, ge=0, le=1)
-    cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 365)
-    backoff_multiplier: float | None = Field(default=None, ge=1, le=10)
-    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    air_delay_hours: float | None = Field(default=None, ge=0, le=24 * 90)
+    search_gaps: bool | None = None
+    search_upgrades: bool | None = None
 
 
 class SecurityPatch(_Strict):

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from comradarr_db import Connection
-from comradarr_mirror import PriorityWeights, set_user_priority_sql
+from comradarr_mirror import USER_WEIGHT_SQL, set_user_priority_sql
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_SQL = "'1970-01-01 00:00:00+00'::timestamptz"
@@ -626,8 +626,8 @@ async def bulk_apply(
             sets = "state = 'exhausted'"
         else:
             # Re-ranked at once: the queue shows the new order on its next read.
-            sets = set_user_priority_sql(value="$2::integer", weight="$3")
-            args += [priority, PriorityWeights().weight_user]
+            sets = set_user_priority_sql(value="$2::integer", weight=f"({USER_WEIGHT_SQL})")
+            args += [priority]
         guard = "" if action == "priority" else " AND r.state NOT IN ('queued', 'searching')"
         rows = await conn.fetch(
             f"UPDATE search_registry r SET {sets}, updated_at = now()"  # noqa: S608
