@@ -358,6 +358,21 @@ def connector_form() -> rx.Component:
                         ),
                     ),
                     field(
+                        "Throttle profile",
+                        rx.select.root(
+                            rx.select.trigger(id="f-profile", width="100%"),
+                            rx.select.content(
+                                rx.foreach(
+                                    s.profile_opts,
+                                    lambda o: rx.select.item(o.label, value=o.value),
+                                )
+                            ),
+                            value=s.f_profile,
+                            on_change=s.set_f_profile,
+                        ),
+                        hint="How fast and how much it searches (Schedules → Throttle profiles).",
+                    ),
+                    field(
                         "TLS",
                         rx.hstack(
                             rx.switch(checked=s.f_verify, on_change=s.set_f_verify, id="f-verify"),
@@ -600,6 +615,15 @@ def settings() -> rx.Component:
             rx.card(
                 rx.vstack(
                     rx.foreach(SettingsState.settings, setting_row),
+                    rx.callout(
+                        "Search decides what is searched and in which order. How fast and how"
+                        " much each connector searches (rate, batch size, cooldown, backoff,"
+                        " attempts, daily budget) is its throttle profile's: choose it on the"
+                        " connector, and the default under Schedules → Throttle profiles.",
+                        icon="info",
+                        size="1",
+                        id="search-profile-note",
+                    ),
                     rx.divider(),
                     field(
                         "Current password",

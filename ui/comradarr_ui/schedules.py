@@ -14,7 +14,7 @@ from . import api
 from .content import Opt, select
 from .cron import PRESETS, describe_cron, fire_times
 from .layout import empty, page
-from .state import AuthState, fmt_time
+from .state import AuthState, Choice, fmt_time, profile_choices
 
 HOURS = 48
 OVERLAP_MINUTES = 30
@@ -116,7 +116,11 @@ class SchedulesState(AuthState):
     ticks: list[Opt] = []
     profiles: list[ProfileRow] = []
     connector_opts: list[Opt] = []
-    profile_opts: list[Opt] = []
+    # The default throttle profile (its id) and the choices to make another one default.
+    default_profile: str = ""
+    default_opts: list[Choice] = []
+    # Each connector's throttle profile in words (the schedule editor shows it).
+    conn_profiles: dict[str, str] = {}
     note: str = ""
     available: bool = True
     # editor
@@ -128,7 +132,6 @@ class SchedulesState(AuthState):
     preset: str = "daily"
     cron: str = PRESETS["daily"][1]
     timezone: str = "UTC"
-    f_profile: str = "none"
     preview_words: str = ""
     preview_runs: list[str] = []
     preview_error: str = ""
@@ -144,6 +147,11 @@ class SchedulesState(AuthState):
     def cron_fields(self) -> list[str]:
         parts = self.cron.split()
         return parts if len(parts) == 5 else ["*"] * 5
+
+    @rx.var
+    def f_profile_text(self) -> str:
+        """The throttle profile the edited schedule's sweeps search under."""
+        return self.conn_profiles.get(self.f_connector, "")
 
     @rx.var
     def cron_text(self) -> str:
@@ -162,9 +170,15 @@ class SchedulesState(AuthState):
             profiles = []
         pnames = {int(p.get("id", 0)): str(p.get("name", "")) for p in profiles}
         self._raw_profiles = {int(p.get("id", 0)): p for p in profiles}
-        self.profile_opts = [Opt(value="none", label="Default")] + [
-            Opt(value=str(k), label=v) for k, v in pnames.items()
-        ]
+        self.default_opts = profile_choices(profiles)[1:]
+        self.default_profile = next((str(p.get("id")) for p in profiles if p.get("is_default")), "")
+        default_name = pnames.get(int(self.default_profile or 0), "")
+        self.conn_profiles = {
+            str(c.get("id")): pnames[int(c["throttle_profile_id"])]
+            if c.get("throttle_profile_id") and int(c["throttle_profile_id"]) in pnames
+            else f"{default_name} (the default profile)"
+            for c in conns
+        }
         self.profiles = [
             ProfileRow(
                 id=int(p.get("id", 0)),
@@ -198,7 +212,7 @@ class SchedulesState(AuthState):
                 next_run=fmt_time((s.get("next_runs") or [None])[0]) if s.get("enabled") else "—",
                 sweep=SWEEP_TYPES.get(str(s.get("sweep_type")), str(s.get("sweep_type"))),
                 tz=str(s.get("timezone", "")),
-                profile=pnames.get(int(s.get("throttle_profile_id") or 0), "Default"),
+                profile=self.conn_profiles.get(str(s.get("connector_id")), ""),
                 enabled=bool(s.get("enabled")),
             )
             for s in items
@@ -286,7 +300,6 @@ class SchedulesState(AuthState):
         self.preset = "daily"
         self.cron = PRESETS["daily"][1]
         self.timezone = "UTC"
-        self.f_profile = "none"
         self.preview_words, self.preview_runs, self.preview_error = "", [], ""
 
     async def _preview(self) -> None:
@@ -344,7 +357,6 @@ class SchedulesState(AuthState):
         self.cron = str(s.get("cron") or "")
         self.preset = next((k for k, (_, e) in PRESETS.items() if e == self.cron), "custom")
         self.timezone = str(s.get("timezone") or "UTC")
-        self.f_profile = str(s.get("throttle_profile_id") or "none")
         self.editing = True
         self.msg = ""
         return await self._changed()
@@ -365,10 +377,6 @@ class SchedulesState(AuthState):
     @rx.event
     def set_f_sweep(self, v: str) -> None:
         self.f_sweep = v
-
-    @rx.event
-    def set_f_profile(self, v: str) -> None:
-        self.f_profile = v
 
     @rx.event
     async def set_preset(self, key: str):
@@ -410,7 +418,6 @@ class SchedulesState(AuthState):
             "sweep_type": self.f_sweep,
             "cron": self.cron.strip(),
             "timezone": self.timezone.strip() or "UTC",
-            "throttle_profile_id": int(self.f_profile) if self.f_profile.isdigit() else None,
         }
         try:
             if self.edit_id:
@@ -457,6 +464,20 @@ class SchedulesState(AuthState):
     @rx.event
     async def delete(self, schedule_id: int):
         return await self._act("DELETE", f"/schedules/{schedule_id}", "Schedule deleted")
+
+    @rx.event
+    async def set_default_profile(self, v: str):
+        """Make a profile the default for connectors without their own."""
+        if not v.isdigit():
+            return None
+        try:
+            await self._guarded("PUT", "/throttle-profiles/default", json={"profile_id": int(v)})
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError as exc:
+            return rx.toast.error(f"Default not changed: {exc.message}")
+        await self._fetch()
+        return rx.toast.success("Default throttle profile changed")
 
     @rx.event
     def edit_profile(self, profile_id: int, copy: bool = False) -> None:
@@ -663,15 +684,14 @@ def editor() -> rx.Component:
                 ),
                 _field(
                     "Throttle profile",
-                    rx.select.root(
-                        rx.select.trigger(id="sched-profile", width="100%"),
-                        rx.select.content(
-                            rx.foreach(
-                                s.profile_opts, lambda o: rx.select.item(o.label, value=o.value)
-                            )
+                    rx.vstack(
+                        rx.text(s.f_profile_text, size="2", id="sched-profile"),
+                        rx.link(
+                            "Set on the connector",
+                            href="/connectors/new?id=" + s.f_connector,
+                            size="1",
                         ),
-                        value=s.f_profile,
-                        on_change=s.set_f_profile,
+                        spacing="1",
                     ),
                 ),
                 grid_template_columns=["1fr", "1fr 1fr", "1fr 1fr 1fr"],
@@ -963,6 +983,26 @@ def profiles() -> rx.Component:
             ),
             width="100%",
             align="center",
+        ),
+        rx.flex(
+            rx.text("Default profile", size="2", weight="medium"),
+            rx.select.root(
+                rx.select.trigger(id="default-profile", min_width="200px"),
+                rx.select.content(
+                    rx.foreach(s.default_opts, lambda o: rx.select.item(o.label, value=o.value))
+                ),
+                value=s.default_profile,
+                on_change=s.set_default_profile,
+            ),
+            rx.text(
+                "Connectors without a profile of their own search under it.",
+                size="1",
+                color=rx.color("gray", 10),
+            ),
+            gap="8px",
+            align="center",
+            wrap="wrap",
+            width="100%",
         ),
         rx.cond(s.p_editing, profile_editor()),
         rx.grid(

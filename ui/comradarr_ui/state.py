@@ -97,6 +97,27 @@ class KV:
 
 
 @dataclass
+class Choice:
+    """One option of a select: the value sent, the label shown."""
+
+    value: str = ""
+    label: str = ""
+
+
+# A connector without a throttle profile of its own uses the default profile.
+DEFAULT_PROFILE = "default"
+
+
+def profile_choices(profiles: list[dict[str, Any]]) -> list[Choice]:
+    """The throttle-profile select of a connector: the default (named), then every profile."""
+    default = next((str(p.get("name")) for p in profiles if p.get("is_default")), "")
+    label = f"Default profile ({default})" if default else "Default profile"
+    return [Choice(value=DEFAULT_PROFILE, label=label)] + [
+        Choice(value=str(p.get("id")), label=str(p.get("name", ""))) for p in profiles
+    ]
+
+
+@dataclass
 class Row:
     """A generic table row (already formatted cells)."""
 
@@ -561,6 +582,8 @@ class ConnectorFormState(AuthState):
     f_key: str = ""
     f_verify: bool = True
     f_timeout: str = "30"
+    f_profile: str = DEFAULT_PROFILE
+    profile_opts: list[Choice] = []
     key_hint: str = ""
     test_state: str = ""  # "", "running", "ok", "error"
     test_message: str = ""
@@ -614,12 +637,17 @@ class ConnectorFormState(AuthState):
     def set_f_timeout(self, v: str) -> None:
         self.f_timeout = v
 
+    @rx.event
+    def set_f_profile(self, v: str) -> None:
+        self.f_profile = v
+
     def _reset(self) -> None:
         self.edit_id = 0
         self.f_name = self.f_url = self.f_key = self.key_hint = ""
         self.f_type = "sonarr"
         self.f_verify = True
         self.f_timeout = "30"
+        self.f_profile = DEFAULT_PROFILE
         self.test_state = self.test_message = self.save_error = ""
         self.saving = False
         self.duplicate = False
@@ -643,6 +671,15 @@ class ConnectorFormState(AuthState):
             self.f_name, self.f_type, self.f_url = row.name, row.type or "sonarr", row.url
             self.f_verify, self.f_timeout = row.verify_ssl, row.timeout
             self.key_hint = f"Stored key {row.key_masked}; leave empty to keep it."
+            own = c.get("throttle_profile_id") if isinstance(c, dict) else None
+            self.f_profile = str(own) if own else DEFAULT_PROFILE
+        try:
+            profiles = api.items_of(await self._guarded("GET", "/throttle-profiles"))
+        except api.Unauthorized:
+            return self._login_redirect()
+        except api.GatewayError:
+            profiles = []
+        self.profile_opts = profile_choices(profiles)
         try:
             await self._plan()
         except api.Unauthorized:
@@ -725,6 +762,7 @@ class ConnectorFormState(AuthState):
             "url": self.f_url.strip(),
             "verify_ssl": self.f_verify,
             "timeout_seconds": self._timeout(),
+            "throttle_profile_id": int(self.f_profile) if self.f_profile.isdigit() else None,
         }
         if self.f_key.strip():
             payload["api_key"] = self.f_key.strip()

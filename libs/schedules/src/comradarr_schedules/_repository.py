@@ -18,8 +18,8 @@ from ._cron import default_timezone, describe, is_valid, is_valid_timezone, next
 SWEEP_TYPES = ("gaps", "upgrades", "both")
 SYNC_MODES = ("incremental", "full")
 _COLUMNS = """
-    id, name, connector_id, sweep_type, sync_mode, cron, timezone, throttle_profile_id,
-    enabled, next_run_at, last_fired_at, created_at
+    id, name, connector_id, sweep_type, sync_mode, cron, timezone, enabled, next_run_at,
+    last_fired_at, created_at
 """
 _UPDATABLE = {
     "name",
@@ -28,7 +28,6 @@ _UPDATABLE = {
     "sync_mode",
     "cron",
     "timezone",
-    "throttle_profile_id",
     "enabled",
 }
 
@@ -48,7 +47,6 @@ class Schedule:
     sync_mode: str
     cron: str
     timezone: str
-    throttle_profile_id: int | None
     enabled: bool
     next_run_at: datetime | None
     last_fired_at: datetime | None
@@ -88,7 +86,6 @@ async def create_schedule(
     sweep_type: str = "both",
     sync_mode: str = "incremental",
     timezone: str | None = None,
-    throttle_profile_id: int | None = None,
     enabled: bool = True,
 ) -> Schedule:
     """Insert a schedule (timezone defaults to the process TZ); validated first."""
@@ -96,7 +93,7 @@ async def create_schedule(
     _check({"cron": cron, "timezone": tz, "sweep_type": sweep_type, "sync_mode": sync_mode})
     row = await conn.fetchrow(
         "INSERT INTO schedules (name, connector_id, sweep_type, sync_mode, cron, timezone,"  # noqa: S608
-        " throttle_profile_id, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " enabled) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         f" RETURNING {_COLUMNS}",
         name,
         connector_id,
@@ -104,7 +101,6 @@ async def create_schedule(
         sync_mode,
         cron,
         tz,
-        throttle_profile_id,
         enabled,
     )
     return _row(row)

@@ -260,6 +260,13 @@ class ConnectorCreate(_ConnectorFields):
         max_length=64,
         description="IANA zone of the windows; defaults to the application's time zone.",
     )
+    throttle_profile_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The throttle profile its searches go out under; null: the default"
+        " profile (GET /throttle-profiles/default).",
+    )
 
 
 class ConnectorUpdate(_ConnectorFields):
@@ -278,6 +285,9 @@ class ConnectorUpdate(_ConnectorFields):
     )
     search_windows: list[SearchWindowIn] | None = Field(default=None, max_length=14)
     search_timezone: str | None = Field(default=None, max_length=64)
+    throttle_profile_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Null: use the default profile."
+    )
 
 
 class ConnectorTest(_ConnectorFields):
@@ -315,6 +325,9 @@ class ConnectorOut(BaseModel):
     )
     search_windows: list[SearchWindowOut] = Field(description="Empty: searches go any time.")
     search_timezone: str
+    throttle_profile_id: int | None = Field(
+        description="Its own throttle profile; null: the default profile."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import Field
 
 from . import repo, sweeps
+from .errors import invalid
 from .models import (
     ConnectorCreate,
     ConnectorHealth,
@@ -113,6 +114,7 @@ def out(c: Connector) -> ConnectorOut:
         queue_limit=c.queue_limit,
         search_windows=[SearchWindowOut.model_validate(w) for w in c.search_windows],
         search_timezone=c.search_timezone,
+        throttle_profile_id=c.throttle_profile_id,
         created_at=c.created_at,
         updated_at=c.updated_at,
     )
@@ -251,6 +253,8 @@ def connectors_router() -> APIRouter:
         status = _status_for(result)
         messages = [result.message] if result.message else []
         tz = (await gw.app_settings()).general.timezone
+        async with gw.ctx.pool.acquire() as conn:
+            await _check_profile(conn, body.throttle_profile_id)
         timezone = body.search_timezone or tz
         try:
             async with gw.ctx.pool.acquire() as conn, conn.transaction():
@@ -271,6 +275,7 @@ def connectors_router() -> APIRouter:
                     queue_limit=body.queue_limit,
                     search_windows=_windows(body.search_windows),
                     search_timezone=timezone,
+                    throttle_profile_id=body.throttle_profile_id,
                 )
                 await record_health(conn, connector_id=c.id, status=status, messages=messages)
                 await _record_version(conn, c.id, result)
@@ -346,13 +351,15 @@ def connectors_router() -> APIRouter:
         gw = gateway_of(request)
         changes = body.model_dump(exclude_unset=True, exclude={"api_key", "search_windows"})
         changes = {k: v for k, v in changes.items() if v is not None}
-        if "queue_limit" in body.model_fields_set:  # null clears it
-            changes["queue_limit"] = body.queue_limit
+        for nullable in ("queue_limit", "throttle_profile_id"):  # null clears it
+            if nullable in body.model_fields_set:
+                changes[nullable] = getattr(body, nullable)
         if body.search_windows is not None:
             changes["search_windows"] = _windows(body.search_windows)
         try:
             async with gw.ctx.pool.acquire() as conn:
                 await _get(conn, connector_id)
+                await _check_profile(conn, changes.get("throttle_profile_id"))
                 c = await update_connector(
                     conn,
                     box=gw.box,
@@ -542,6 +549,14 @@ async def _announce_health(
         )
     except Exception:
         log.warning("could not publish connector health change", connector_id=connector_id)
+
+
+async def _check_profile(conn: Any, profile_id: int | None) -> None:
+    """A 422 naming the field when no throttle profile has that id."""
+    if profile_id is not None and not await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM throttle_profiles WHERE id = $1)", profile_id
+    ):
+        raise invalid(("body", "throttle_profile_id"), "no throttle profile has that id")
 
 
 async def _get(conn: Any, connector_id: int) -> Connector:

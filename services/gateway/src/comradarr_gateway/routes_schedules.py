@@ -57,7 +57,6 @@ class ScheduleOut(BaseModel):
     sync_mode: SyncMode
     cron: str
     timezone: str
-    throttle_profile_id: int | None
     enabled: bool
     next_run_at: datetime | None
     last_fired_at: datetime | None
@@ -67,7 +66,8 @@ class ScheduleOut(BaseModel):
 
 
 class ScheduleCreate(Strict):
-    """A new schedule; timezone defaults to the application's time zone setting."""
+    """A new schedule; timezone defaults to the application's time zone setting. Its sweeps
+    search under the connector's throttle profile (set on the connector)."""
 
     name: Line = Field(default="", max_length=100)
     connector_id: int = Field(ge=1, le=2**31 - 1)
@@ -75,12 +75,11 @@ class ScheduleCreate(Strict):
     sync_mode: SyncMode = "incremental"
     cron: CronText
     timezone: TzText | None = None
-    throttle_profile_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     enabled: bool = True
 
 
 class ScheduleUpdate(Strict):
-    """Changes to a schedule (throttle_profile_id null clears it)."""
+    """Changes to a schedule."""
 
     name: Line | None = Field(default=None, max_length=100)
     connector_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -88,7 +87,6 @@ class ScheduleUpdate(Strict):
     sync_mode: SyncMode | None = None
     cron: CronText | None = None
     timezone: TzText | None = None
-    throttle_profile_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     enabled: bool | None = None
 
 
@@ -167,7 +165,6 @@ def schedule_out(s: Schedule) -> ScheduleOut:
         sync_mode=s.sync_mode,
         cron=s.cron,
         timezone=s.timezone,
-        throttle_profile_id=s.throttle_profile_id,
         enabled=s.enabled,
         next_run_at=s.next_run_at,
         last_fired_at=s.last_fired_at,
@@ -190,11 +187,6 @@ async def _check_refs(conn: Connection, values: dict[str, Any]) -> None:
                 "a Prowlarr connector has no library to sweep; choose a Sonarr, Radarr or"
                 " Whisparr connector",
             )
-    profile = values.get("throttle_profile_id")
-    if profile is not None and not await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM throttle_profiles WHERE id = $1)", profile
-    ):
-        raise invalid(("body", "throttle_profile_id"), "no throttle profile has that id")
 
 
 async def _default_tz(gw: Gateway) -> str:
@@ -239,7 +231,6 @@ def schedules_router() -> APIRouter:
                 sweep_type=body.sweep_type,
                 sync_mode=body.sync_mode,
                 timezone=tz,
-                throttle_profile_id=body.throttle_profile_id,
                 enabled=body.enabled,
             )
         log.info("schedule created", schedule_id=s.id, connector_id=s.connector_id)
@@ -253,7 +244,7 @@ def schedules_router() -> APIRouter:
     @router.patch("/{schedule_id}", response_model=ScheduleOut, responses=_NOT_FOUND)
     async def update(schedule_id: IdPath, body: ScheduleUpdate, request: Request) -> ScheduleOut:
         changes = body.model_dump(exclude_unset=True)
-        changes = {k: v for k, v in changes.items() if v is not None or k == "throttle_profile_id"}
+        changes = {k: v for k, v in changes.items() if v is not None}
         async with gateway_of(request).ctx.pool.acquire() as conn, conn.transaction():
             current = await _get(conn, schedule_id)
             if "cron" in changes or "timezone" in changes:

@@ -14,9 +14,11 @@ from comradarr_throttle import (
     ProfileNotFoundError,
     ThrottleProfile,
     create_profile,
+    default_profile,
     delete_profile,
     get_profile,
     list_profiles,
+    set_default_profile,
     update_profile,
 )
 from fastapi import APIRouter, HTTPException, Path, Request, Response
@@ -119,6 +121,12 @@ class ThrottleProfileUpdate(Strict):
     rate_limit_cooldown_seconds: RateCooldown | None = None
 
 
+class DefaultProfileIn(Strict):
+    """Which profile connectors without one of their own use."""
+
+    profile_id: int = Field(ge=1, le=2**31 - 1)
+
+
 def profile_out(p: ThrottleProfile) -> ThrottleProfileOut:
     """The API view of a profile."""
     data = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
@@ -174,6 +182,25 @@ def throttle_router() -> APIRouter:
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, "a throttle profile with that name already exists") from None
         log.info("throttle profile created", profile_id=p.id)
+        return profile_out(p)
+
+    @router.get("/default", response_model=ThrottleProfileOut)
+    async def get_default(request: Request) -> ThrottleProfileOut:
+        """The profile of every connector that has none of its own."""
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            return profile_out(await default_profile(conn))
+
+    @router.put("/default", response_model=ThrottleProfileOut)
+    async def put_default(body: DefaultProfileIn, request: Request) -> ThrottleProfileOut:
+        """Make a profile the default; connectors without their own use it from their next
+        search on (the dispatcher reads the profile on every claim)."""
+        async with gateway_of(request).ctx.pool.acquire() as conn:
+            try:
+                await set_default_profile(conn, profile_id=body.profile_id)
+            except ProfileNotFoundError:
+                raise invalid(("body", "profile_id"), "no throttle profile has that id") from None
+            p = await default_profile(conn)
+        log.info("default throttle profile changed", profile_id=p.id, name=p.name)
         return profile_out(p)
 
     @router.get("/{profile_id}", response_model=ThrottleProfileOut, responses=_NOT_FOUND)
