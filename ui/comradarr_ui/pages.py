@@ -580,6 +580,7 @@ def setting_row(r) -> rx.Component:
                 rx.switch(
                     checked=r.value == "true",
                     on_change=lambda v: SettingsState.set_setting(r.key, v),
+                    id="setting-" + r.key.replace(".", "-"),
                 ),
             ),
             (

@@ -1,0 +1,94 @@
+"""Issue 20's controls end to end: Settings → Search holds only what services read (and says
+where the rest lives), a connector takes a throttle profile in its form, the default profile
+is chosen on the Schedules page, and the schedule editor shows the connector's profile.
+
+Runs after test_ui_flows.py on the same system and signs itself in as it finds it."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.system import ARR_KEY, System
+from tests.e2e.test_ui_security import SLOW, sign_in
+
+PROFILE = "e2e controls"
+
+
+def pick(page, trigger: str, option: str) -> None:
+    """Choose an option of a Radix select."""
+    page.click(trigger)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_search_settings_are_saved_and_name_where_the_rest_lives(page, system: System) -> None:
+    page.set_default_timeout(SLOW)
+    sign_in(page, system)
+    page.goto(system.ui_url + "/settings")
+    page.locator("#page-title", has_text="Settings").wait_for()
+    threshold = page.locator("#setting-search-season_pack_threshold")
+    threshold.wait_for()
+    body = page.inner_text("body")
+    # The duplicates are gone: cooldown, backoff and attempts are the profile's.
+    for gone in ("Cooldown hours", "Backoff multiplier", "Max attempts", "Recently aired"):
+        assert gone not in body, gone
+    assert "Air delay hours" in body and "Search upgrades" in body
+    page.locator("#search-profile-note", has_text="throttle profile").wait_for()
+    threshold.fill("0.8")
+    page.locator("#setting-search-search_upgrades").click()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    page.reload()
+    page.locator("#setting-search-season_pack_threshold").wait_for()
+    assert page.locator("#setting-search-season_pack_threshold").input_value() == "0.8"
+    upgrades = page.locator("#setting-search-search_upgrades")
+    assert upgrades.get_attribute("aria-checked") == "false"
+    upgrades.click()  # back on, as the other tests expect
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+
+
+def test_connector_profile_and_default_profile_are_chosen_in_the_ui(page, system: System) -> None:
+    page.set_default_timeout(SLOW)
+    page.goto(system.ui_url + "/schedules")
+    page.click("#new-profile")
+    page.locator("#profile-editor").wait_for()
+    page.fill("#profile-name", PROFILE)
+    page.fill("#profile-requests_per_minute", "3")
+    page.click("#save-profile")
+    page.locator(".profile-card", has_text=PROFILE).wait_for()
+
+    # The connector form: its own profile, kept when the form is opened again.
+    page.goto(system.ui_url + "/connectors/new")
+    page.fill("#f-name", "e2e controls TV")
+    page.fill("#f-url", system.arr_url)
+    page.fill("#f-key", ARR_KEY)
+    assert "Default profile (Moderate)" in page.locator("#f-profile").inner_text()
+    pick(page, "#f-profile", PROFILE)
+    page.click("#save-connector")
+    anyway = page.locator("#save-anyway")
+    detail = page.locator("#page-title", has_text="e2e controls TV")
+    anyway.or_(detail).first.wait_for()
+    if anyway.is_visible():  # the same simulated app is connected already
+        anyway.click()
+    page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
+    cid = re.search(r"id=(\d+)", page.url).group(1)  # type: ignore[union-attr]
+    page.goto(system.ui_url + f"/connectors/new?id={cid}")
+    page.locator("#f-name").wait_for()
+    page.wait_for_function("document.querySelector('#f-name').value === 'e2e controls TV'")
+    assert PROFILE in page.locator("#f-profile").inner_text()
+
+    # The schedule editor shows that connector's profile instead of offering its own.
+    page.goto(system.ui_url + "/schedules")
+    page.click("#new-schedule")
+    page.locator("#schedule-editor").wait_for()
+    pick(page, "#sched-connector", "e2e controls TV")
+    page.locator("#sched-profile", has_text=PROFILE).wait_for()
+
+    # The default profile: chosen above the profiles; the connectors without one follow it.
+    pick(page, "#default-profile", "Conservative")
+    page.get_by_text("Default throttle profile changed").wait_for()
+    page.locator(".profile-card", has_text="Conservative (default)").wait_for()
+    page.reload()
+    assert "Conservative" in page.locator("#default-profile").inner_text()
+    pick(page, "#default-profile", "Moderate")
+    page.locator(".profile-card", has_text="Moderate (default)").wait_for()
