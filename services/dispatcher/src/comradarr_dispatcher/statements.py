@@ -171,11 +171,13 @@ WITH d AS (
 ), r AS (
     UPDATE search_registry SET state = 'searching', last_searched_at = $3, updated_at = $3
     WHERE id = ANY ($6::bigint[])
-    RETURNING id, connector_id, search_type
+    RETURNING id, connector_id, search_type, content_type, episode_id, movie_id
 )
 INSERT INTO search_history (registry_id, connector_id, command_id, command_name,
-    search_type, outcome, started_at, dispatch_id, response_ms, batch_size)
-SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8 FROM r
+    search_type, outcome, started_at, dispatch_id, response_ms, batch_size, content_type,
+    episode_id, movie_id)
+SELECT r.id, r.connector_id, $2, $7, r.search_type, 'dispatched', $3, $1, $5, $8,
+       r.content_type, r.episode_id, r.movie_id FROM r
 """
 
 

@@ -342,9 +342,14 @@ def explain(
 async def recent(conn: Connection, *, connector_id: int | None, limit: int) -> list[dict[str, Any]]:
     """Searches that ended, newest first, with their content's title."""
     rows = await conn.fetch(
+        # The history names its content itself: a found item's entry may be gone.
         "SELECT h.id, h.registry_id, h.connector_id, r.content_type, h.command_name,"  # noqa: S608
         " h.search_type, h.outcome, h.error, h.started_at, h.ended_at,"
-        f" {_TITLE} FROM search_history h JOIN search_registry r ON r.id = h.registry_id"
+        f" {_TITLE} FROM search_history h"
+        " LEFT JOIN search_registry g ON g.id = h.registry_id"
+        " CROSS JOIN LATERAL (SELECT coalesce(h.content_type, g.content_type) AS content_type,"
+        "   coalesce(h.episode_id, g.episode_id) AS episode_id,"
+        "   coalesce(h.movie_id, g.movie_id) AS movie_id) r"
         f" {_JOINS} WHERE h.ended_at IS NOT NULL"
         " AND ($1::int IS NULL OR h.connector_id = $1)"
         " ORDER BY h.started_at DESC, h.id DESC LIMIT $2",

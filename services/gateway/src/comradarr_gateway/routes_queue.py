@@ -117,9 +117,12 @@ class RecentSearch(BaseModel):
     """A search that ended."""
 
     id: int
-    registry_id: int
+    registry_id: int | None = Field(
+        description="Null once its queue entry is gone (found, or no longer wanted): the"
+        " history outlives it."
+    )
     connector_id: int
-    content_type: str
+    content_type: str | None
     title: str | None
     command_name: str | None
     search_type: str
