@@ -92,3 +92,32 @@ def test_connector_profile_and_default_profile_are_chosen_in_the_ui(page, system
     assert "Conservative" in page.locator("#default-profile").inner_text()
     pick(page, "#default-profile", "Moderate")
     page.locator(".profile-card", has_text="Moderate (default)").wait_for()
+
+
+def test_a_refused_key_is_shown_with_a_way_to_re_enter_it(page, system: System) -> None:
+    page.set_default_timeout(SLOW)
+    page.goto(system.ui_url + "/connectors/new")
+    page.fill("#f-name", "e2e wrong key")
+    page.fill("#f-url", system.arr_url)
+    page.fill("#f-key", "a-key-the-app-refuses-0000000000")
+    page.click("#save-connector")
+    anyway = page.locator("#save-anyway")
+    done = page.get_by_text(re.compile(r"Connector saved"))
+    anyway.or_(done).first.wait_for()
+    if anyway.is_visible():
+        anyway.click()
+    page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
+    page.locator("#key-refused", has_text="refused the API key").wait_for()
+    page.goto(system.ui_url + "/connectors")
+    row = page.locator("#connector-table tr", has_text="e2e wrong key")
+    assert "API key refused" in row.inner_text()
+    row.locator(".reenter-key").click()
+    page.wait_for_url(re.compile(r"/connectors/new/?\?id=\d+"))
+    page.wait_for_function("document.querySelector('#f-name').value === 'e2e wrong key'")
+    page.fill("#f-key", ARR_KEY)
+    page.click("#save-connector")
+    page.get_by_text("Connector saved").wait_for()
+    page.goto(system.ui_url + "/connectors")
+    row = page.locator("#connector-table tr", has_text="e2e wrong key")
+    row.locator(".status-badge", has_text="healthy").wait_for()
+    assert row.locator(".reenter-key").count() == 0

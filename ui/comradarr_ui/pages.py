@@ -219,9 +219,25 @@ def connector_menu(c_id: rx.Var, name: rx.Var, kind: rx.Var, **props) -> rx.Comp
     )
 
 
+def reenter_key_link(c_id: rx.Var, size: str = "2") -> rx.Component:
+    """Where a refused API key is fixed: the connector form, at its key field."""
+    return rx.link(
+        "Re-enter API key",
+        href="/connectors/new?id=" + c_id.to_string(),
+        size=size,
+        class_name="reenter-key",
+    )
+
+
 def connector_list_row(c: ConnectorRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(status_badge(c.status, c.color)),
+        rx.table.cell(
+            rx.vstack(
+                status_badge(c.status, c.color),
+                rx.cond(c.key_refused, reenter_key_link(c.id, "1")),
+                spacing="1",
+            )
+        ),
         rx.table.cell(rx.link(c.name, href="/connector?id=" + c.id.to_string(), weight="medium")),
         rx.table.cell(rx.text(c.type, transform="capitalize"), display=["none", "table-cell"]),
         rx.table.cell(
@@ -518,6 +534,23 @@ def connector_detail() -> rx.Component:
                     kv_line("Timeout", s.c.timeout + " s"),
                     kv_line("Application", s.c.app),
                     kv_line("Checked", s.c.checked_at + " (" + s.timezone + ")"),
+                    rx.cond(
+                        s.c.key_refused,
+                        rx.callout(
+                            rx.vstack(
+                                rx.text(
+                                    "The app refused the API key: nothing is searched or synced"
+                                    " until a key it accepts is saved.",
+                                    size="2",
+                                ),
+                                reenter_key_link(s.c.id),
+                                spacing="1",
+                            ),
+                            icon="key-round",
+                            color_scheme="red",
+                            id="key-refused",
+                        ),
+                    ),
                     rx.cond(s.c.messages != "", rx.callout(s.c.messages, color_scheme="yellow")),
                     spacing="2",
                     width="100%",

@@ -20,8 +20,11 @@ STATUS_COLORS = {
     "degraded": "yellow",
     "unhealthy": "red",
     "offline": "red",
+    "auth_failed": "red",
     "unknown": "gray",
 }
+# A status shown in other words than the API's.
+STATUS_LABELS = {"auth_failed": "API key refused"}
 CONNECTOR_TYPES = ["sonarr", "radarr", "whisparr", "prowlarr"]
 
 
@@ -80,6 +83,8 @@ class ConnectorRow:
     url: str = ""
     enabled: bool = True
     status: str = "unknown"
+    # The app refused the API key: the UI offers to re-enter it.
+    key_refused: bool = False
     color: str = "gray"
     key_masked: str = ""
     verify_ssl: bool = True
@@ -185,7 +190,8 @@ def connector_row(c: dict[str, Any]) -> ConnectorRow:
         type=str(c.get("type", "")),
         url=str(c.get("url", "")),
         enabled=bool(c.get("enabled", True)),
-        status=status,
+        status=STATUS_LABELS.get(status, status),
+        key_refused=status == "auth_failed",
         color=STATUS_COLORS.get(status, "gray"),
         key_masked=str(c.get("api_key_masked") or "****"),
         verify_ssl=bool(c.get("verify_ssl", True)),

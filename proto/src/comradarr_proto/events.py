@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._base import Event
 from .commands import SweepType, SyncMode
 
-HealthStatus = Literal["healthy", "degraded", "unhealthy", "offline"]
+HealthStatus = Literal["healthy", "degraded", "unhealthy", "offline", "auth_failed"]
 CommandName = Literal["EpisodeSearch", "SeasonSearch", "MoviesSearch"]
 # What an *arr request was for: the library walk (series, episodes, movies, wanted lists,
 # profiles), sending a search command, polling one, reading the grab history, the app's

@@ -196,7 +196,8 @@ async def test_gap_upgrade_transitions_and_cascades(pool: asyncpg.Pool, bus: Bus
     sim.changed()
     await h.sweep("incremental")
     assert await pool.fetchval("SELECT count(*) FROM search_registry WHERE id = $1", entry) == 0
-    assert await pool.fetchval("SELECT count(*) FROM search_history") == 0
+    # Its history stays (the record of what was searched; only retention removes it).
+    assert await pool.fetchval("SELECT count(*) FROM search_history WHERE registry_id IS NULL") == 1
 
 
 async def test_sweep_type_limits_new_entries_and_redelivery_is_a_no_op(

@@ -85,7 +85,8 @@ async def test_scheduled_sweep_reaches_the_arr_app(
         # The correlation id travels with the work from the command to the last event.
         assert discovery["correlation_id"] == run["correlation_id"]
         assert await pool.fetchval("SELECT count(*) FROM search_registry") > 0
-        assert await pool.fetchval("SELECT count(*) FROM search_history") > 0
+        # Recorded once the app has answered the command (just after the request above).
+        await wait_for(lambda: pool.fetchval("SELECT count(*) > 0 FROM search_history"), timeout=10)
         # Nothing was sent with the key in the URL, and every call carried it as a header.
         assert all(API_KEY not in r.query for r in sim.requests)
         assert all(r.api_key_header for r in sim.requests if r.path != "/ping")

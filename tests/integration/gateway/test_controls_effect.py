@@ -28,6 +28,7 @@ from .conftest import Harness
 
 pytestmark = pytest.mark.integration
 KEY = "controls-api-key-000000000000000000000"
+CLICK = "click-save-connector-1"
 FAST = Behaviour(
     command_queue_delay=0.01, command_duration=0.02, import_delay=0.05, find_probability=0.0
 )
@@ -140,7 +141,8 @@ async def _settings(admin: httpx.AsyncClient, **search: Any) -> None:
 
 async def _connector(admin: httpx.AsyncClient, url: str, **fields: Any) -> int:
     body = {"type": "sonarr", "name": "TV", "url": url, "api_key": KEY, **fields}
-    r = await admin.post("/api/v1/connectors", json=body)
+    # The click's correlation id: its first sweep's commands carry it.
+    r = await admin.post("/api/v1/connectors", json=body, headers={"X-Correlation-Id": CLICK})
     assert r.status_code == 201, r.text
     assert r.json()["first_sweep"] is not None, r.text
     return int(r.json()["id"])
@@ -181,6 +183,12 @@ async def test_profile_assignment_spaces_shapes_and_limits_searches(
     gaps_between = [y.at - x.at for x, y in itertools.pairwise(every)][:3]
     assert min(gaps_between) >= 2.0 * 0.95, gaps_between
     searched_a = [i for s in under_a for i in s.ids]
+    # One id from the click to the *arr command: the request, its sweep, the commands.
+    first = await pool.fetch("SELECT DISTINCT correlation_id FROM dispatch_commands")
+    assert [f["correlation_id"] for f in first] == [CLICK]
+    assert await pool.fetchval(
+        "SELECT bool_and(correlation_id = $1) FROM sync_runs WHERE connector_id = $2", CLICK, cid
+    )
     await wait_for(
         lambda: pool.fetchval(
             "SELECT count(*) = $2 FROM search_registry r JOIN episodes e ON e.id = r.episode_id"

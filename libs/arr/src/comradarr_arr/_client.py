@@ -19,6 +19,7 @@ from urllib.request import getproxies, proxy_bypass
 import httpx
 import orjson
 import structlog
+from comradarr_logging import TRACE, get_logger
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
@@ -32,6 +33,7 @@ from comradarr_arr._config import (
     resolve_api,
 )
 from comradarr_arr._errors import (
+    ArrAuthenticationError,
     ArrConnectionRefusedError,
     ArrError,
     ArrInvalidApiKeyError,
@@ -39,6 +41,8 @@ from comradarr_arr._errors import (
     ArrNotFoundError,
     ArrProtocolError,
     ArrRateLimitedError,
+    ArrResponseTooLargeError,
+    ArrResponseTooSlowError,
     ArrServerError,
     ArrUnsupportedError,
 )
@@ -63,8 +67,24 @@ from comradarr_arr._stats import REQUEST_STATS
 from comradarr_arr._stream import JSONStreamError, iter_json_array
 
 log = structlog.get_logger(__name__)
+_trace_log = get_logger(__name__)  # has .trace(); redacted like every log line
+# A traced body is cut here: enough to see what was asked and answered.
+TRACE_BODY_CHARS = 4000
 # One debug line per request (httpx's own, logged by the AsyncClient.send we bypass, is gone).
 _REQUESTS_LOG = logging.getLogger(__name__)
+
+
+def _traceable(body: bytes) -> Any:
+    if not body:
+        return None
+    if len(body) <= TRACE_BODY_CHARS:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    text = body[:TRACE_BODY_CHARS].decode("utf-8", "replace")
+    return text + (f"... ({len(body):,} bytes)" if len(body) > TRACE_BODY_CHARS else "")
+
 
 try:
     __version__ = importlib.metadata.version("comradarr-arr")
@@ -294,6 +314,58 @@ class ArrClient:
         body: Any,
         stream: bool,
     ) -> tuple[httpx.Response, float]:
+        # `timeout` bounds each wait for bytes; this bounds the whole exchange (a body that
+        # trickles in forever never trips a per-read timeout). A streamed list's headers
+        # are bounded here, its body by max_stream_seconds as it is read.
+        limit = self.config.max_request_seconds
+        try:
+            async with asyncio.timeout(limit):
+                return await self._exchange(
+                    method, path, endpoint=endpoint, params=params, body=body, stream=stream
+                )
+        except TimeoutError:
+            raise ArrResponseTooSlowError(
+                f"{endpoint}: the answer took longer than the {limit:g} s total limit"
+                " (max_request_seconds)",
+                limit="max_request_seconds",
+                connector=self.config.name,
+                endpoint=endpoint,
+            ) from None
+
+    async def _read_bounded(self, response: httpx.Response, endpoint: str) -> None:
+        """Read a body into response.content, refusing one larger than max_body_bytes
+        (told by Content-Length before reading, else counted as it arrives)."""
+        limit = self.config.max_body_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(endpoint, limit, "max_body_bytes")
+        parts: list[bytes] = []
+        size = 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > limit:
+                raise self._too_large(endpoint, limit, "max_body_bytes")
+            parts.append(part)
+        response._content = b"".join(parts)  # what Response.aread() stores
+
+    def _too_large(self, endpoint: str, limit: int, name: str) -> ArrResponseTooLargeError:
+        return ArrResponseTooLargeError(
+            f"{endpoint}: the answer is larger than the {limit / 2**20:g} MiB limit ({name})",
+            limit=name,
+            connector=self.config.name,
+            endpoint=endpoint,
+        )
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Any,
+        body: Any,
+        stream: bool,
+    ) -> tuple[httpx.Response, float]:
         request = self._request(method, path, params=params, body=body)
         name = self.config.name
         # The semaphore bounds requests waiting for an answer; a streamed body is read
@@ -338,25 +410,47 @@ class ArrClient:
                 if stream:
                     return response, start
                 try:
-                    await response.aread()
+                    await self._read_bounded(response, endpoint)
                 except httpx.TransportError as exc:
                     error = self._body_error(exc, path, endpoint, start)
                     self._observe(endpoint, error.category, start)
                     raise error from exc
+                except ArrResponseTooLargeError as exc:
+                    self._observe(endpoint, exc.category, start)
+                    raise
                 finally:
                     await response.aclose()
                 self._observe(endpoint, str(response.status_code), start)
+                if _REQUESTS_LOG.isEnabledFor(TRACE):
+                    self._trace(request, response, response.content)
                 return response, start
             try:
-                content = await response.aread()
-            except httpx.TransportError:
-                content = b""
+                await self._read_bounded(response, endpoint)
+                content = response.content
+            except (httpx.TransportError, ArrResponseTooLargeError):
+                content = b""  # the status says enough
             finally:
                 await response.aclose()
             self._observe(endpoint, str(response.status_code), start)
+            if _REQUESTS_LOG.isEnabledFor(TRACE):
+                self._trace(request, response, content)
             raise map_status(
                 response, body=content, now=self._now(), connector=name, endpoint=endpoint
             )
+
+    def _trace(self, request: httpx.Request, response: httpx.Response, content: bytes) -> None:
+        """The request and response bodies at TRACE: parsed JSON where it parses (so the
+        redaction sees field names, the apps' {"name": "apiKey", "value": ...} included),
+        else text, cut at TRACE_BODY_CHARS."""
+        _trace_log.trace(
+            "arr.exchange",
+            connector=self.config.name,
+            method=request.method,
+            target=request.url.raw_path.decode("ascii"),
+            status=response.status_code,
+            request_body=_traceable(request.content),
+            response_body=_traceable(content),
+        )
 
     def _observe(self, endpoint: str, outcome: str, start: float) -> None:
         elapsed = self._clock() - start
@@ -490,7 +584,7 @@ class ArrClient:
         )
         parsed = 0
         try:
-            async for raw in iter_json_array(response.aiter_bytes()):
+            async for raw in iter_json_array(self._bounded_stream(response, endpoint)):
                 item = self._parse(raw, model, endpoint)
                 if item is not None:
                     parsed += 1
@@ -506,6 +600,39 @@ class ArrClient:
             self._observe(endpoint, str(response.status_code), start)
             # Counted once per answer: a labelled inc per record costs more than its parse.
             RECORDS.labels(self.config.name, endpoint).inc(parsed)
+
+    async def _bounded_stream(
+        self, response: httpx.Response, endpoint: str
+    ) -> AsyncIterator[bytes]:
+        """The body's chunks, refused past max_stream_bytes or once the waits for them add
+        up to max_stream_seconds (the time the reader spends on each chunk is its own).
+
+        The timeout wraps each wait only, never a yield: a generator runs in its reader's
+        task, and a deadline spanning a yield would cancel the reader's own work."""
+        size_limit, seconds = self.config.max_stream_bytes, self.config.max_stream_seconds
+        chunks = response.aiter_bytes().__aiter__()
+        loop = asyncio.get_running_loop()
+        size, waited = 0, 0.0
+        while True:
+            began = loop.time()
+            try:
+                async with asyncio.timeout(max(seconds - waited, 0.0)):
+                    part = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise ArrResponseTooSlowError(
+                    f"{endpoint}: the list took longer than the {seconds:g} s total limit"
+                    " (max_stream_seconds)",
+                    limit="max_stream_seconds",
+                    connector=self.config.name,
+                    endpoint=endpoint,
+                ) from None
+            waited += loop.time() - began
+            size += len(part)
+            if size > size_limit:
+                raise self._too_large(endpoint, size_limit, "max_stream_bytes")
+            yield part
 
     async def _paged(
         self, path: str, *, endpoint: str, model: type[M], params: dict[str, Any]
@@ -645,6 +772,8 @@ class ArrClient:
             data = await self._get_json(f"{info.api_base}/health", endpoint="health")
         except ArrNetworkError as exc:
             return HealthReport(status=HealthStatus.OFFLINE, checks=[], message=exc.message)
+        except ArrAuthenticationError as exc:
+            return HealthReport(status=HealthStatus.AUTH_FAILED, checks=[], message=exc.message)
         except ArrError as exc:
             return HealthReport(status=HealthStatus.UNHEALTHY, checks=[], message=exc.message)
         checks = [c for raw in (data or []) if (c := self._parse(raw, HealthCheck, "health"))]

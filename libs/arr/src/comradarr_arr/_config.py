@@ -77,6 +77,13 @@ class ConnectorConfig:
     max_concurrency: int = 4
     page_size: int = 1000
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+    # Bounds on one answer, whatever the app (or something posing as it) sends: `timeout`
+    # limits each wait for bytes, these the whole. A read one (pages, commands, status)
+    # is held in memory; a streamed list (every series, every movie) is parsed as it comes.
+    max_body_bytes: int = 64 * 2**20
+    max_request_seconds: float = 300.0
+    max_stream_bytes: int = 2**30
+    max_stream_seconds: float = 3600.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

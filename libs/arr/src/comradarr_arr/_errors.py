@@ -145,6 +145,31 @@ class ArrProtocolError(ArrError):
     category = "protocol"
 
 
+class ArrLimitError(ArrError):
+    """An answer went past one of the client's bounds (size or total time); ``limit`` names
+    the ConnectorConfig field. Not retried: the same request would cost as much again."""
+
+    category = "limit"
+
+    def __init__(
+        self, message: str, *, limit: str, connector: str = "", endpoint: str = ""
+    ) -> None:
+        super().__init__(message, connector=connector, endpoint=endpoint)
+        self.limit = limit
+
+
+class ArrResponseTooLargeError(ArrLimitError):
+    """The body was larger than max_body_bytes (max_stream_bytes for a streamed list)."""
+
+    category = "too_large"
+
+
+class ArrResponseTooSlowError(ArrLimitError):
+    """The whole exchange took longer than max_request_seconds (max_stream_seconds)."""
+
+    category = "too_slow"
+
+
 class ArrUnsupportedError(ArrError):
     """The app or its version is not one this client supports."""
 

@@ -117,6 +117,8 @@ class HealthStatus(enum.StrEnum):
     DEGRADED = "degraded"
     UNHEALTHY = "unhealthy"
     OFFLINE = "offline"
+    # The app refused the API key (401/403): re-entering the key is the fix.
+    AUTH_FAILED = "auth_failed"
 
 
 # --- series / episodes ---------------------------------------------------------------

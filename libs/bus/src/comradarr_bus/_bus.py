@@ -13,7 +13,7 @@ import asyncpg
 import nats
 import structlog
 from comradarr_db import AlreadyProcessed, Connection, once
-from comradarr_logging import correlation_scope
+from comradarr_logging import correlation_scope, get_correlation_id
 from comradarr_proto import (
     COMMANDS_STREAM,
     EVENTS_STREAM,
@@ -201,7 +201,15 @@ class Bus:
         PUBLISHED.labels(type(msg).__name__).inc()
 
     def _wire(self, msg: Message) -> tuple[str, bytes, dict[str, str]]:
-        """Subject, payload and headers of msg as published."""
+        """Subject, payload and headers of msg as published.
+
+        A message whose correlation id was not set takes the one of the work publishing it
+        (the HTTP request, or the message being handled): a click's id follows everything
+        it causes, to the *arr command at the end.
+        """
+        cid = get_correlation_id()
+        if cid is not None and "correlation_id" not in msg.model_fields_set:
+            msg = msg.model_copy(update={"correlation_id": cid})
         return msg.subject(self.prefix), msg.model_dump_json().encode(), headers_for(msg)
 
     async def listen(self, model: type[M], handler: Callable[[M], Awaitable[None]]) -> None:

@@ -1,6 +1,13 @@
 """Connectors: the stored *arr applications, their encrypted keys and their health."""
 
-from ._models import Connector, ConnectorType, HealthStatus, mask
+from ._models import (
+    BLOCKING_HEALTH,
+    BLOCKING_HEALTH_SQL,
+    Connector,
+    ConnectorType,
+    HealthStatus,
+    mask,
+)
 from ._repository import (
     SECRET_COLUMN,
     ConnectorNotFoundError,
@@ -16,6 +23,8 @@ from ._repository import (
 from ._sweeps import SWEEP_TIMEOUT, running_sweep, sweep_refusal
 
 __all__ = [
+    "BLOCKING_HEALTH",
+    "BLOCKING_HEALTH_SQL",
     "SECRET_COLUMN",
     "SWEEP_TIMEOUT",
     "Connector",

@@ -8,7 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 ConnectorType = Literal["sonarr", "radarr", "whisparr", "prowlarr"]
-HealthStatus = Literal["unknown", "healthy", "degraded", "unhealthy", "offline"]
+HealthStatus = Literal["unknown", "healthy", "degraded", "unhealthy", "offline", "auth_failed"]
+# Health states in which nothing is dispatched and scheduled sweeps wait (auth_failed: the app
+# refused the API key; re-entering it, or a passing health check, clears it).
+BLOCKING_HEALTH: tuple[HealthStatus, ...] = ("unhealthy", "offline", "auth_failed")
+# The same as an SQL list, for statements that filter connectors.
+BLOCKING_HEALTH_SQL = "(" + ", ".join(f"'{h}'" for h in BLOCKING_HEALTH) + ")"
 
 
 def mask(api_key: str) -> str:

@@ -173,8 +173,12 @@ def _redact(value: Any, depth: int) -> Any:
     if depth >= _MAX_DEPTH:
         return REDACTED
     if isinstance(value, Mapping):
+        # The *arr apps' settings are lists of {"name": "apiKey", "value": "..."} fields.
+        named = _is_sensitive_name(value.get("name")) if "value" in value else False
         return {
-            k: _masked(v) if _is_sensitive_name(k) else _redact(v, depth + 1)
+            k: _masked(v)
+            if _is_sensitive_name(k) or (named and k == "value")
+            else _redact(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -80,7 +80,7 @@ SELECT {_BY_TYPE} FROM gone
 # Items that moved between gap, upgrade and format keep their entry with the new type; a new
 # reason to search starts a fresh cycle unless the dispatcher is busy with it right now.
 _RETYPE = """
-UPDATE search_registry r SET search_type = c.search_type, attempts = 0,
+UPDATE search_registry r SET search_type = c.search_type, attempts = 0, correlation_id = $3,
     state = CASE WHEN r.state IN ('queued', 'searching') THEN r.state ELSE 'pending' END,
     next_eligible_at = CASE WHEN r.state IN ('queued', 'searching') THEN r.next_eligible_at
                             ELSE $2 END,
@@ -131,12 +131,12 @@ _INSERT = f"""
 WITH new AS (
     INSERT INTO search_registry (connector_id, content_type, episode_id, movie_id, search_type,
                                  created_at, updated_at, next_eligible_at, priority,
-                                 priority_parts)
+                                 priority_parts, correlation_id)
     SELECT $1, p.content_type,
            CASE WHEN p.content_type = 'episode' THEN p.content_id END,
            CASE WHEN p.content_type = 'movie' THEN p.content_id END,
            p.search_type, $2, $2, $2, p.age + p.missing + p.usr + p.failures + p.typ,
-           {_PARTS_JSON}
+           {_PARTS_JSON}, $13
     FROM (
         SELECT c.content_type, c.content_id, c.search_type, {_INSERT_PARTS}
         FROM discovery_candidates c
@@ -209,6 +209,7 @@ async def run_discovery(
     config: DiscoveryConfig,
     search_types: tuple[str, ...] = ("gap", "upgrade", "format"),
     search: SearchSettings | None = None,
+    correlation_id: str | None = None,
 ) -> DiscoveryCounts:
     """Reconcile a connector's registry entries with its mirror, inside the caller's transaction.
 
@@ -232,7 +233,7 @@ async def run_discovery(
     await conn.execute("ANALYZE discovery_candidates")
     found = await conn.fetchrow(f"SELECT {_BY_TYPE} FROM discovery_candidates")  # noqa: S608
     removed = await conn.fetchrow(_REMOVE, connector_id)
-    status = await conn.execute(_RETYPE, connector_id, now)
+    status = await conn.execute(_RETYPE, connector_id, now, correlation_id)
     retyped = int(status.split()[-1])
     weights = (
         weight.age,
@@ -247,7 +248,9 @@ async def run_discovery(
     )
     # Entries that already existed first (the new ones are inserted with their score).
     await conn.execute(_PRIORITY, connector_id, now, *weights)
-    created = await conn.fetchrow(_INSERT, connector_id, now, *weights, list(search_types))
+    created = await conn.fetchrow(
+        _INSERT, connector_id, now, *weights, list(search_types), correlation_id
+    )
     assert found is not None and removed is not None and created is not None
     return DiscoveryCounts(
         gaps_found=int(found["gaps"]),

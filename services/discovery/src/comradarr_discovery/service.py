@@ -61,6 +61,7 @@ class DiscoveryService:
                     config=self.config,
                     search_types=_TYPES[msg.sweep_type],
                     search=self.search,
+                    correlation_id=msg.correlation_id,
                 )
                 row = await conn.fetchrow(
                     "INSERT INTO discovery_runs (connector_id, sync_run_id, message_id,"  # noqa: S608

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 
 import structlog
 from comradarr_arr import (
+    ArrAuthenticationError,
     ArrClient,
     ArrError,
     ArrNetworkError,
@@ -21,9 +23,16 @@ from comradarr_arr import (
     RetryPolicy,
 )
 from comradarr_bus import Bus
-from comradarr_connectors import Connector, get_api_key, get_connector, record_health
+from comradarr_connectors import (
+    BLOCKING_HEALTH_SQL,
+    Connector,
+    get_api_key,
+    get_connector,
+    record_health,
+)
 from comradarr_crypto import SecretBox
 from comradarr_db import Connection, skip_next_reset
+from comradarr_logging import correlation_scope
 from comradarr_mirror import SEARCH_TYPES, SearchSettings, load_search_settings
 from comradarr_proto import (
     ConnectorHealthChanged,
@@ -64,6 +73,30 @@ from .statements import (
 )
 
 log = structlog.get_logger(__name__)
+# Checked before logging each claim decision at debug (the claim loop is a hot path).
+_DECISIONS = logging.getLogger(__name__)
+
+
+def _log_decision(connector_id: int, result: ClaimResult) -> None:
+    """`debug`: what a look at a connector decided: claimed, or refused and by which limit."""
+    if result.claimed is not None:
+        c = result.claimed
+        log.debug(
+            "dispatch claimed",
+            connector_id=connector_id,
+            command=c.command_name,
+            items=len(c.registry_ids),
+            dispatch_id=c.dispatch_id,
+            correlation_id=c.correlation_id,
+        )
+    else:
+        log.debug(
+            "dispatch refused",
+            connector_id=connector_id,
+            reason=result.reason or "held back by commands in flight",
+            retry_at=result.retry_at.isoformat() if result.retry_at else None,
+        )
+
 
 Clock = Callable[[], datetime]
 ClientFactory = Callable[[Connector, str], ArrClient]
@@ -251,6 +284,13 @@ class Dispatcher:
             for connector_id in await self._dispatchable_connectors(connection):
                 held = self.politeness.hold(connector_id, self.clock())
                 if held is not None:  # outside its windows, or its download queue is full
+                    if _DECISIONS.isEnabledFor(logging.DEBUG):
+                        log.debug(
+                            "dispatch held",
+                            connector_id=connector_id,
+                            reason=held.message,
+                            until=held.until.isoformat() if held.until else None,
+                        )
                     if held.until is not None:
                         wait = min(wait, (held.until - self.clock()).total_seconds())
                     continue
@@ -261,9 +301,15 @@ class Dispatcher:
                     if slot is not None:
                         ahead = (slot - self.clock()).total_seconds()
                         if ahead > 0:  # its next slot is known and not yet due
+                            if _DECISIONS.isEnabledFor(logging.DEBUG):
+                                _log_decision(
+                                    connector_id, ClaimResult(retry_at=slot, reason=SPACING)
+                                )
                             wait = min(wait, ahead)
                             break
                     result = await self.claim(connector_id=connector_id, conn=await connection())
+                    if _DECISIONS.isEnabledFor(logging.DEBUG):
+                        _log_decision(connector_id, result)
                     if result.next_slot_at is not None:
                         self._next_slot[connector_id] = result.next_slot_at
                     if result.claimed is None:
@@ -311,9 +357,9 @@ class Dispatcher:
         if time.monotonic() >= self._connectors_until:
             conn = await connection()
             rows = await conn.fetch(
-                "SELECT id, queue_limit, search_windows, search_timezone FROM connectors"
+                "SELECT id, queue_limit, search_windows, search_timezone FROM connectors"  # noqa: S608
                 " WHERE enabled AND type <> 'prowlarr'"
-                " AND health_status NOT IN ('unhealthy', 'offline')"
+                f" AND health_status NOT IN {BLOCKING_HEALTH_SQL}"
                 " AND (paused_until IS NULL OR paused_until <= $1) ORDER BY id",
                 self.clock(),
             )
@@ -535,7 +581,14 @@ class Dispatcher:
         return client
 
     async def send_and_follow(self, claimed: Claimed) -> None:
-        """Send the command, persist its id, then poll it to the end and record the outcome."""
+        """Send the command, persist its id, then poll it to the end and record the outcome.
+
+        Under the claim's correlation id (the sweep's or the click's that queued its first
+        entry): every log line of it, the *arr requests' included, carries that id."""
+        with correlation_scope(claimed.correlation_id):
+            await self._send_and_follow(claimed)
+
+    async def _send_and_follow(self, claimed: Claimed) -> None:
         try:
             command = await self.send(claimed)
             if command is not None:
@@ -652,6 +705,13 @@ class Dispatcher:
         log.warning("search not sent", connector_id=claimed.connector_id, error=str(exc))
         if isinstance(exc, ArrNetworkError):
             await self.set_health(claimed.connector_id, "offline", [str(exc)])
+        elif isinstance(exc, ArrAuthenticationError):
+            # Nothing more is sent until the key is re-entered (or the health check passes).
+            await self.set_health(
+                claimed.connector_id,
+                "auth_failed",
+                [f"the app refused the API key: {exc}"],
+            )
         await self._publish(
             SearchFailed(
                 message_id=f"search.failed:{claimed.dispatch_id}",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from comradarr_connectors import BLOCKING_HEALTH
 from comradarr_db import Connection
 from comradarr_throttle import (
     connector_hold,
@@ -180,7 +181,7 @@ async def explain_entry(
         eligible_at = row["next_eligible_at"]
     if not row["enabled"]:
         reasons.append("connector disabled")
-    if row["health_status"] in ("unhealthy", "offline"):
+    if row["health_status"] in BLOCKING_HEALTH:
         reasons.append(f"connector {row['health_status']}: dispatching paused until healthy")
     if row["connector_paused_until"] is not None and row["connector_paused_until"] > now:
         reasons.append(f"connector paused until {row['connector_paused_until'].isoformat()}")

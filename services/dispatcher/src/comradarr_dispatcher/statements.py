@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from comradarr_connectors import BLOCKING_HEALTH_SQL
 from comradarr_throttle import ThrottleProfile, cooldown_seconds
 
 PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(ThrottleProfile))
@@ -44,7 +45,7 @@ def look_sql(buffer_size: int) -> str:
     """
     return f"""
 WITH st AS (
-    SELECT c.enabled AND c.type <> 'prowlarr' AND c.health_status NOT IN ('unhealthy', 'offline')
+    SELECT c.enabled AND c.type <> 'prowlarr' AND c.health_status NOT IN {BLOCKING_HEALTH_SQL}
            AND (c.paused_until IS NULL OR c.paused_until <= $2) AS dispatchable,
            t.connector_id IS NOT NULL AS has_state, t.next_slot_at, t.window_start,
            coalesce(t.window_used, 0) AS window_used, t.paused_until, t.pause_reason,
@@ -118,7 +119,9 @@ WITH lk AS (
 _CLAIM_TAIL = """
 , taken AS (
     SELECT array_agg(id ORDER BY pos) AS registry_ids,
-           array_agg(arr_id ORDER BY pos) AS arr_ids
+           array_agg(arr_id ORDER BY pos) AS arr_ids,
+           -- The id of the work that queued the first entry that has one (a sweep, a click).
+           (array_remove(array_agg(cid ORDER BY pos), NULL))[1] AS cid
     FROM claimed HAVING count(*) > 0
 ), spent AS (
     UPDATE throttle_state SET next_slot_at = $3, window_start = $4, window_used = $5,
@@ -129,7 +132,7 @@ _CLAIM_TAIL = """
 INSERT INTO dispatch_commands (connector_id, command_name, series_arr_id, season_number,
     arr_ids, registry_ids, owner, lease_until, correlation_id, created_at)
 SELECT $1, $6, $7, $8, arr_ids, registry_ids, $9, $10,
-       'dispatch-' || $1 || '-' || registry_ids[1] || '-' || $11::bigint, $2
+       coalesce(cid, 'dispatch-' || $1 || '-' || registry_ids[1] || '-' || $11::bigint), $2
 FROM taken
 RETURNING id, arr_ids, registry_ids, correlation_id
 """
@@ -143,7 +146,7 @@ _SEASON_HEAD = """
       AND e.id = r.episode_id AND r.connector_id = $1 AND e.connector_id = $1
       AND e.series_arr_id = $12 AND e.season_number = $13 AND r.search_type = 'gap'
       AND r.state IN ('pending', 'cooldown') AND r.next_eligible_at <= $2
-    RETURNING r.id, e.arr_id, e.arr_id AS pos
+    RETURNING r.id, e.arr_id, e.arr_id AS pos, r.correlation_id AS cid
 )"""
 CLAIM_SEASON = _CAS + _SEASON_HEAD + _CLAIM_TAIL
 # The chosen entries that are still eligible, in the batch's order. $12 ids, $13 arr ids.
@@ -156,7 +159,7 @@ _IDS_HEAD = """
     FROM chosen c
     WHERE EXISTS (SELECT 1 FROM lk)
       AND r.connector_id = $1 AND r.id = c.id AND r.state IN ('pending', 'cooldown')
-    RETURNING r.id, c.arr_id, c.pos
+    RETURNING r.id, c.arr_id, c.pos, r.correlation_id AS cid
 )"""
 CLAIM_IDS = _CAS + _IDS_HEAD + _CLAIM_TAIL
 

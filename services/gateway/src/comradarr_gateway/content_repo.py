@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from comradarr_db import Connection
+from comradarr_logging import get_correlation_id
 from comradarr_mirror import USER_WEIGHT_SQL, set_user_priority_sql
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -618,10 +619,16 @@ async def bulk_apply(
             )
         )
         args: list[Any] = [ids]
+        # Queued by hand: the request's correlation id follows the entries to the command.
         if action == "queue":
-            sets = "state = 'pending', next_eligible_at = now()"
+            sets = "state = 'pending', next_eligible_at = now(), correlation_id = $2"
+            args.append(get_correlation_id())
         elif action == "reset":
-            sets = "state = 'pending', attempts = 0, last_error = NULL, next_eligible_at = now()"
+            sets = (
+                "state = 'pending', attempts = 0, last_error = NULL, next_eligible_at = now(),"
+                " correlation_id = $2"
+            )
+            args.append(get_correlation_id())
         elif action == "exhaust":
             sets = "state = 'exhausted'"
         else:

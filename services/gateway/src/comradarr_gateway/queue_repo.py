@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from comradarr_connectors import BLOCKING_HEALTH
 from comradarr_db import Connection
 from comradarr_mirror import set_user_priority as mirror_set_user_priority
 from comradarr_throttle import (
@@ -270,7 +271,7 @@ def explain(
     if not view.enabled:
         reasons.append(Reason(code="connector_disabled", message="connector disabled"))
         blocked = True
-    if view.health in ("unhealthy", "offline"):
+    if view.health in BLOCKING_HEALTH:
         reasons.append(
             Reason(
                 code="connector_unhealthy",

@@ -136,7 +136,9 @@ def _status_for(result: TestResult) -> ConnHealth:
         return "healthy"
     if result.error in {"timeout", "connection_refused", "dns", "network", "tls"}:
         return "offline"
-    if result.error in {"authentication", "unsupported", "not_found"}:
+    if result.error == "authentication":
+        return "auth_failed"
+    if result.error in {"unsupported", "not_found"}:
         return "unhealthy"
     return "degraded"
 
@@ -371,6 +373,14 @@ def connectors_router() -> APIRouter:
             raise HTTPException(404, "no connector has that id") from None
         except asyncpg.UniqueViolationError:
             raise HTTPException(409, "a connector with that name already exists") from None
+        if body.api_key is not None or (
+            c.health_status == "auth_failed" and {"url", "type"} & set(changes)
+        ):
+            # A new key (or address) is tested at once: a refused key's status clears now,
+            # not at the next health check.
+            await _test_and_record(gw, connector_id)
+            async with gw.ctx.pool.acquire() as conn:
+                c = await _get(conn, connector_id)
         return out(c)
 
     @router.delete(
@@ -404,7 +414,10 @@ def connectors_router() -> APIRouter:
 
     @router.post("/{connector_id}/test", response_model=TestResult, responses=_NOT_FOUND)
     async def test_saved(connector_id: IdPath, request: Request) -> TestResult:
-        gw = gateway_of(request)
+        return await _test_and_record(gateway_of(request), connector_id)
+
+    async def _test_and_record(gw: Gateway, connector_id: int) -> TestResult:
+        """Test the stored connector and record what answered as its health."""
         async with gw.ctx.pool.acquire() as conn:
             c = await _get(conn, connector_id)
             api_key = await get_api_key(conn, box=gw.box, connector_id=connector_id)

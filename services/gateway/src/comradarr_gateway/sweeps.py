@@ -12,7 +12,7 @@ from datetime import datetime
 
 from comradarr_connectors import running_sweep, sweep_refusal
 from comradarr_db import Connection
-from comradarr_logging import get_logger
+from comradarr_logging import get_correlation_id, get_logger
 from comradarr_proto import RequestSweep
 from comradarr_schedules import Schedule, create_schedule, describe
 from fastapi import HTTPException
@@ -85,6 +85,9 @@ async def request_sweep(
         reason = await why_not(conn, connector_id=connector_id, now=gw.now())
     if reason is not None:
         raise SweepRefused(reason)
+    # The request's own correlation id (X-Correlation-Id): the click's id follows the sweep
+    # through sync, discovery and the dispatcher to the *arr command.
+    cid = get_correlation_id()
     msg = RequestSweep(
         connector_id=connector_id,
         sweep_type=sweep_type,
@@ -92,6 +95,8 @@ async def request_sweep(
         schedule_id=schedule_id,
         requested_by=requested_by[:100],
     )
+    if cid is not None:
+        msg = msg.model_copy(update={"correlation_id": cid})
     try:
         await gw.ctx.bus.publish(msg)
     except Exception:

@@ -79,9 +79,11 @@ _AUTH = re.compile(r"\b401\b|unauthori[sz]ed|authenticat|api key", re.IGNORECASE
 async def _health(e: ConnectorHealthChanged, conn: Connection) -> list[Notice]:
     name = await connector_name(conn, e.connector_id)
     detail = "; ".join(e.messages) or "no details given"
-    if e.current in ("degraded", "unhealthy"):
-        # Until the connectors report authentication failures as their own status, a 401 in
-        # the health messages is how one shows.
+    if e.current == "auth_failed":
+        kind, what = "connector_auth_failed", "authentication failed"
+        detail = f"{detail}. Re-enter the API key in the connector's settings."
+    elif e.current in ("degraded", "unhealthy"):
+        # A health check that failed for a 401 the app itself reported.
         if any(_AUTH.search(m) for m in e.messages):
             kind, what = "connector_auth_failed", "authentication failed"
             detail = f"{detail}. Check the API key in the connector's settings."
@@ -89,7 +91,12 @@ async def _health(e: ConnectorHealthChanged, conn: Connection) -> list[Notice]:
             kind, what = "connector_unhealthy", e.current
     elif e.current == "offline":
         kind, what = "connector_offline", "offline"
-    elif e.current == "healthy" and e.previous in ("degraded", "unhealthy", "offline"):
+    elif e.current == "healthy" and e.previous in (
+        "degraded",
+        "unhealthy",
+        "offline",
+        "auth_failed",
+    ):
         return [
             Notice(
                 "connector_recovered",

@@ -19,6 +19,7 @@ from comradarr_arr import (
 )
 from comradarr_bus import Delivery, Subscription
 from comradarr_connectors import (
+    BLOCKING_HEALTH,
     Connector,
     get_api_key,
     get_connector,
@@ -42,7 +43,7 @@ from .indexers import IndexerPoller, interval_from_env
 log = structlog.get_logger(__name__)
 
 TICK_SECONDS = 2.0
-PAUSED_HEALTH = ("unhealthy", "offline")
+PAUSED_HEALTH = BLOCKING_HEALTH
 _DUE = """
 SELECT s.id, s.connector_id, s.sweep_type, s.sync_mode, s.cron, s.timezone, s.next_run_at,
        c.health_status

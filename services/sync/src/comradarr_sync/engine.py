@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 import httpx
 import orjson
+import structlog
 from comradarr_arr import (
     ArrClient,
+    ArrNotFoundError,
     Episode,
     Movie,
     Quality,
@@ -27,6 +29,8 @@ from comradarr_arr import (
 from prometheus_client import REGISTRY
 
 from .writer import MOVIE_COLUMNS, MirrorWriter, QualityRef, QualityTable
+
+log = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=Series | Movie)
 
@@ -88,6 +92,9 @@ class SyncResult:
     series_refetched: int = 0
     requests_made: int = 0
     episode_requests: int = 0
+    # Series whose episode list the app answered 404 for (deleted between the list and the
+    # request): skipped, counted, and tried again by the next sync.
+    series_skipped: int = 0
     deletions_skipped: list[str] = field(default_factory=list)
 
 
@@ -695,9 +702,18 @@ async def _sync_episodes(
     async def fetcher() -> None:
         for item in pending:
             rows: dict[int, tuple[Any, ...]] = {}
-            async for e in client.episodes(series_id=item.series_id):
-                if e.series_id == item.series_id:
-                    rows[e.id] = _episode_row(e, qualities)
+            try:
+                async for e in client.episodes(series_id=item.series_id):
+                    if e.series_id == item.series_id:
+                        rows[e.id] = _episode_row(e, qualities)
+            except ArrNotFoundError:
+                # One series gone from the app mid-sync must not fail the whole sync: its
+                # old rows and fingerprint stay, so the next sync looks at it again.
+                result.series_skipped += 1
+                log.info(
+                    "series skipped: the app has no episodes for it (404)", series_id=item.series_id
+                )
+                continue
             # Fewer than the app's own count means records we could not read: keep the
             # old rows and the old fingerprint, so the next sync tries this series again.
             clean = len(rows) >= item.expected

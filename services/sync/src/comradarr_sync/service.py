@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from comradarr_arr import (
+    ArrAuthenticationError,
     ArrClient,
     ArrError,
     ConnectorConfig,
@@ -210,7 +211,8 @@ class SyncService:
                     "UPDATE sync_runs SET outcome = $2, ended_at = now(), fetched = $3,"
                     " inserted = $4, updated = $5, deleted = $6, skipped_malformed = $7,"
                     " requests_made = $8, episode_requests = $9, series_refetched = $10,"
-                    " error = $11, skip_reason = $12 WHERE id = $1 RETURNING *",
+                    " error = $11, skip_reason = $12, series_skipped = $13"
+                    " WHERE id = $1 RETURNING *",
                     run_id,
                     outcome,
                     r.fetched,
@@ -223,6 +225,7 @@ class SyncService:
                     r.series_refetched,
                     error,
                     skip_reason,
+                    r.series_skipped,
                 )
         except AlreadyProcessed:
             row = await self.ctx.pool.fetchrow("SELECT * FROM sync_runs WHERE id = $1", run_id)
@@ -252,7 +255,10 @@ class SyncService:
         self, msg: RequestSweep, delivery: Delivery, run_id: int, result: SyncResult
     ) -> None:
         was_unhealthy = await self.ctx.pool.fetchval(
-            "SELECT marked_unhealthy FROM sync_connector_state WHERE connector_id = $1",
+            "SELECT coalesce((SELECT marked_unhealthy FROM sync_connector_state"
+            "   WHERE connector_id = $1), false)"
+            " OR EXISTS (SELECT 1 FROM connectors WHERE id = $1"
+            "   AND health_status = 'auth_failed')",
             msg.connector_id,
         )
         await self.ctx.pool.execute(
@@ -290,6 +296,12 @@ class SyncService:
             consecutive_failures=state["consecutive_failures"],
             error=error,
         )
+        if isinstance(exc, ArrAuthenticationError):
+            # The key was refused: its own status (the UI asks to re-enter the key, the
+            # notifier says so), and no retry, which would only be refused again.
+            await self._health(msg, "auth_failed", [f"the app refused the API key: {error}"])
+            await self._finish(msg, delivery, run_id, "failed", error=error)
+            return
         if (
             state["consecutive_failures"] >= self.config.failure_threshold
             and not state["marked_unhealthy"]
