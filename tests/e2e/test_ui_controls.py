@@ -20,6 +20,21 @@ def pick(page, trigger: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def save_new(page) -> None:
+    """Save the new connector's form, confirming when the app is connected already; on its
+    detail page afterwards."""
+    page.click("#save-connector")
+    detail = re.compile(r"/connector/?\?id=\d+")
+    for _ in range(240):
+        if detail.search(page.url):
+            break
+        anyway = page.locator("#save-anyway")
+        if anyway.count() and anyway.is_visible():  # the same app is connected already
+            anyway.click()
+        page.wait_for_timeout(250)
+    page.wait_for_url(detail)
+
+
 def test_search_settings_are_saved_and_name_where_the_rest_lives(page, system: System) -> None:
     page.set_default_timeout(SLOW)
     sign_in(page, system)
@@ -62,20 +77,14 @@ def test_connector_profile_and_default_profile_are_chosen_in_the_ui(page, system
     page.fill("#f-name", "e2e controls TV")
     page.fill("#f-url", system.arr_url)
     page.fill("#f-key", ARR_KEY)
-    assert "Default profile (Moderate)" in page.locator("#f-profile").inner_text()
+    page.locator("#f-profile", has_text="Default profile (Moderate)").wait_for()
     pick(page, "#f-profile", PROFILE)
-    page.click("#save-connector")
-    anyway = page.locator("#save-anyway")
-    detail = page.locator("#page-title", has_text="e2e controls TV")
-    anyway.or_(detail).first.wait_for()
-    if anyway.is_visible():  # the same simulated app is connected already
-        anyway.click()
-    page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
+    save_new(page)
     cid = re.search(r"id=(\d+)", page.url).group(1)  # type: ignore[union-attr]
     page.goto(system.ui_url + f"/connectors/new?id={cid}")
     page.locator("#f-name").wait_for()
-    page.wait_for_function("document.querySelector('#f-name').value === 'e2e controls TV'")
-    assert PROFILE in page.locator("#f-profile").inner_text()
+    page.wait_for_function("document.querySelector('#f-name')?.value === 'e2e controls TV'")
+    page.locator("#f-profile", has_text=PROFILE).wait_for()
 
     # The schedule editor shows that connector's profile instead of offering its own.
     page.goto(system.ui_url + "/schedules")
@@ -100,20 +109,14 @@ def test_a_refused_key_is_shown_with_a_way_to_re_enter_it(page, system: System) 
     page.fill("#f-name", "e2e wrong key")
     page.fill("#f-url", system.arr_url)
     page.fill("#f-key", "a-key-the-app-refuses-0000000000")
-    page.click("#save-connector")
-    anyway = page.locator("#save-anyway")
-    done = page.get_by_text(re.compile(r"Connector saved"))
-    anyway.or_(done).first.wait_for()
-    if anyway.is_visible():
-        anyway.click()
-    page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
+    save_new(page)
     page.locator("#key-refused", has_text="refused the API key").wait_for()
     page.goto(system.ui_url + "/connectors")
     row = page.locator("#connector-table tr", has_text="e2e wrong key")
     assert "API key refused" in row.inner_text()
     row.locator(".reenter-key").click()
     page.wait_for_url(re.compile(r"/connectors/new/?\?id=\d+"))
-    page.wait_for_function("document.querySelector('#f-name').value === 'e2e wrong key'")
+    page.wait_for_function("document.querySelector('#f-name')?.value === 'e2e wrong key'")
     page.fill("#f-key", ARR_KEY)
     page.click("#save-connector")
     page.get_by_text("Connector saved").wait_for()
