@@ -39,11 +39,8 @@ from comradarr_proto import (
     DailyBudgetSpent,
     Message,
     RateLimited,
-    SearchCompleted,
     SearchDispatched,
-    SearchExhausted,
     SearchFailed,
-    SearchFound,
 )
 from comradarr_throttle import (
     SPACING,
@@ -59,16 +56,15 @@ from comradarr_throttle import (
 from .batching import Batch, Candidate, plan_batch
 from .claims import Buffer, Claimed, ClaimResult
 from .config import DispatcherConfig
-from .judging import Grab, GrabJudge
+from .judging import GrabJudge
 from .politeness import Politeness
+from .recovery import Recovery
 from .statements import (
     CANDIDATE_KEYS,
     CLAIM_IDS,
     CLAIM_SEASON,
-    FINISH,
     PROFILE_FIELDS,
     SENT,
-    cooldowns,
     look_sql,
 )
 
@@ -122,7 +118,7 @@ def default_client_factory(connector: Connector, api_key: str) -> ArrClient:
 
 
 @dataclass
-class Dispatcher:
+class Dispatcher(Recovery):
     """One replica's dispatch engine over the shared database."""
 
     pool: Any
@@ -768,269 +764,7 @@ class Dispatcher:
                 )
             )
 
-    async def follow(
-        self, claimed: Claimed, *, command_id: int, queued_at: datetime | None = None
-    ) -> None:
-        """Poll the command to its end (renewing the lease), then record the outcome.
-
-        The first poll waits one interval (the command was queued a moment ago); the lease
-        is renewed once a third of it has passed, not on every poll.
-        """
-        client = await self._client(claimed.connector_id)
-        deadline = time.monotonic() + self.config.command_max_wait_seconds
-        lease = self.config.lease_seconds
-        renewed = time.monotonic()
-        command: Command | None = None
-        while True:
-            await asyncio.sleep(self.config.poll_interval_seconds)
-            try:
-                command = await client.command(command_id=command_id)
-            except ArrError as exc:
-                log.info("command poll failed; retrying", command_id=command_id, error=str(exc))
-                command = None
-            if command is not None and command.is_terminal:
-                break
-            if time.monotonic() > deadline:
-                break
-            if time.monotonic() - renewed >= lease / 3:
-                renewed = time.monotonic()
-                async with self._connection() as conn:
-                    await conn.execute(
-                        "UPDATE dispatch_commands SET lease_until = $2"
-                        " WHERE id = $1 AND owner = $3",
-                        claimed.dispatch_id,
-                        self.clock() + timedelta(seconds=lease),
-                        self.config.replica,
-                    )
-        await self.finish(claimed, command, queued_at=queued_at)
-
-    async def _found_ids(
-        self, claimed: Claimed, command: Command, queued_at: datetime | None = None
-    ) -> set[int]:
-        """Items the app grabbed a release for since the command was queued (its own clock)."""
-        since = queued_at or await self.pool.fetchval(
-            "SELECT app_queued_at FROM dispatch_commands WHERE id = $1", claimed.dispatch_id
-        )
-        since = (since or command.queued or self.clock()) - timedelta(seconds=2)
-        return await self._judge(claimed.connector_id).found(
-            since=since,
-            wanted=frozenset(claimed.arr_ids),
-            movie=claimed.command_name == "MoviesSearch",
-        )
-
-    def _judge(self, connector_id: int) -> GrabJudge:
-        judge = self._judges.get(connector_id)
-        if judge is None:
-
-            async def grabs(since: datetime) -> list[Grab]:
-                client = await self._client(connector_id)
-                return [
-                    (r.date, r.movie_id, r.episode_id)
-                    async for r in client.history_since(since=since, event_type="grabbed")
-                ]
-
-            judge = GrabJudge(grabs, self.config.judge_wait_seconds)
-            self._judges[connector_id] = judge
-        return judge
-
-    async def finish(
-        self, claimed: Claimed, command: Command | None, *, queued_at: datetime | None = None
-    ) -> None:
-        """Record found / not found / failed per item, apply backoff and exhaustion, publish."""
-        status = command.status if command is not None else "timeout"
-        found: set[int] = set()
-        if status == "completed" and command is not None:
-            try:
-                found = await self._found_ids(claimed, command, queued_at)
-            except ArrError as exc:
-                log.info("history unavailable; counting as not found", error=str(exc))
-        now = self.clock()
-        failed = status != "completed"
-        outcome_missing = (
-            "not_found" if not failed else ("timeout" if status == "timeout" else "failed")
-        )
-        message = (command.message if command is not None else None) or status
-        profile = self._profiles.get(claimed.connector_id)
-        async with self._connection() as conn:
-            if profile is None:  # a command taken over from another replica
-                profile = await profile_for_connector(conn, connector_id=claimed.connector_id)
-            rows = await conn.fetch(
-                FINISH,
-                claimed.dispatch_id,
-                claimed.registry_ids,
-                list(found),
-                now,
-                profile.max_attempts,
-                cooldowns(profile),
-                timedelta(seconds=profile.cooldown_base_seconds),
-                None if not failed else message[:500],
-                outcome_missing,
-                message[:2000],
-                "failed" if failed else "done",
-                claimed.command_name == "SeasonSearch",
-                claimed.connector_id,
-                claimed.series_arr_id,
-                claimed.season_number,
-            )
-        found_ids = [r["id"] for r in rows if r["found"]]
-        newly_found = [r["id"] for r in rows if r["found"] and not r["already"]]
-        exhausted = [r["id"] for r in rows if r["state"] == "exhausted"]
-        log.info(
-            "search finished",
-            connector_id=claimed.connector_id,
-            command=claimed.command_name,
-            status=status,
-            items=len(claimed.registry_ids),
-            found=len(found_ids),
-            exhausted=len(exhausted),
-        )
-        if failed:
-            await self._publish(
-                SearchFailed(
-                    message_id=f"search.failed:{claimed.dispatch_id}",
-                    correlation_id=claimed.correlation_id,
-                    connector_id=claimed.connector_id,
-                    registry_ids=claimed.registry_ids,
-                    error=message[:500],
-                    command_name=claimed.command_name,  # type: ignore[arg-type]
-                )
-            )
-        else:
-            await self._publish(
-                SearchCompleted(
-                    message_id=f"search.completed:{claimed.dispatch_id}",
-                    correlation_id=claimed.correlation_id,
-                    connector_id=claimed.connector_id,
-                    command_id=command.id if command is not None else 0,
-                    registry_ids=claimed.registry_ids,
-                    found=len(found_ids),
-                    command_name=claimed.command_name,  # type: ignore[arg-type]
-                ),
-                confirmed=False,
-            )
-        if newly_found:
-            await self._publish(
-                SearchFound(
-                    message_id=f"search.found:{claimed.dispatch_id}",
-                    correlation_id=claimed.correlation_id,
-                    connector_id=claimed.connector_id,
-                    registry_ids=newly_found,
-                ),
-                confirmed=False,
-            )
-        if exhausted:
-            await self._publish(
-                SearchExhausted(
-                    message_id=f"search.exhausted:{claimed.dispatch_id}",
-                    correlation_id=claimed.correlation_id,
-                    connector_id=claimed.connector_id,
-                    registry_ids=exhausted,
-                )
-            )
-
     # --- recovery ---------------------------------------------------------------------------
-
-    async def recover(self) -> int:
-        """Take over commands whose replica stopped renewing its lease: poll those that were
-        sent (never send them again), release those whose send never got an answer."""
-        now = self.clock()
-        async with self._connection() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "UPDATE dispatch_commands d SET owner = $2, lease_until = $3"
-                " WHERE d.id IN (SELECT id FROM dispatch_commands"
-                "   WHERE status IN ('sending', 'searching') AND lease_until < $1"
-                "   ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)"
-                " RETURNING d.*",
-                now,
-                self.config.replica,
-                now + timedelta(seconds=self.config.lease_seconds),
-            )
-            claimed = [
-                (
-                    r["status"],
-                    r["command_id"],
-                    Claimed(
-                        dispatch_id=r["id"],
-                        connector_id=r["connector_id"],
-                        command_name=r["command_name"],
-                        arr_ids=list(r["arr_ids"]),
-                        registry_ids=list(r["registry_ids"]),
-                        series_arr_id=r["series_arr_id"],
-                        season_number=r["season_number"],
-                        correlation_id=r["correlation_id"],
-                    ),
-                )
-                for r in rows
-            ]
-        for status, command_id, c in claimed:
-            if status == "searching":
-                log.info("resuming poll of an orphaned command", command_id=command_id)
-                self._spawn(self._follow_safely(c, command_id))
-            else:
-                await self._adopt_or_release(c)
-        return len(claimed)
-
-    async def _adopt_or_release(self, claimed: Claimed) -> None:
-        """A command whose sender died between sending it and recording the answer.
-
-        If the app has it (its command list holds the same search under an id no dispatch
-        recorded), it is recorded as sent and polled: sending it again would search the same items
-        twice within their cooldown (found by the distributed chaos test). If the app has
-        no such command, or cannot be asked, the items go back to pending.
-        """
-        command = None
-        try:
-            command = await self._find_sent(claimed)
-        except ArrError as exc:
-            log.warning("could not ask the app about an orphaned send", error=str(exc))
-        if command is None:
-            async with self._connection() as conn, conn.transaction():
-                await self._release(conn, claimed, status="abandoned", message="sender vanished")
-            return
-        log.info("adopted a command its sender did not record", command_id=command.id)
-        await self._record_sent(claimed, command, response_ms=None)
-        self._spawn(self._follow_safely(claimed, command.id))
-
-    async def _find_sent(self, claimed: Claimed) -> Command | None:
-        """The newest command in the app's list for exactly this search that no dispatch of
-        this connector recorded, or None. (No clocks compared: the app's may differ.)"""
-        client = await self._client(claimed.connector_id)
-        wanted_ids = sorted(claimed.arr_ids)
-        matches = []
-        for command in await client.commands():
-            if command.name != claimed.command_name:
-                continue
-            body = command.body
-            if claimed.command_name == "SeasonSearch":
-                same = (body.get("seriesId"), body.get("seasonNumber")) == (
-                    claimed.series_arr_id,
-                    claimed.season_number,
-                )
-            else:
-                ids = body.get("episodeIds") or body.get("movieIds") or []
-                same = sorted(int(i) for i in ids) == wanted_ids
-            if same:
-                matches.append(command)
-        if not matches:
-            return None
-        async with self._connection() as conn:
-            recorded = await conn.fetch(
-                "SELECT command_id FROM dispatch_commands"
-                " WHERE connector_id = $1 AND command_id = ANY ($2::int[])",
-                claimed.connector_id,
-                [c.id for c in matches],
-            )
-        taken = {r["command_id"] for r in recorded}
-        fresh = [c for c in matches if c.id not in taken]
-        return max(fresh, key=lambda c: c.id) if fresh else None
-
-    async def _follow_safely(self, claimed: Claimed, command_id: int) -> None:
-        try:
-            await self.follow(claimed, command_id=command_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("follow failed", dispatch_id=claimed.dispatch_id)
 
     async def _prune(self) -> None:
         from .queue import prune_history
