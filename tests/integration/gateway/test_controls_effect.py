@@ -294,6 +294,10 @@ async def test_each_search_setting_takes_effect_while_running(
     t = system.now() + 1.0
     await wait_for(lambda: len(system.commands(t)) >= 2, timeout=20)
     assert all(system.has_file(i) for s in system.commands(t) for i in s.ids)
+    # The queue says why its gaps wait (the gateway asks the same setting).
+    page = (await admin.get("/api/v1/queue", params={"search_type": "gap"})).json()
+    waiting = [w["code"] for item in page["items"] for w in item["waiting"]]
+    assert page["items"] and waiting.count("search_type_off") == len(page["items"])
 
     # Priority weights: every queue is re-scored when they change.
     await _settings(admin, priority_weights={"age": 0.0, "type": 77.0, "user": 10.0})

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from comradarr_connectors import BLOCKING_HEALTH
 from comradarr_db import Connection
+from comradarr_mirror import SEARCH_TYPES
 from comradarr_mirror import set_user_priority as mirror_set_user_priority
 from comradarr_throttle import (
     Hold,
@@ -239,9 +240,11 @@ def explain(
     ahead: int,
     now: datetime,
     tz: str = "UTC",
+    search_types: tuple[str, ...] = SEARCH_TYPES,
 ) -> tuple[list[Reason], datetime | None]:
     """Why an entry waits, in words (times in tz), and its estimated dispatch time (None
-    when it cannot be known)."""
+    when it cannot be known). search_types: the ones Settings → Search lets run (the
+    dispatcher sends no others)."""
     reasons: list[Reason] = []
     eligible_at = now
     if row["state"] == "searching":
@@ -276,6 +279,15 @@ def explain(
             Reason(
                 code="connector_unhealthy",
                 message=f"connector {view.health}: dispatching waits until it is healthy",
+            )
+        )
+        blocked = True
+    if row["search_type"] not in search_types:
+        kind = "gaps" if row["search_type"] == "gap" else "upgrades"
+        reasons.append(
+            Reason(
+                code="search_type_off",
+                message=f"searching {kind} is turned off (Settings → Search)",
             )
         )
         blocked = True

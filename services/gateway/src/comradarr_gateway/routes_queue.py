@@ -209,7 +209,8 @@ def queue_router() -> APIRouter:
     ) -> Response:
         gw = gateway_of(request)
         now = gw.now()
-        tz = (await gw.app_settings()).general.timezone
+        app = await gw.app_settings()
+        tz, search_types = app.general.timezone, app.search.search_types()
         async with request_connection(request) as conn:
             cached = totals.get((connector_id, state, search_type))
             rows, counted = await queue_repo.page(
@@ -251,7 +252,9 @@ def queue_router() -> APIRouter:
             cid = r["connector_id"]
             eligible_now = r["state"] in ("pending", "cooldown") and r["next_eligible_at"] <= now
             n = ahead.get(cid, 0)
-            reasons, estimate = queue_repo.explain(r, views.get(cid), ahead=n, now=now, tz=tz)
+            reasons, estimate = queue_repo.explain(
+                r, views.get(cid), ahead=n, now=now, tz=tz, search_types=search_types
+            )
             item = {k: r[k] for k in _QUEUE_ROW_FIELDS}
             item["position"] = n if estimate is not None else None
             item["estimated_dispatch_at"] = estimate
