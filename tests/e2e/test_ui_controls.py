@@ -32,7 +32,9 @@ def save_new(page) -> None:
         if anyway.count() and anyway.is_visible():  # the same app is connected already
             anyway.click()
         page.wait_for_timeout(250)
-    page.wait_for_url(detail)
+    else:
+        problem = page.locator(".rt-CalloutRoot").all_inner_texts()
+        raise AssertionError(f"not saved: {page.url} {problem}")
 
 
 def test_search_settings_are_saved_and_name_where_the_rest_lives(page, system: System) -> None:
