@@ -6,6 +6,10 @@ from .events import (
     ArrRequestsMeasured,
     ArrWebhookEvent,
     ArrWebhookReceived,
+    BackupCompleted,
+    BackupFailed,
+    BackupRestored,
+    BackupTrigger,
     CommandName,
     ConnectorHealthChanged,
     DailyBudgetSpent,
@@ -58,6 +62,9 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     LogLevelChanged,
     MessageDeadLettered,
     ArrWebhookReceived,
+    BackupCompleted,
+    BackupFailed,
+    BackupRestored,
 )
 
 __all__ = [
@@ -67,6 +74,10 @@ __all__ = [
     "ArrRequestsMeasured",
     "ArrWebhookEvent",
     "ArrWebhookReceived",
+    "BackupCompleted",
+    "BackupFailed",
+    "BackupRestored",
+    "BackupTrigger",
     "Command",
     "CommandName",
     "ConnectorHealthChanged",
