@@ -10,15 +10,13 @@ import argparse
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
 from comradarr_bus import Bus
 from comradarr_logging import configure_logging
 from comradarr_proto import BackupRestored, Message
-from comradarr_runtime import attach_to_running, has_embedded_database, run, start_database
+from comradarr_runtime import attach_to_running, run, tool_database
 from comradarr_settings import CoreSettings, SettingsError, load_settings
 
 from ._archive import BackupFile
@@ -54,26 +52,6 @@ def _parser() -> argparse.ArgumentParser:
         help="do not first back up the current state into the backups folder",
     )
     return parser
-
-
-@contextmanager
-def _database(settings: CoreSettings, *, create: bool) -> Iterator[str]:
-    """DATABASE_URL; else a running `comradarr up`'s embedded PostgreSQL; else that server
-    started for the moment (created only for a restore)."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    running, _ = attach_to_running(settings.data_dir)
-    if running is not None:
-        yield running
-        return
-    if not create and not has_embedded_database(settings.data_dir):
-        raise BackupError(f"nothing to back up: no database under {settings.data_dir}")
-    servers = start_database(data_dir=settings.data_dir, database_url=None)
-    try:
-        yield servers.database_url
-    finally:
-        servers.stop()
 
 
 def _size(n: int) -> str:
@@ -204,15 +182,18 @@ def main(argv: list[str]) -> int:
         elif args.command == "create":
             if args.output is not None and args.output.exists():
                 raise BackupError(f"{args.output} exists; choose another file")
-            with _database(settings, create=False) as url:
+            with tool_database(settings) as url:
                 message = run(_create(url, settings, args.output, not args.no_mirror))
         else:
             if not args.file.is_file():
                 raise BackupError(f"{args.file} is not a file")
-            with _database(settings, create=True) as url:
+            with tool_database(settings, create=True) as url:
                 message = run(
                     _restore(url, settings, args.file, args.yes, not args.no_safety_backup)
                 )
+    except LookupError as exc:
+        print(f"{PROG}: nothing to back up: {exc}", file=sys.stderr)
+        return 1
     except (SettingsError, BackupError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
