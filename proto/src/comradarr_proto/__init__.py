@@ -1,7 +1,7 @@
 """Message contracts of Comradarr: every command and event on NATS JetStream, defined once."""
 
 from ._base import Command, Event, Message
-from .commands import ControlQueue, RequestSweep, SweepType, SyncMode
+from .commands import ControlQueue, RequestBackup, RequestSweep, SweepType, SyncMode
 from .events import (
     ArrRequestsMeasured,
     ArrWebhookEvent,
@@ -40,6 +40,7 @@ from .streams import COMMANDS_STREAM, EVENTS_STREAM, StreamSpec, stream_name
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
     RequestSweep,
+    RequestBackup,
     ControlQueue,
     SyncProgressed,
     SyncCompleted,
@@ -97,6 +98,7 @@ __all__ = [
     "Message",
     "MessageDeadLettered",
     "RateLimited",
+    "RequestBackup",
     "RequestStats",
     "RequestSweep",
     "SearchCompleted",

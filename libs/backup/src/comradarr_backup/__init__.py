@@ -19,6 +19,8 @@ from ._store import (
     atomic_file,
     backups_folder,
     is_backup_id,
+    new_id,
+    private_file,
 )
 
 __all__ = [
@@ -47,6 +49,8 @@ __all__ = [
     "create_backup",
     "is_backup_id",
     "key_fingerprint",
+    "new_id",
+    "private_file",
     "restore_backup",
     "restore_from",
 ]

@@ -82,18 +82,29 @@ def atomic_file(target: Path) -> Iterator[BinaryIO]:
 
 
 class BackupStore:
-    """Backups in one folder (0700), each file 0600."""
+    """Backups in one folder, each file 0600.
 
-    def __init__(self, folder: Path) -> None:
+    A managed folder (the default one under the data directory) is created 0700 and kept
+    so; a folder the user chose must exist already and is never created or re-moded.
+    """
+
+    def __init__(self, folder: Path, *, managed: bool = True) -> None:
         self.folder = folder
+        self.managed = managed
 
     def ensure(self) -> Path:
         """Create the folder (0700) or tighten its mode; refuse a symlinked folder."""
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = self.folder.lstat()
+        if self.managed:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            info = self.folder.lstat()
+        except FileNotFoundError:
+            raise BackupError(f"{self.folder} does not exist; create it first") from None
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
             raise BackupError(f"{self.folder} is not a directory")
-        if info.st_mode & 0o077:
+        if not os.access(self.folder, os.W_OK | os.X_OK):
+            raise BackupError(f"{self.folder} is not writable by this service")
+        if self.managed and info.st_mode & 0o077:
             os.chmod(self.folder, 0o700)
         return self.folder
 
