@@ -53,6 +53,19 @@ def test_folder_is_0700_and_files_0600(tmp_path: Path) -> None:
     assert not [p for p in folder.iterdir() if p.name.endswith(".partial")]
 
 
+def test_stale_partial_files_are_swept_fresh_ones_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    stale, fresh = folder / ".upload-1.partial", folder / ".upload-2.partial"
+    other = folder / "notes.partial"
+    for p in (stale, fresh, other):
+        p.write_bytes(b"x")
+    os.utime(stale, (1, 1))
+    os.utime(other, (1, 1))
+    BackupStore(folder).ensure()
+    assert not stale.exists() and fresh.exists() and other.exists()
+
+
 def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     store = BackupStore(tmp_path / "b")
     with pytest.raises(RuntimeError), store.writing("manual") as (_id, fh):

@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from ._errors import BackupError
 from ._format import BACKUP_ID, SUFFIX
 
 TAG = r"[a-z0-9]{1,12}"
+# A write or upload still going after a day has died with its process.
+PARTIAL_MAX_AGE = 86_400.0
+_PARTIALS = (".comradarr-backup-", ".upload-")
 
 
 class UnknownBackupError(LookupError):
@@ -106,7 +110,18 @@ class BackupStore:
             raise BackupError(f"{self.folder} is not writable by this service")
         if self.managed and info.st_mode & 0o077:
             os.chmod(self.folder, 0o700)
+        self._sweep_partials()
         return self.folder
+
+    def _sweep_partials(self, *, older_than: float = PARTIAL_MAX_AGE) -> None:
+        """Remove half-written files a crash left behind (only names this module makes)."""
+        cutoff = time.time() - older_than
+        for entry in os.scandir(self.folder):
+            if not (entry.name.startswith(_PARTIALS) and entry.name.endswith(".partial")):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
 
     def path_of(self, backup_id: str) -> Path:
         """The file of an existing backup; UnknownBackupError for anything else."""
