@@ -101,16 +101,20 @@ def _attacks(valid: bytes) -> dict[str, tuple[bytes, type[BackupError], str]]:
 
     def bad_rows(doc: dict, parts: dict) -> None:  # type: ignore[type-arg]
         # Syntactically fine, signed, checksummed: fails only inside PostgreSQL (a duplicate
-        # primary key in the last table loaded), after other tables were already staged.
+        # primary key), after other tables were already staged.
         import hashlib
 
         for t in doc["tables"]:
-            if t["table"] == "users":
-                data = parts["tables/users.tsv"] * 2
-                parts["tables/users.tsv"] = data
+            if t["table"] == "schedules":
+                data = parts["tables/schedules.tsv"] * 2
+                parts["tables/schedules.tsv"] = data
                 t["rows"] *= 2
                 t["bytes"] = len(data)
                 t["sha256"] = hashlib.sha256(data).hexdigest()
+
+    def sealed_swapped(_doc: dict, parts: dict) -> None:  # type: ignore[type-arg]
+        # The encrypted users part moved onto api_keys' name: bound to its table, refused.
+        parts["tables/users.tsv"] = parts["tables/api_keys.tsv"]
 
     def other_format(doc: dict, _parts: dict) -> None:  # type: ignore[type-arg]
         doc["format"] = "sonarr-backup"
@@ -153,7 +157,16 @@ def _attacks(valid: bytes) -> dict[str, tuple[bytes, type[BackupError], str]]:
             "HMAC does not match",
         ),
         "row count lies": (_rewrite(valid, more_rows), InvalidBackupError, "holds 1 rows"),
-        "rows PostgreSQL rejects": (_rewrite(valid, bad_rows), InvalidBackupError, "users"),
+        "rows PostgreSQL rejects": (
+            _rewrite(valid, bad_rows),
+            InvalidBackupError,
+            "PostgreSQL rejected the rows of 'schedules'",
+        ),
+        "encrypted part altered": (
+            _rewrite(valid, sealed_swapped),
+            InvalidBackupError,
+            "tables/users.tsv failed authentication",
+        ),
         "another product's backup": (
             _rewrite(valid, other_format),
             InvalidBackupError,
@@ -231,6 +244,8 @@ async def test_secrets_stay_encrypted_and_the_key_is_never_in_the_file(pool: asy
     whole = b"".join(z.read(i) for i in z.infolist())
     assert KEY.encode() not in whole
     assert "tables/sessions.tsv" not in z.namelist()
+    # Password hashes (and API-key hashes) are encrypted inside the file as well.
+    assert b"argon2id" not in whole and b"owner" not in z.read("tables/users.tsv")
 
 
 async def test_p09_backup_files_are_private(pool: asyncpg.Pool, private_tmp: Path) -> None:

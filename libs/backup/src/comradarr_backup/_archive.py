@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
 from ._errors import InvalidBackupError, WrongKeyError
@@ -24,12 +25,14 @@ from ._format import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    MAX_ENCRYPTED_PART,
     PART_NAME,
     SIGNATURE,
     Manifest,
     TablePart,
     key_fingerprint,
     manifest_hmac,
+    open_part,
 )
 
 CHUNK = 1 << 20
@@ -72,6 +75,7 @@ class BackupFile:
                 f"not a readable Comradarr backup (damaged, truncated or another kind of file: "
                 f"{exc})"
             ) from None
+        self._key: str | None = None
         try:
             self._members = self._check_members()
         except BaseException:
@@ -157,6 +161,7 @@ class BackupFile:
             raise WrongKeyError(
                 backup_fingerprint=manifest.key_fingerprint, current_fingerprint=current
             )
+        self._key = secret_key
         if SIGNATURE not in self._members:
             raise _refuse("manifest.hmac is missing")
         signature = self._read_small(SIGNATURE).decode("ascii", "replace").strip()
@@ -178,19 +183,37 @@ class BackupFile:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise _refuse(f"{name} is damaged ({exc})") from None
 
+    def _sealed(self, part: TablePart) -> Iterator[bytes]:
+        info = self._members[part.member]
+        if info.file_size > MAX_ENCRYPTED_PART + 64 or self._key is None:
+            raise _refuse(f"{part.member} is too large for an encrypted part")
+        with self._zip.open(info) as fh:
+            sealed = fh.read()
+        try:
+            plain = open_part(self._key, part.table, sealed)
+        except (InvalidTag, ValueError):
+            raise _refuse(f"{part.member} failed authentication (altered)") from None
+        for start in range(0, len(plain), CHUNK):
+            yield plain[start : start + CHUNK]
+
+    def _plain(self, part: TablePart) -> Iterator[bytes]:
+        with self._zip.open(self._members[part.member]) as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
     def chunks(self, part: TablePart) -> Iterator[bytes]:
         """The part's bytes in chunks; raises at the end unless size, rows and SHA-256 match."""
         digest = hashlib.sha256()
         size = rows = 0
+        source = self._sealed(part) if part.encrypted else self._plain(part)
         try:
-            with self._zip.open(self._members[part.member]) as fh:
-                while chunk := fh.read(CHUNK):
-                    size += len(chunk)
-                    if size > part.bytes:
-                        raise _refuse(f"{part.member} is longer than the manifest says")
-                    digest.update(chunk)
-                    rows += chunk.count(b"\n")
-                    yield chunk
+            for chunk in source:
+                size += len(chunk)
+                if size > part.bytes:
+                    raise _refuse(f"{part.member} is longer than the manifest says")
+                digest.update(chunk)
+                rows += chunk.count(b"\n")
+                yield chunk
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise _refuse(f"{part.member} is damaged ({exc})") from None
         if size != part.bytes or digest.hexdigest() != part.sha256:

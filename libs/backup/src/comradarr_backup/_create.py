@@ -13,9 +13,11 @@ from comradarr_db import Connection
 
 from ._catalogue import SESSION_SETTINGS, quote, read_catalogue, sequence_value
 from ._format import (
+    ENCRYPTED_TABLES,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    MAX_ENCRYPTED_PART,
     MIRROR_TABLES,
     NEVER_BACKED_UP,
     SIGNATURE,
@@ -27,6 +29,7 @@ from ._format import (
     key_fingerprint,
     manifest_hmac,
     part_name,
+    seal_part,
 )
 
 FLUSH = 1 << 20
@@ -96,7 +99,10 @@ async def create_backup(
                 if table in left_out:
                     continue
                 columns = catalogue.tables[table]
-                tables.append(await _copy_table(conn, zf, table, columns))
+                if table in ENCRYPTED_TABLES:
+                    tables.append(await _copy_sealed(conn, zf, table, columns, secret_key))
+                else:
+                    tables.append(await _copy_table(conn, zf, table, columns))
             for name in catalogue.sequences:
                 last_value, is_called = await sequence_value(conn, "public", name)
                 sequences.append(
@@ -118,6 +124,35 @@ async def create_backup(
             await asyncio.to_thread(zf.writestr, MANIFEST, raw)
             await asyncio.to_thread(zf.writestr, SIGNATURE, manifest_hmac(secret_key, raw))
     return manifest
+
+
+async def _copy_sealed(
+    conn: Connection, zf: zipfile.ZipFile, table: str, columns: list[str], secret_key: str
+) -> TablePart:
+    """A small table's rows, encrypted whole under SECRET_KEY."""
+    cols = ", ".join(quote(c) for c in columns)
+    data = bytearray()
+
+    async def collect(chunk: bytes) -> None:
+        data.extend(chunk)
+        if len(data) > MAX_ENCRYPTED_PART:
+            raise ValueError(f"{table} is too large to encrypt whole")
+
+    await conn.copy_from_query(
+        f"SELECT {cols} FROM public.{quote(table)}",  # noqa: S608 - names from the catalogue
+        output=collect,
+        format="text",
+    )
+    plain = bytes(data)
+    await asyncio.to_thread(zf.writestr, part_name(table), seal_part(secret_key, table, plain))
+    return TablePart(
+        table=table,
+        columns=columns,
+        rows=plain.count(b"\n"),
+        bytes=len(plain),
+        sha256=hashlib.sha256(plain).hexdigest(),
+        encrypted=True,
+    )
 
 
 async def _copy_table(

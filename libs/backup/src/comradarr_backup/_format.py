@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 from datetime import datetime
 from importlib import metadata
@@ -15,6 +16,7 @@ from typing import Annotated
 
 from comradarr_crypto import SecretBox
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,7 +38,15 @@ MIRROR_TABLES = ("series", "seasons", "episodes", "movies", "qualities", "qualit
 # and the migration history is carried by the manifest.
 NEVER_BACKED_UP = ("sessions", "schema_migrations")
 
+# Tables whose rows are encrypted inside the file (besides the secrets already encrypted
+# in their columns): password hashes and API-key hashes are nobody's business who holds a
+# downloaded backup without the key. Small tables: encrypted whole, in memory.
+ENCRYPTED_TABLES = ("users", "api_keys")
+MAX_ENCRYPTED_PART = 64 << 20
+
 _HMAC_INFO = b"comradarr backup manifest v1"
+_PART_INFO = b"comradarr backup parts v1"
+_NONCE = 12
 
 
 def part_name(table: str) -> str:
@@ -70,6 +80,26 @@ def manifest_hmac(secret_key: str, manifest: bytes) -> str:
 Identifier = Annotated[str, Field(pattern=TABLE_NAME.pattern)]
 
 
+def _part_key(secret_key: str) -> AESGCM:
+    return AESGCM(
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PART_INFO).derive(
+            secret_key.encode()
+        )
+    )
+
+
+def seal_part(secret_key: str, table: str, data: bytes) -> bytes:
+    """A table part encrypted and bound to its table name: nonce then ciphertext."""
+    nonce = os.urandom(_NONCE)
+    return nonce + _part_key(secret_key).encrypt(nonce, data, f"backup:{table}".encode())
+
+
+def open_part(secret_key: str, table: str, sealed: bytes) -> bytes:
+    """The plaintext of seal_part's output; InvalidTag when altered or under another key."""
+    nonce, body = sealed[:_NONCE], sealed[_NONCE:]
+    return _part_key(secret_key).decrypt(nonce, body, f"backup:{table}".encode())
+
+
 class AppliedMigration(BaseModel):
     """One row of schema_migrations at backup time."""
 
@@ -91,6 +121,9 @@ class TablePart(BaseModel):
     rows: int = Field(ge=0)
     bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    encrypted: bool = Field(
+        default=False, description="AES-256-GCM under SECRET_KEY (password and key hashes)."
+    )
 
     @property
     def member(self) -> str:
