@@ -26,6 +26,7 @@ async def test_restore_into_an_empty_database_gives_the_same_rows(
         manifest = await create_backup(conn, secret_key=KEY, dest=buf)
     assert manifest.includes_mirror and manifest.total_rows() > 40
     assert manifest.schema_versions()["gateway"] >= 10
+    assert manifest.components == manifest.schema_versions()
     before = await state(pool)
     conn = await asyncpg.connect(empty_database_url)
     try:

@@ -116,6 +116,7 @@ async def create_backup(
                 key_fingerprint=key_fingerprint(secret_key),
                 includes_mirror=include_mirror,
                 left_out=sorted(left_out),
+                components=_levels(migrations),
                 migrations=migrations,
                 tables=tables,
                 sequences=sequences,
@@ -124,6 +125,13 @@ async def create_backup(
             await asyncio.to_thread(zf.writestr, MANIFEST, raw)
             await asyncio.to_thread(zf.writestr, SIGNATURE, manifest_hmac(secret_key, raw))
     return manifest
+
+
+def _levels(migrations: list[AppliedMigration]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for m in migrations:
+        out[m.component] = max(out.get(m.component, 0), m.version)
+    return out
 
 
 async def _copy_sealed(

@@ -153,12 +153,15 @@ class Manifest(BaseModel):
     key_fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
     includes_mirror: bool
     left_out: list[str] = Field(default_factory=list, max_length=200)
+    # Each component's highest migration, for people reading the manifest; the check uses
+    # the full list below.
+    components: dict[str, int] = Field(default_factory=dict, max_length=200)
     migrations: list[AppliedMigration] = Field(max_length=10_000)
     tables: list[TablePart] = Field(max_length=500)
     sequences: list[SequenceValue] = Field(default_factory=list, max_length=1000)
 
     def schema_versions(self) -> dict[str, int]:
-        """Each component's highest applied migration."""
+        """Each component's highest applied migration (from the full list)."""
         out: dict[str, int] = {}
         for m in self.migrations:
             out[m.component] = max(out.get(m.component, 0), m.version)
