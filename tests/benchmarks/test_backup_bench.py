@@ -81,6 +81,7 @@ async def test_backup_benchmark(
             entry = figures[label]
             assert isinstance(entry, dict)
             entry["restore_seconds"] = round(time.perf_counter() - started, 2)
+            entry["restore_steps"] = done.result.steps
             assert done.result.rows == m.manifest.total_rows()
     finally:
         await target.close()

@@ -49,6 +49,9 @@ class RestoreResult:
     rows: int
     migrations_applied: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Seconds per step: schema (staging built), load (rows copied in), migrate (to this
+    # level), swap (the live tables locked, emptied, filled: what running services wait for).
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 def check_backup(
@@ -127,6 +130,15 @@ async def restore_backup(
     staging = f"comradarr_restore_{secrets.token_hex(6)}"
     path = await conn.fetchval("SHOW search_path")
     rows = 0
+    steps: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        steps[name] = round(now - mark, 3)
+        mark = now
+
     async with conn.transaction():
         for statement in SESSION_SETTINGS:
             await conn.execute(statement)
@@ -136,6 +148,7 @@ async def restore_backup(
             await _run(conn, m)
         stage = await read_catalogue(conn, staging)
         _match_columns(manifest, stage)
+        step("schema")
         if stage.tables:
             names = ", ".join(f"{quote(staging)}.{quote(t)}" for t in stage.tables)
             await conn.execute(f"TRUNCATE {names}")
@@ -170,10 +183,13 @@ async def restore_backup(
                     seq.last_value,
                     seq.is_called,
                 )
+        step("load")
         for m in plan.after:
             await _run(conn, m)
+        step("migrate")
         await conn.execute(f"SET LOCAL search_path = {path}")
         await _swap(conn, staging)
+        step("swap")
         await conn.execute(f"DROP SCHEMA {quote(staging)} CASCADE")
     return RestoreResult(
         manifest=manifest,
@@ -181,6 +197,7 @@ async def restore_backup(
         rows=rows,
         migrations_applied=[f"{m.component}/{m.version:04d}_{m.name}" for m in plan.after],
         seconds=time.perf_counter() - started,
+        steps=steps,
     )
 
 
