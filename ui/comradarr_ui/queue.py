@@ -454,6 +454,7 @@ def queue() -> rx.Component:
         align="center",
         gap="12px",
         width="100%",
+        flex_wrap="wrap",  # two filters and the state do not fit a phone's width on one line
     )
     table = rx.cond(
         s.items.length() > 0,
