@@ -304,7 +304,12 @@ def backups_router() -> APIRouter:
         "/uploads",
         status_code=201,
         response_model=UploadChecked,
-        responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody}},
+        responses={
+            400: {"model": ErrorBody},
+            413: {"model": ErrorBody},
+            415: {"model": ErrorBody},
+            507: {"model": ErrorBody, "description": "no room to store the upload"},
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -330,9 +335,12 @@ def backups_router() -> APIRouter:
         backup_id = new_id("upload")
         tmp = store.folder / f".upload-{secrets.token_hex(8)}.partial"
         try:
-            with private_file(tmp) as fh:
-                async for chunk in request.stream():
-                    await asyncio.to_thread(fh.write, chunk)
+            try:
+                with private_file(tmp) as fh:
+                    async for chunk in request.stream():
+                        await asyncio.to_thread(fh.write, chunk)
+            except OSError as exc:
+                raise HTTPException(507, f"the upload could not be stored: {exc}") from None
             try:
                 plan = await asyncio.to_thread(_check, tmp, gw.ctx.secret_key)
             except BackupError as exc:
