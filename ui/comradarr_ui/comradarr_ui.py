@@ -6,6 +6,7 @@ import reflex as rx
 
 from . import (
     analytics,
+    backups,
     content,
     dashboard,
     downloads,
@@ -115,4 +116,10 @@ app.add_page(
     route="/security",
     title="Security · Comradarr",
     on_load=security.SecurityState.load,
+)
+app.add_page(
+    backups.backups,
+    route="/backups",
+    title="Backups · Comradarr",
+    on_load=backups.BackupsState.load,
 )

@@ -1,11 +1,15 @@
 """Message contracts of Comradarr: every command and event on NATS JetStream, defined once."""
 
 from ._base import Command, Event, Message
-from .commands import ControlQueue, RequestSweep, SweepType, SyncMode
+from .commands import ControlQueue, RequestBackup, RequestSweep, SweepType, SyncMode
 from .events import (
     ArrRequestsMeasured,
     ArrWebhookEvent,
     ArrWebhookReceived,
+    BackupCompleted,
+    BackupFailed,
+    BackupRestored,
+    BackupTrigger,
     CommandName,
     ConnectorHealthChanged,
     DailyBudgetSpent,
@@ -36,6 +40,7 @@ from .streams import COMMANDS_STREAM, EVENTS_STREAM, StreamSpec, stream_name
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
     RequestSweep,
+    RequestBackup,
     ControlQueue,
     SyncProgressed,
     SyncCompleted,
@@ -58,6 +63,9 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     LogLevelChanged,
     MessageDeadLettered,
     ArrWebhookReceived,
+    BackupCompleted,
+    BackupFailed,
+    BackupRestored,
 )
 
 __all__ = [
@@ -67,6 +75,10 @@ __all__ = [
     "ArrRequestsMeasured",
     "ArrWebhookEvent",
     "ArrWebhookReceived",
+    "BackupCompleted",
+    "BackupFailed",
+    "BackupRestored",
+    "BackupTrigger",
     "Command",
     "CommandName",
     "ConnectorHealthChanged",
@@ -86,6 +98,7 @@ __all__ = [
     "Message",
     "MessageDeadLettered",
     "RateLimited",
+    "RequestBackup",
     "RequestStats",
     "RequestSweep",
     "SearchCompleted",

@@ -62,3 +62,16 @@ class ControlQueue(Command):
     action: Literal["pause", "resume", "clear"]
     connector_id: int | None = Field(default=None, ge=1)
     requested_by: str = Field(default="gateway", max_length=100)
+
+
+class RequestBackup(Command):
+    """Write a backup with the backup schedule's settings (folder, what to keep, mirror)."""
+
+    subject_template = "cmd.backup.create"
+
+    fire_time: datetime = Field(description="When the backup schedule fired.")
+
+    @classmethod
+    def scheduled(cls, *, fire_time: datetime) -> RequestBackup:
+        """A scheduled backup whose id two scheduler replicas compute identically."""
+        return cls(message_id=f"backup:{fire_time.isoformat()}", fire_time=fire_time)

@@ -19,6 +19,7 @@ from ._service import (
     available_services,
     load_service,
 )
+from ._tooldb import tool_database
 
 __all__ = [
     "DataDirInUseError",
@@ -38,4 +39,5 @@ __all__ = [
     "start_database",
     "start_missing",
     "thaw_heap",
+    "tool_database",
 ]
