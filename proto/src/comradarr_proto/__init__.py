@@ -1,7 +1,16 @@
 """Message contracts of Comradarr: every command and event on NATS JetStream, defined once."""
 
 from ._base import Command, Event, Message
-from .commands import ControlQueue, RequestSweep, SweepType, SyncMode
+from .commands import (
+    MAINTENANCE_SERVICES,
+    ControlQueue,
+    MaintenanceService,
+    RequestMaintenance,
+    RequestSweep,
+    RunMaintenance,
+    SweepType,
+    SyncMode,
+)
 from .events import (
     ArrRequestsMeasured,
     ArrWebhookEvent,
@@ -19,6 +28,8 @@ from .events import (
     IndexerState,
     ItemsQueued,
     LogLevelChanged,
+    MaintenanceCompleted,
+    MaintenanceStepCompleted,
     MessageDeadLettered,
     RateLimited,
     RequestStats,
@@ -58,12 +69,17 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     LogLevelChanged,
     MessageDeadLettered,
     ArrWebhookReceived,
+    RequestMaintenance,
+    RunMaintenance,
+    MaintenanceStepCompleted,
+    MaintenanceCompleted,
 )
 
 __all__ = [
     "ALL_MESSAGES",
     "COMMANDS_STREAM",
     "EVENTS_STREAM",
+    "MAINTENANCE_SERVICES",
     "ArrRequestsMeasured",
     "ArrWebhookEvent",
     "ArrWebhookReceived",
@@ -83,11 +99,16 @@ __all__ = [
     "IndexerState",
     "ItemsQueued",
     "LogLevelChanged",
+    "MaintenanceCompleted",
+    "MaintenanceService",
+    "MaintenanceStepCompleted",
     "Message",
     "MessageDeadLettered",
     "RateLimited",
+    "RequestMaintenance",
     "RequestStats",
     "RequestSweep",
+    "RunMaintenance",
     "SearchCompleted",
     "SearchDispatched",
     "SearchExhausted",

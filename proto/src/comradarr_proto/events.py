@@ -321,3 +321,27 @@ class ArrWebhookReceived(Event):
     health_level: str | None = Field(default=None, max_length=32)
     health_message: str | None = Field(default=None, max_length=2000)
     health_type: str | None = Field(default=None, max_length=200)
+
+
+class MaintenanceStepCompleted(Event):
+    """A service finished its part of a maintenance run: rows removed per table."""
+
+    subject_template = "evt.maintenance.step"
+
+    run_id: int = Field(ge=1)
+    service: str = Field(max_length=32)
+    removed: dict[str, int] = Field(default_factory=dict)
+    seconds: float = Field(ge=0)
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class MaintenanceCompleted(Event):
+    """A maintenance run ended (every service reported, or the wait ran out)."""
+
+    subject_template = "evt.maintenance.completed"
+
+    run_id: int = Field(ge=1)
+    status: Literal["completed", "partial"]
+    removed: int = Field(ge=0, description="Rows removed by every service together.")
+    seconds: float = Field(ge=0)
+    missing: list[str] = Field(default_factory=list, description="Services that never reported.")

@@ -19,9 +19,18 @@ from ._service import (
     available_services,
     load_service,
 )
+from .maintenance import (
+    Prune,
+    cutoff,
+    delete_in_batches,
+    maintenance_subscription,
+    prune_history_table,
+    read_maintenance_settings,
+)
 
 __all__ = [
     "DataDirInUseError",
+    "Prune",
     "Runner",
     "Servers",
     "ServiceContext",
@@ -29,10 +38,15 @@ __all__ = [
     "UnknownServiceError",
     "attach_to_running",
     "available_services",
+    "cutoff",
+    "delete_in_batches",
     "freeze_heap",
     "has_embedded_database",
     "hold_data_dir",
     "load_service",
+    "maintenance_subscription",
+    "prune_history_table",
+    "read_maintenance_settings",
     "run",
     "run_until_signalled",
     "start_database",

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from ._heap import freeze_heap, thaw_heap
 from ._service import ServiceContext, ServiceDefinition
+from .maintenance import maintenance_subscription
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +120,8 @@ class Runner:
             self.contexts.append(ctx)
             for sub in definition.subscriptions(ctx):
                 await self.bus.subscribe(sub)
+            if definition.maintenance is not None:
+                await self.bus.subscribe(maintenance_subscription(ctx, definition.maintenance))
             for coro in definition.loops(ctx):
                 self._loops.append(asyncio.create_task(self._guard(definition.name, coro)))
         # Past this point start() only waits for uvicorn to report itself up; a signal

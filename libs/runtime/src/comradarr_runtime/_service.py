@@ -45,6 +45,10 @@ class ServiceDefinition:
     subscriptions: Callable[[ServiceContext], Sequence[Subscription[Any]]] = lambda _ctx: ()
     loops: Callable[[ServiceContext], Sequence[Coroutine[Any, Any, None]]] = lambda _ctx: ()
     http_app: Callable[[ServiceContext], FastAPI] | None = None
+    # Prunes the service's own tables on a maintenance run (comradarr_runtime.maintenance).
+    maintenance: (
+        Callable[[ServiceContext, Any, Any], Coroutine[Any, Any, dict[str, int]]] | None
+    ) = None
 
 
 class UnknownServiceError(LookupError):

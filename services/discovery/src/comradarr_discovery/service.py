@@ -15,6 +15,7 @@ from comradarr_mirror import cleanup_orphans
 from comradarr_proto import DiscoveryCompleted, ItemsQueued, SyncCompleted
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
+from . import upkeep
 from .config import DiscoveryConfig
 from .discover import run_discovery
 
@@ -150,4 +151,5 @@ definition = ServiceDefinition(
     description="finds content gaps and upgrade candidates after each sync",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=upkeep.prune,
 )

@@ -453,7 +453,6 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Dispatch until stop(): recover lapsed commands, claim, send and poll."""
-        next_prune = 0.0
         # Leases lapse after lease_seconds: looking for orphans a few times per lease is
         # enough, not on every round (a round runs after every slot and every finish).
         recover_every = self.config.lease_seconds / 4
@@ -465,9 +464,6 @@ class Dispatcher:
                     next_recover = time.monotonic() + recover_every
                     await self.recover()
                 wait = min(wait, await self.dispatch_round())
-                if time.monotonic() >= next_prune:
-                    next_prune = time.monotonic() + self.config.prune_interval_seconds
-                    await self._prune()
             except Exception:
                 # Database or NATS briefly away: log and try again next tick.
                 self._finish_wakes = True
@@ -1242,16 +1238,6 @@ class Dispatcher:
             raise
         except Exception:
             log.exception("follow failed", dispatch_id=claimed.dispatch_id)
-
-    async def _prune(self) -> None:
-        from .queue import prune_history
-
-        async with self._connection() as conn:
-            removed = await prune_history(
-                conn, retention_days=self.config.history_retention_days, now=self.clock()
-            )
-        if removed:
-            log.info("search history pruned", rows=removed)
 
     async def _publish(self, msg: Message, *, confirmed: bool = True) -> None:
         # confirmed=False for the two events every search makes (dispatched, completed):

@@ -16,6 +16,7 @@ from comradarr_runtime import ServiceContext, ServiceDefinition
 from .config import DispatcherConfig
 from .engine import Dispatcher
 from .queue import ALL_CONNECTORS, clear_queue, set_paused
+from .upkeep import prune
 from .webhooks import found_before, record_found
 
 log = structlog.get_logger(__name__)
@@ -131,4 +132,5 @@ definition = ServiceDefinition(
     description="dispatches prioritized, throttled searches to the *arr apps",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=prune,
 )

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import upkeep
 from .config import GatewaySettings
 from .docs import declare_security, docs_router
 from .middleware import GatewayMiddleware
@@ -26,6 +27,7 @@ from .routes_content import content_router
 from .routes_dashboard import dashboard_router
 from .routes_indexers import indexers_router
 from .routes_keys import keys_router
+from .routes_maintenance import maintenance_router
 from .routes_notifications import notifications_router
 from .routes_queue import queue_router
 from .routes_schedules import schedules_router
@@ -124,6 +126,7 @@ def create_app(
     protected.include_router(webhook_config_router())
     protected.include_router(indexers_router())
     protected.include_router(analytics_router())
+    protected.include_router(maintenance_router())
     app.include_router(protected)
     _assert_default_deny(app)
     base_url = ctx.settings.base_url
@@ -149,4 +152,5 @@ definition = ServiceDefinition(
     name="gateway",
     description="REST API, authentication and aggregated health",
     http_app=create_app,
+    maintenance=upkeep.prune,
 )

@@ -18,7 +18,7 @@ from comradarr_channels import list_channels
 from comradarr_proto import Event
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
-from . import deliveries
+from . import deliveries, upkeep
 from .config import NotifierConfig
 from .names import PUBLIC_URL_KEY, setting
 from .sender import Sender
@@ -118,4 +118,5 @@ definition = ServiceDefinition(
     description="sends notifications for noteworthy events through Apprise",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=upkeep.prune,
 )

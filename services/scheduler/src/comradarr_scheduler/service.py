@@ -30,6 +30,8 @@ from comradarr_db import AlreadyProcessed, Connection
 from comradarr_proto import (
     ConnectorHealthChanged,
     DiscoveryCompleted,
+    MaintenanceStepCompleted,
+    RequestMaintenance,
     RequestSweep,
     SweepCompleted,
     SyncCompleted,
@@ -38,6 +40,7 @@ from comradarr_runtime import ServiceContext, ServiceDefinition
 
 from ._cron import next_fire
 from .indexers import IndexerPoller, interval_from_env
+from .upkeep import Upkeep, prune
 
 log = structlog.get_logger(__name__)
 
@@ -375,11 +378,33 @@ def _scheduler(ctx: ServiceContext) -> Scheduler:
     return _schedulers[key]
 
 
-def _subscriptions(
-    ctx: ServiceContext,
-) -> list[Subscription[SyncCompleted] | Subscription[DiscoveryCompleted]]:
+_upkeeps: dict[int, Upkeep] = {}
+
+
+def _upkeep(ctx: ServiceContext) -> Upkeep:
+    key = id(ctx)
+    if key not in _upkeeps:
+        _upkeeps[key] = Upkeep(ctx=ctx)
+    return _upkeeps[key]
+
+
+def _subscriptions(ctx: ServiceContext) -> list[Subscription[Any]]:
     s = _scheduler(ctx)
+    u = _upkeep(ctx)
     return [
+        Subscription(
+            RequestMaintenance,
+            durable="scheduler-maintenance-request",
+            handler=u.on_request,
+            subject=RequestMaintenance.subject_filter(ctx.bus.prefix),
+        ),
+        Subscription(
+            MaintenanceStepCompleted,
+            durable="scheduler-maintenance-step",
+            handler=u.on_step,
+            # Closing a run vacuums the busy tables: minutes on a large library.
+            ack_wait=300.0,
+        ),
         Subscription(
             SyncCompleted, durable="scheduler-sync-completed", handler=s.on_sync_completed
         ),
@@ -393,7 +418,13 @@ def _subscriptions(
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     s = _scheduler(ctx)
-    return [s.run_loop(), s.health_loop(), s.indexer_loop(), request_stats_loop(ctx)]
+    return [
+        s.run_loop(),
+        s.health_loop(),
+        s.indexer_loop(),
+        request_stats_loop(ctx),
+        _upkeep(ctx).loop(),
+    ]
 
 
 definition = ServiceDefinition(
@@ -402,4 +433,5 @@ definition = ServiceDefinition(
     " and Prowlarr indexer health",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=prune,
 )

@@ -29,6 +29,7 @@ from comradarr_db import AlreadyProcessed, Connection
 from comradarr_proto import ConnectorHealthChanged, RequestSweep, SyncCompleted, SyncProgressed
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
+from . import upkeep
 from .config import SyncConfig
 from .engine import RequestCounter, SyncResult, run_sync
 from .writer import MirrorWriter
@@ -360,6 +361,7 @@ definition = ServiceDefinition(
     description="mirrors *arr libraries into PostgreSQL on sweep commands",
     subscriptions=_subscriptions,
     loops=lambda ctx: [request_stats_loop(ctx)],
+    maintenance=upkeep.prune,
 )
 
 __all__ = ["SyncService", "default_client_factory", "definition", "subscription"]
