@@ -10,6 +10,7 @@ from . import (
     dashboard,
     downloads,
     indexers,
+    maintenance,
     notifications,
     pages,
     queue,
@@ -115,4 +116,10 @@ app.add_page(
     route="/security",
     title="Security · Comradarr",
     on_load=security.SecurityState.load,
+)
+app.add_page(
+    maintenance.maintenance,
+    route="/maintenance",
+    title="Maintenance · Comradarr",
+    on_load=maintenance.MaintenanceState.load,
 )
