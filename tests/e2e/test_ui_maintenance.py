@@ -4,9 +4,11 @@ takes part in, its duration and what it removed shown when it ends."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.e2e.system import ARTIFACTS, System
+from tests.e2e.system import ADMIN, ARR_KEY, ARTIFACTS, System
 from tests.e2e.test_ui_security import SLOW, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -56,3 +58,42 @@ def test_retention_is_validated_saved_and_used(page, system: System) -> None:
     page.wait_for_timeout(400)
     assert not page.get_by_text("An error occurred").is_visible()  # no handler failed
     page.screenshot(path=str(ARTIFACTS / "maintenance-desktop-light.png"), full_page=True)
+
+
+def test_configuration_is_downloaded_and_imported_with_its_secrets(page, system: System) -> None:
+    page.set_default_timeout(SLOW)
+    _open(page, system)
+    page.click("#export-config")
+    page.get_by_text("Configuration downloaded").wait_for()
+    config = {
+        "format": "comradarr-config",
+        "format_version": 2,
+        "connectors": [
+            {"type": "sonarr", "name": "Imported TV", "url": system.arr_url, "enabled": False}
+        ],
+        "schedules": [
+            {
+                "name": "Imported nightly",
+                "connector": "Imported TV",
+                "cron": "15 3 * * *",
+                "timezone": "Europe/Berlin",
+            }
+        ],
+        "notification_channels": [{"name": "Imported hook", "kind": "apprise", "events": []}],
+    }
+    page.fill("#import-config", "{ not json")
+    page.locator("#import-read-error").wait_for()
+    page.fill("#import-config", json.dumps(config))
+    page.locator("#import-secret-0").wait_for()
+    page.fill("#import-secret-0", ARR_KEY)
+    page.fill("#import-secret-1", "ftp://not-a-notification-url")
+    page.fill("#import-password", ADMIN[1])
+    page.click("#run-import")
+    page.locator("#import-problems", has_text="Imported hook").wait_for()
+    page.fill("#import-secret-1", "json://127.0.0.1:9/hook")
+    page.click("#run-import")
+    page.locator("#import-done", has_text="1 connector(s), 1 schedule(s)").wait_for()
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(ARTIFACTS / "maintenance-config-import.png"), full_page=True)
+    page.goto(system.ui_url + "/connectors")
+    page.get_by_text("Imported TV").first.wait_for()

@@ -38,6 +38,7 @@ from .events import (
     SearchExhausted,
     SearchFailed,
     SearchFound,
+    SecretKeyRotated,
     SettingsChanged,
     SweepCompleted,
     SyncCompleted,
@@ -73,6 +74,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     RunMaintenance,
     MaintenanceStepCompleted,
     MaintenanceCompleted,
+    SecretKeyRotated,
 )
 
 __all__ = [
@@ -114,6 +116,7 @@ __all__ = [
     "SearchExhausted",
     "SearchFailed",
     "SearchFound",
+    "SecretKeyRotated",
     "SettingsChanged",
     "StreamSpec",
     "SweepCompleted",

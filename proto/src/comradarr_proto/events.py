@@ -345,3 +345,13 @@ class MaintenanceCompleted(Event):
     removed: int = Field(ge=0, description="Rows removed by every service together.")
     seconds: float = Field(ge=0)
     missing: list[str] = Field(default_factory=list, description="Services that never reported.")
+
+
+class SecretKeyRotated(Event):
+    """SECRET_KEY rotation moved on: running services re-read secret_key_handoffs (the new
+    key travels there, encrypted under the old one; never on the bus)."""
+
+    subject_template = "evt.secrets.rotated"
+
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$", description="The new key's fingerprint.")
+    state: Literal["prepared", "active", "aborted"]

@@ -10,6 +10,7 @@ from ._embedded import (
     start_missing,
 )
 from ._heap import freeze_heap, thaw_heap
+from ._keys import apply_handoffs, handoff_aad
 from ._loop import run
 from ._runner import Runner, run_until_signalled
 from ._service import (
@@ -36,11 +37,13 @@ __all__ = [
     "ServiceContext",
     "ServiceDefinition",
     "UnknownServiceError",
+    "apply_handoffs",
     "attach_to_running",
     "available_services",
     "cutoff",
     "delete_in_batches",
     "freeze_heap",
+    "handoff_aad",
     "has_embedded_database",
     "hold_data_dir",
     "load_service",

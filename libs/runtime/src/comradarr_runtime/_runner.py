@@ -12,14 +12,16 @@ from typing import Any
 import structlog
 import uvicorn
 from comradarr_bus import Bus
+from comradarr_crypto import Keyring
 from comradarr_db import PoolConfig, apply_migrations, create_pool, discover, ping
 from comradarr_logging import set_level
 from comradarr_observability import Check, health_app
-from comradarr_proto import LogLevelChanged
+from comradarr_proto import LogLevelChanged, SecretKeyRotated
 from comradarr_settings import CoreSettings
 from fastapi import FastAPI
 
 from ._heap import freeze_heap, thaw_heap
+from ._keys import apply_handoffs, on_rotated
 from ._service import ServiceContext, ServiceDefinition
 from .maintenance import maintenance_subscription
 
@@ -108,6 +110,14 @@ class Runner:
                 log.info("log level changed", level=msg.level)
 
         await self.bus.listen(LogLevelChanged, on_level)
+        # One keyring for the process: a rotation switches every service at once.
+        keyring = Keyring(secret_key)
+        await apply_handoffs(pool, keyring)
+
+        async def on_key(msg: SecretKeyRotated) -> None:
+            await on_rotated(pool, keyring, msg)
+
+        await self.bus.listen(SecretKeyRotated, on_key)
         for definition in self.definitions:
             ctx = ServiceContext(
                 name=definition.name,
@@ -116,6 +126,7 @@ class Runner:
                 bus=self.bus,
                 secret_key=secret_key,
                 stopping=self.stopping,
+                keyring=keyring,
             )
             self.contexts.append(ctx)
             for sub in definition.subscriptions(ctx):

@@ -399,6 +399,8 @@ class Dispatcher:
     config: DispatcherConfig = field(default_factory=DispatcherConfig)
     client_factory: ClientFactory = default_client_factory
     clock: Clock = _utcnow
+    # The process's keyring (follows SECRET_KEY rotations); else a box of secret_key.
+    box: SecretBox | None = None
     _clients: dict[int, ArrClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -795,7 +797,7 @@ class Dispatcher:
             async with self._connection() as conn:
                 connector = await get_connector(conn, connector_id=connector_id)
                 key = await get_api_key(
-                    conn, box=SecretBox(self.secret_key), connector_id=connector_id
+                    conn, box=self.box or SecretBox(self.secret_key), connector_id=connector_id
                 )
             client = self.client_factory(connector, key)
             self._clients[connector_id] = client

@@ -30,7 +30,11 @@ class DispatcherService:
     def __init__(self, ctx: ServiceContext, *, engine: Dispatcher | None = None) -> None:
         self.ctx = ctx
         self.engine = engine or Dispatcher(
-            pool=ctx.pool, bus=ctx.bus, secret_key=ctx.secret_key, config=DispatcherConfig()
+            pool=ctx.pool,
+            bus=ctx.bus,
+            secret_key=ctx.secret_key,
+            box=ctx.box,
+            config=DispatcherConfig(),
         )
 
     async def handle_items_queued(self, msg: ItemsQueued, delivery: Delivery) -> None:

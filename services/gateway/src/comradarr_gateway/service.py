@@ -22,6 +22,7 @@ from .docs import declare_security, docs_router
 from .middleware import GatewayMiddleware
 from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
+from .routes_config import config_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
 from .routes_dashboard import dashboard_router
@@ -127,6 +128,7 @@ def create_app(
     protected.include_router(indexers_router())
     protected.include_router(analytics_router())
     protected.include_router(maintenance_router())
+    protected.include_router(config_router())
     app.include_router(protected)
     _assert_default_deny(app)
     base_url = ctx.settings.base_url

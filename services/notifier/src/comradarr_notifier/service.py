@@ -45,6 +45,7 @@ class NotifierService:
         self.sender = Sender(
             pool=self.ctx.pool,
             secret_key=self.ctx.secret_key,
+            box=self.ctx.box,
             config=self.config,
             clock=lambda: self.clock(),
         )

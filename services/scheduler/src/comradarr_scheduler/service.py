@@ -25,7 +25,6 @@ from comradarr_connectors import (
     record_health,
     running_sweep,
 )
-from comradarr_crypto import SecretBox
 from comradarr_db import AlreadyProcessed, Connection
 from comradarr_proto import (
     ConnectorHealthChanged,
@@ -305,9 +304,7 @@ class Scheduler:
         """Ask the app for its health, store it with history, announce a change."""
         async with self.ctx.pool.acquire() as conn:
             connector = await get_connector(conn, connector_id=connector_id)
-            key = await get_api_key(
-                conn, box=SecretBox(self.ctx.secret_key), connector_id=connector_id
-            )
+            key = await get_api_key(conn, box=self.ctx.box, connector_id=connector_id)
         client = self.health_client(connector, key)
         try:
             report: HealthReport = await client.health()

@@ -102,6 +102,11 @@ async def prune(ctx: ServiceContext, s: MaintenanceSettings, now: datetime) -> d
             " (SELECT id FROM maintenance_runs ORDER BY id DESC LIMIT $2)",
             args=(runs, KEEP_RUNS),
         ),
+        # A rotation's handed-over key, once a process started with the old key may no
+        # longer switch with it.
+        "secret_key_handoffs": await delete_in_batches(
+            ctx, table="secret_key_handoffs", where="expires_at < $1", args=(now,)
+        ),
     }
 
 
