@@ -132,7 +132,8 @@ class ConfigState(AuthState):
             f"Imported {counts.get('connectors', 0)} connector(s),"
             f" {counts.get('schedules', 0)} schedule(s),"
             f" {counts.get('throttle_profiles', 0)} throttle profile(s),"
-            f" {counts.get('notification_channels', 0)} channel(s) and the settings."
+            f" {counts.get('notification_channels', 0)} channel(s)"
+            + (" and the settings." if "settings" in (self._doc or {}) else ".")
         )
         return rx.toast.success("Configuration imported")
 

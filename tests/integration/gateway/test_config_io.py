@@ -299,3 +299,22 @@ async def test_the_cli_exports_and_imports_the_same_way(
         broken.write_text('{"connectors": [')
         done = await asyncio.to_thread(_cli, target, "import", str(broken))
         assert done.returncode == 1 and "is not JSON" in done.stderr
+
+
+async def test_a_file_without_settings_leaves_the_settings_alone(
+    harness: Harness, admin: httpx.AsyncClient
+) -> None:
+    r = await admin.patch("/api/v1/settings", json={"search": {"max_attempts": 9}})
+    assert r.status_code == 200
+    config = {"connectors": [{"type": "radarr", "name": "Films", "url": "http://127.0.0.1:9/"}]}
+    r = await admin.post(
+        "/api/v1/config/import",
+        json={
+            "config": config,
+            "secrets": {"connectors": {"Films": RADARR_KEY}},
+            "current_password": PASSWORD,
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["settings"] == 0 and r.json()["connectors"] == 1
+    assert (await admin.get("/api/v1/settings")).json()["search"]["max_attempts"] == 9

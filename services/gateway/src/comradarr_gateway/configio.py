@@ -206,7 +206,7 @@ def _secret_fields(kind: str, fields: Mapping[str, str]) -> frozenset[str]:
 
 @dataclasses.dataclass
 class _Plan:
-    settings: dict[str, Any]
+    settings: dict[str, Any] | None  # None: the file has none, the install's stay
     profiles: list[ThrottleProfile]
     default_profile: str | None
     connectors: list[tuple[ConnectorCreate, str | None]]
@@ -247,7 +247,7 @@ def plan_import(
     """Check the whole document and its secrets; ImportProblems lists everything wrong."""
     problems: list[str] = []
     # Settings: the whole tree, with the bounds PATCH /settings enforces.
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] | None = None
     if doc.settings:
         try:
             full = AppSettings.model_validate(doc.settings).model_dump(mode="json")
@@ -357,9 +357,10 @@ async def import_config(
             " IN SHARE ROW EXCLUSIVE MODE"
         )
         plan = plan_import(doc, secrets, await _taken(conn))
-        keys = set(_leaves(AppSettings().model_dump(mode="json")))
-        await conn.execute("DELETE FROM settings WHERE key = ANY ($1::text[])", sorted(keys))
-        if plan.settings:
+        if plan.settings is not None:
+            # The file's settings replace the install's (a value at its default is not kept).
+            keys = set(_leaves(AppSettings().model_dump(mode="json")))
+            await conn.execute("DELETE FROM settings WHERE key = ANY ($1::text[])", sorted(keys))
             await repo.save_settings(conn, values=plan.settings)
         for p in plan.profiles:
             await create_profile(conn, profile=p)
@@ -405,7 +406,7 @@ async def import_config(
                 quiet=channel.quiet_hours,
             )
     return ImportSummary(
-        settings=len(plan.settings),
+        settings=len(plan.settings or {}),
         throttle_profiles=len(plan.profiles),
         connectors=len(plan.connectors),
         schedules=len(plan.schedules),
