@@ -208,7 +208,7 @@ def test_export_dialog_downloads_the_csv(page, system: System) -> None:
 def test_dark_and_phone(page, system: System) -> None:
     sign_in(page, system)
     page.locator(".analytics-chart").first.wait_for()
-    toggle = page.locator("#theme-toggle").locator("visible=true").first
+    toggle = page.locator(".theme-toggle").locator("visible=true").first
     if not is_dark(page):
         toggle.click()
         page.wait_for_function("document.documentElement.classList.contains('dark')")
@@ -225,10 +225,10 @@ def test_dark_and_phone(page, system: System) -> None:
             assert page.locator("#nav-menu").is_visible()
             shot(page, f"analytics-mobile-{theme}")
             if theme == "dark":
-                page.locator("#theme-toggle").locator("visible=true").first.click()
+                page.locator(".theme-toggle").locator("visible=true").first.click()
                 page.wait_for_function("!document.documentElement.classList.contains('dark')")
     finally:
         page.set_viewport_size(DESKTOP)
         if is_dark(page):  # leave the page as the other files expect it: light
-            page.locator("#theme-toggle").locator("visible=true").first.click()
+            page.locator(".theme-toggle").locator("visible=true").first.click()
             page.wait_for_function("!document.documentElement.classList.contains('dark')")

@@ -542,6 +542,14 @@ def connector_detail() -> rx.Component:
                     id="sync-now",
                 ),
             ),
+            rx.cond(
+                s.c.type != "prowlarr",
+                rx.link(
+                    rx.button(rx.icon("list-ordered"), "Queue", variant="soft"),
+                    href="/queue?connector=" + s.c.id.to_string(),
+                    id="connector-queue",
+                ),
+            ),
             rx.link(
                 rx.button(rx.icon("pencil"), "Edit", variant="soft"),
                 href="/connectors/new?id=" + s.c.id.to_string(),

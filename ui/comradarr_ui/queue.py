@@ -14,6 +14,7 @@ from typing import Any
 import reflex as rx
 
 from . import api, live
+from .analytics import Choice
 from .content import STATE_COLORS, outcome_icon, pill
 from .layout import empty, page
 from .state import AuthState, fmt_time
@@ -115,6 +116,9 @@ class QueueState(AuthState):
     confirm_clear: bool = False
     limit: int = PAGE_SIZE
     type_filter: str = "All types"
+    # "all" or a connector id; ?connector=ID opens the page filtered (the connector page links it).
+    connector: str = "all"
+    connectors: list[Choice] = []
     _polling: bool = False
     _watch_until: float = 0.0
 
@@ -123,7 +127,27 @@ class QueueState(AuthState):
         kind = TYPE_CHOICES.get(self.type_filter, "all")
         if kind != "all":
             params["search_type"] = kind
+        if self.connector != "all":
+            params["connector_id"] = self.connector
         return params
+
+    @rx.event
+    async def set_connector(self, value: str):
+        known = {c.value for c in self.connectors}
+        self.connector = value if value in known else "all"
+        self.limit = PAGE_SIZE
+        return await self._refetch()
+
+    async def _load_connectors(self) -> None:
+        body = await self._guarded("GET", "/connectors")
+        self.connectors = [Choice(value="all", label="All connectors")] + [
+            Choice(value=str(c["id"]), label=str(c.get("name") or f"connector {c['id']}"))
+            for c in api.items_of(body)
+            if c.get("type") != "prowlarr"
+        ]
+        wanted = self.router.url.query_parameters.get("connector", "")
+        known = {c.value for c in self.connectors}
+        self.connector = wanted if wanted in known else "all"
 
     @rx.event
     async def set_type_filter(self, value: str):
@@ -178,6 +202,7 @@ class QueueState(AuthState):
         self.confirm_clear = False
         self.limit = PAGE_SIZE
         try:
+            await self._load_connectors()
             await self._fetch()
         except api.Unauthorized:
             return self._login_redirect()
@@ -399,6 +424,15 @@ def queue() -> rx.Component:
             size="1",
             id="queue-type",
         ),
+        rx.select.root(
+            rx.select.trigger(placeholder="All connectors", id="queue-connector"),
+            rx.select.content(
+                rx.foreach(s.connectors, lambda c: rx.select.item(c.label, value=c.value))
+            ),
+            value=s.connector,
+            on_change=s.set_connector,
+            size="1",
+        ),
         rx.spacer(),
         rx.cond(
             s.live,
@@ -420,6 +454,7 @@ def queue() -> rx.Component:
         align="center",
         gap="12px",
         width="100%",
+        flex_wrap="wrap",  # two filters and the state do not fit a phone's width on one line
     )
     table = rx.cond(
         s.items.length() > 0,

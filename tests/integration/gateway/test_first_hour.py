@@ -140,8 +140,16 @@ async def _dashboard_equals_the_database(
     assert r.status_code == 200, r.text
     body = r.json()
     figures = body["figures"]
+    # Completion counts what a user can have: monitored episodes (and their series and
+    # season) that have aired or already have a file.
     db = await pool.fetchrow(
-        "SELECT (SELECT count(*) FROM search_registry WHERE search_type = 'gap') AS gaps,"
+        "WITH out AS (SELECT e.has_file FROM episodes e"
+        "  JOIN series s ON s.connector_id = e.connector_id AND s.arr_id = e.series_arr_id"
+        "  LEFT JOIN seasons se ON se.connector_id = e.connector_id"
+        "   AND se.series_arr_id = e.series_arr_id AND se.season_number = e.season_number"
+        "  WHERE e.monitored AND s.monitored AND coalesce(se.monitored, true)"
+        "   AND (e.has_file OR e.air_date_utc <= now()))"
+        " SELECT (SELECT count(*) FROM search_registry WHERE search_type = 'gap') AS gaps,"
         " (SELECT count(*) FROM search_registry WHERE search_type IN ('upgrade', 'format'))"
         "  AS upgrades,"
         " (SELECT count(*) FROM search_registry WHERE state <> 'exhausted') AS queued,"
@@ -149,8 +157,8 @@ async def _dashboard_equals_the_database(
         "   AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS searched_today,"
         " (SELECT count(*) FROM search_history WHERE outcome = 'found' AND ended_at >="
         "   date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS found_today,"
-        " (SELECT count(*) FROM episodes WHERE monitored) AS monitored,"
-        " (SELECT count(*) FROM episodes WHERE monitored AND has_file) AS with_file"
+        " (SELECT count(*) FROM out) AS monitored,"
+        " (SELECT count(*) FROM out WHERE has_file) AS with_file"
     )
     assert db["searched_today"] > 0 and db["gaps"] > 0
     for key in ("gaps", "upgrades", "queued", "searched_today", "found_today"):

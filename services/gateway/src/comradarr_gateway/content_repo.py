@@ -408,7 +408,12 @@ def _where(query: PageQuery, args: list[Any]) -> list[str]:
         clauses.append(STATUS_SQL[query.kind][query.status])
     if query.q:
         args.append(like_pattern(query.q))
-        clauses.append(f"{_TITLE[query.kind]} LIKE ${len(args)}")
+        match = f"{_TITLE[query.kind]} LIKE ${len(args)}"
+        if query.kind == "episode":
+            # An episode is found by its own title or its series' (no trigram index on episode
+            # titles: it would slow every sync's writes; the scan is bounded by the page).
+            match = f"({match} OR lower(e.title) LIKE ${len(args)})"
+        clauses.append(match)
     return clauses
 
 

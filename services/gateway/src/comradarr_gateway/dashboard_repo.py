@@ -11,7 +11,8 @@ Figures, as the dashboard defines them:
 - searched today / last 7 days: searches that ended (search history rows with an end)
   since local midnight in the configured time zone / in the last 7 days; found: those with
   outcome 'found'; success rate = found / searched;
-- completion: monitored episodes (movies) with a file / monitored episodes (movies).
+- completion: monitored episodes (movies) that have aired (been released) or have a file:
+  those with a file / all of them (``comradarr_mirror.library``, as analytics samples it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from comradarr_db import Connection
 from comradarr_mirror import names
+from comradarr_mirror.library import completion_counts
 from comradarr_schedules import next_fire
 
 KINDS = ("search", "sync", "discovery", "health")
@@ -71,28 +73,16 @@ async def figures(conn: Connection, *, now: datetime, tz: str) -> dict[str, Any]
     }
 
 
-async def completion(conn: Connection) -> list[dict[str, Any]]:
-    """Per connector: monitored items and those with a file (episodes, or movies)."""
+async def completion(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
+    """Per connector: monitored items that are out and those with a file, by the rule the
+    analytics service samples for the sparkline (``comradarr_mirror.library``)."""
+    counts = await completion_counts(conn, now=now)
     rows = await conn.fetch(
-        """
-        SELECT c.id, c.name, c.type, c.health_status, c.enabled,
-               coalesce(e.monitored, 0) + coalesce(m.monitored, 0) AS monitored,
-               coalesce(e.with_file, 0) + coalesce(m.with_file, 0) AS with_file
-        FROM connectors c
-        LEFT JOIN LATERAL (
-            SELECT count(*) AS monitored, count(*) FILTER (WHERE has_file) AS with_file
-            FROM episodes WHERE connector_id = c.id AND monitored
-        ) e ON c.type IN ('sonarr', 'whisparr')
-        LEFT JOIN LATERAL (
-            SELECT count(*) AS monitored, count(*) FILTER (WHERE has_file) AS with_file
-            FROM movies WHERE connector_id = c.id AND monitored
-        ) m ON c.type IN ('radarr', 'whisparr')
-        ORDER BY lower(c.name)
-        """
+        "SELECT id, name, type, health_status, enabled FROM connectors ORDER BY lower(name)"
     )
     out = []
     for r in rows:
-        monitored, with_file = int(r["monitored"]), int(r["with_file"])
+        monitored, with_file = counts.get(r["id"], (0, 0))
         out.append(
             {
                 "connector_id": r["id"],

@@ -271,7 +271,8 @@ def content_router() -> APIRouter:
             str | None,
             Query(
                 max_length=100,
-                description="Title search (episodes: their series' title). Prefix match below "
+                description="Title search (episodes: their own or their series' title). Prefix "
+                "match below "
                 "three characters, contains match from three.",
             ),
         ] = None,

@@ -122,7 +122,7 @@ def dashboard_router() -> APIRouter:
         )
         async with gw.ctx.pool.acquire() as conn:
             figures = await dashboard_repo.figures(conn, now=now, tz=tz)
-            connectors = await dashboard_repo.completion(conn)
+            connectors = await dashboard_repo.completion(conn, now=now)
             upcoming = await dashboard_repo.next_sweeps(conn, now=now)
             running = await dashboard_repo.running_sweeps(conn, now=now)
             lines = await timeseries(conn, metric("completion"), period=month, by_connector=True)

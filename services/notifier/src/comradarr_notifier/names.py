@@ -1,7 +1,6 @@
 """Names for texts: connectors and items as a person knows them, never bare ids.
 
-``item_label`` is the one place an item's name is made; it can be swapped for a shared
-naming helper in libs/mirror once one exists.
+Items are named by ``comradarr_mirror.names``, the same words the dashboard's feed uses.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from comradarr_db import Connection
+from comradarr_mirror.names import episode_label, movie_label, season_label
 
 DEFAULT_RETENTION_DAYS = 30
 RETENTION_KEY = "notifications.delivery_log_retention_days"
@@ -26,17 +26,12 @@ class Item:
 
 
 def item_label(row: Any) -> str:
-    """ "Quiet Crown S02E03", "Quiet Crown 2x?" or "Arrival (2016)" from a joined row."""
+    """The item's name as the dashboard writes it (libs/mirror's names), from a joined row."""
     if row["content_type"] == "movie":
-        title = row["movie_title"] or f"movie {row['movie_arr_id']}"
-        return f"{title} ({row['year']})" if row["year"] else title
-    series = row["series_title"] or "Unknown series"
-    season, episode = row["season_number"], row["episode_number"]
-    if season is None:
-        return series
-    if episode is None:
-        return f"{series} S{season:02d}"
-    return f"{series} S{season:02d}E{episode:02d}"
+        return movie_label(row["movie_title"], row["year"])
+    if row["episode_number"] is None:
+        return season_label(row["series_title"], row["season_number"])
+    return episode_label(row["series_title"], row["season_number"], row["episode_number"])
 
 
 _ITEMS = """
