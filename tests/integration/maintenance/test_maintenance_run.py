@@ -3,6 +3,10 @@ the retention settings, the scheduler gathers the reports and vacuums."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -224,3 +228,42 @@ async def test_a_large_history_is_pruned_in_batches(
     print(f"pruned {removed} history rows in {seconds:.2f} s")
     assert removed >= 200000
     assert await pool.fetchval("SELECT sum(count) FROM search_history_daily") == removed
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "comradarr_runtime.cli", "maintenance", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_the_cli_starts_a_run_and_shows_it(
+    database_url: str, nats_url: str, bus_prefix: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    runner = Runner(
+        [load_service(n) for n in sorted(available_services())],
+        settings=_settings(bus_prefix, tmp_path),
+        database_url=database_url,
+        nats_url=nats_url,
+        http_port=None,
+        client_name="maintenance-cli",
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TEST_")},
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "COMRADARR_BUS_PREFIX": bus_prefix,
+        "COMRADARR_DATA_DIR": str(tmp_path / "cli"),
+    }
+    await runner.start()
+    try:
+        await pool.execute(
+            "INSERT INTO dead_letters (consumer, subject, deliveries, error, payload, created_at)"
+            " VALUES ('t', 'x', 5, 'boom', '{}', now() - interval '400 days')"
+        )
+        done = await asyncio.to_thread(_cli, env, "run", "--wait")
+    finally:
+        await runner.stop()
+    assert done.returncode == 0, done.stderr
+    assert "manual completed" in done.stdout and "dead_letters 1" in done.stdout
+    status = await asyncio.to_thread(_cli, env, "status")
+    assert status.returncode == 0, status.stderr
+    assert "database:" in status.stdout and "#1 " in status.stdout

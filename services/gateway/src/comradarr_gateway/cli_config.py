@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 from comradarr_crypto import SecretBox
-from comradarr_db import Connection, PoolConfig, create_pool
+from comradarr_db import Connection, tool_pool
 from comradarr_logging import configure_logging
 from comradarr_runtime import run
 from comradarr_settings import CoreSettings, SettingsError, load_settings
@@ -94,13 +94,8 @@ def _ask_secrets(doc: ConfigDocument, given: ImportSecrets) -> ImportSecrets:
 
 
 async def _on_database(url: str, action: Callable[[Connection], Awaitable[str]]) -> str:
-    # A one-connection pool: JSON columns decoded as the services decode them.
-    pool = await create_pool(url, config=PoolConfig(min_size=1, max_size=1))
-    try:
-        async with pool.acquire() as conn:
-            return await action(conn)
-    finally:
-        await pool.close()
+    async with tool_pool(url) as pool, pool.acquire() as conn:
+        return await action(conn)
 
 
 async def _export(conn: Connection) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import asyncpg
 from comradarr_bus import Bus
-from comradarr_db import PoolConfig, create_pool
+from comradarr_db import tool_pool
 from comradarr_logging import configure_logging
 from comradarr_proto import SecretKeyRotated
 from comradarr_runtime import attach_to_running, run
@@ -84,15 +84,6 @@ def _new_key(settings: CoreSettings, key_file: Path | None) -> str:
 
 
 @asynccontextmanager
-async def _pool(url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(url, config=PoolConfig(min_size=1, max_size=2))
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@asynccontextmanager
 async def _bus(settings: CoreSettings) -> AsyncIterator[Bus | None]:
     """The bus the services listen on, if one is reachable (else they switch on start)."""
     url = settings.nats_url or attach_to_running(settings.data_dir)[1]
@@ -116,7 +107,7 @@ async def _rotate(
     settings: CoreSettings, url: str, new_key: str, handoff: timedelta
 ) -> tuple[Rotation, str]:
     key_file = None if _from_environment(settings) else KeyFile(settings.data_dir, new_key)
-    async with _pool(url) as pool, _bus(settings) as bus:
+    async with tool_pool(url, size=2) as pool, _bus(settings) as bus:
 
         async def announce(msg: SecretKeyRotated) -> None:
             if bus is not None:
@@ -166,7 +157,7 @@ def _next_steps(settings: CoreSettings, done: Rotation, key_path: str, source: s
 
 
 async def _status(settings: CoreSettings, url: str) -> str:
-    async with _pool(url) as pool:
+    async with tool_pool(url, size=2) as pool:
         keyring = await current_keyring(pool, settings.resolved_secret_key())
         rows = await pool.fetch(
             "SELECT key_id, state, expires_at FROM secret_key_handoffs ORDER BY created_at"
@@ -182,7 +173,7 @@ async def _status(settings: CoreSettings, url: str) -> str:
 
 
 async def _forget(url: str) -> str:
-    async with _pool(url) as pool:
+    async with tool_pool(url, size=2) as pool:
         removed = await forget_old_keys(pool)
     return f"{removed} handed-over key(s) deleted: only the current SECRET_KEY opens the secrets"
 
