@@ -9,6 +9,10 @@ from comradarr_connectors import create_connector
 from comradarr_crypto import SecretBox
 
 
+# A connector deleted long ago: its runs (no foreign key) are orphans.
+ORPHAN = 999
+
+
 async def seed(pool: asyncpg.Pool, *, box: SecretBox, now: datetime, movies: int = 4) -> int:
     """A connector with movies, queue entries and history; rows at 400 and at 1 day of age
     in each growing table. Returns the connector id."""
@@ -62,17 +66,17 @@ async def seed(pool: asyncpg.Pool, *, box: SecretBox, now: datetime, movies: int
         await conn.executemany(
             "INSERT INTO sync_runs (connector_id, mode, sweep_type, message_id, correlation_id,"
             " started_at, outcome) VALUES ($1, 'full', 'both', $2, 'c', $3, 'success')",
-            [(cid, "s-old", old), (cid, "s-new", recent)],
+            [(cid, "s-old", old), (cid, "s-new", recent), (ORPHAN, "s-orphan", recent)],
         )
         await conn.executemany(
             "INSERT INTO discovery_runs (connector_id, sync_run_id, message_id, correlation_id,"
             " created_at) VALUES ($1, 1, $2, 'c', $3)",
-            [(cid, "d-old", old), (cid, "d-new", recent)],
+            [(cid, "d-old", old), (cid, "d-new", recent), (ORPHAN, "d-orphan", recent)],
         )
         await conn.executemany(
             "INSERT INTO sweep_runs (connector_id, status, message_id, fired_at)"
             " VALUES ($1, 'completed', $2, $3)",
-            [(cid, "w-old", old), (cid, "w-new", recent)],
+            [(cid, "w-old", old), (cid, "w-new", recent), (ORPHAN, "w-orphan", recent)],
         )
         await conn.executemany(
             "INSERT INTO processed_messages (consumer, message_id, processed_at)"
@@ -87,7 +91,7 @@ async def seed(pool: asyncpg.Pool, *, box: SecretBox, now: datetime, movies: int
         await conn.executemany(
             "INSERT INTO webhook_found (message_id, connector_id, registry_ids, received_at)"
             " VALUES ($1, $2, '{}', $3)",
-            [("f-old", cid, old), ("f-new", cid, recent)],
+            [("f-old", cid, old), ("f-new", cid, recent), ("f-orphan", ORPHAN, recent)],
         )
         await conn.executemany(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at,"

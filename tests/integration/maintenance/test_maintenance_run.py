@@ -24,7 +24,7 @@ from comradarr_settings import CoreSettings, load_settings
 
 from tests.support import wait_for
 
-from .seed import seed
+from .seed import ORPHAN, seed
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +127,12 @@ async def test_run_now_prunes_every_table_by_the_settings(
         ages = await pool.fetch(f"SELECT {column} AS at FROM {table}")  # noqa: S608
         assert all(r["at"] > now - timedelta(days=2) for r in ages), table
         assert any(r["at"] == now - timedelta(days=1) for r in ages), table
+    for table in ("sync_runs", "discovery_runs", "sweep_runs", "webhook_found"):
+        orphans = await pool.fetchval(
+            f"SELECT count(*) FROM {table} WHERE connector_id = $1",  # noqa: S608
+            ORPHAN,
+        )
+        assert orphans == 0, table
     assert run["removed"] == sum(sum(s["removed"].values()) for s in steps.values())
 
 

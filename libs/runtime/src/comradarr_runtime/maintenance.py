@@ -83,6 +83,17 @@ async def prune_history_table(
     )
 
 
+async def delete_orphans(ctx: ServiceContext, *, table: str) -> int:
+    """Delete the rows of table whose connector is gone (tables without a foreign key to it:
+    run history outlives nothing it describes)."""
+    return await delete_in_batches(
+        ctx,
+        table=table,
+        # The name is checked by delete_in_batches before any SQL runs.
+        where=f"NOT EXISTS (SELECT 1 FROM connectors c WHERE c.id = {table}.connector_id)",  # noqa: S608
+    )
+
+
 def maintenance_subscription(ctx: ServiceContext, prune: Prune) -> Subscription[RunMaintenance]:
     """The durable consumer of this service's maintenance commands."""
 

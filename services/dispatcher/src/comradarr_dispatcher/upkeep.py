@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from comradarr_runtime import ServiceContext, cutoff, delete_in_batches
+from comradarr_runtime import ServiceContext, cutoff, delete_in_batches, delete_orphans
 from comradarr_settings import MaintenanceSettings
 
 from .queue import prune_exhausted, prune_history
@@ -23,4 +23,5 @@ async def prune(ctx: ServiceContext, s: MaintenanceSettings, now: datetime) -> d
         where="received_at < $1",
         args=(cutoff(now, s.processed_messages_days),),
     )
+    found += await delete_orphans(ctx, table="webhook_found")
     return {"search_history": history, "search_registry": exhausted, "webhook_found": found}

@@ -28,6 +28,7 @@ from comradarr_runtime import (
     ServiceContext,
     cutoff,
     delete_in_batches,
+    delete_orphans,
     read_maintenance_settings,
 )
 from comradarr_settings import MaintenanceSettings
@@ -82,7 +83,8 @@ async def prune(ctx: ServiceContext, s: MaintenanceSettings, now: datetime) -> d
     return {
         "sweep_runs": await delete_in_batches(
             ctx, table="sweep_runs", where="status <> 'fired' AND fired_at < $1", args=(runs,)
-        ),
+        )
+        + await delete_orphans(ctx, table="sweep_runs"),
         "processed_messages": await delete_in_batches(
             ctx,
             table="processed_messages",
