@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from comradarr_crypto import SecretBox
 from comradarr_db import Connection, tool_pool
 from comradarr_logging import configure_logging
 from comradarr_runtime import run
@@ -33,6 +32,7 @@ from . import repo
 from .admin import _database
 from .appsettings import build
 from .configio import ConfigDocument, ImportProblems, ImportSecrets, export_config, import_config
+from .keyrotation import current_keyring
 
 # A configuration file is a few kilobytes; refuse to read a huge one into memory.
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -93,21 +93,25 @@ def _ask_secrets(doc: ConfigDocument, given: ImportSecrets) -> ImportSecrets:
         raise _problems("secrets", exc) from None
 
 
-async def _on_database(url: str, action: Callable[[Connection], Awaitable[str]]) -> str:
+async def _on_database(
+    url: str, action: Callable[[asyncpg.Pool, Connection], Awaitable[str]]
+) -> str:
     async with tool_pool(url) as pool, pool.acquire() as conn:
-        return await action(conn)
+        return await action(pool, conn)
 
 
-async def _export(conn: Connection) -> str:
+async def _export(_pool: asyncpg.Pool, conn: Connection) -> str:
     app_settings = build(await repo.load_settings_rows(conn))
     doc = await export_config(conn, settings=app_settings, now=datetime.now(UTC))
     return doc.model_dump_json(indent=2)
 
 
 def _import(
-    box: SecretBox, doc: ConfigDocument, secrets: ImportSecrets
-) -> Callable[[Connection], Awaitable[str]]:
-    async def action(conn: Connection) -> str:
+    secret_key: str, doc: ConfigDocument, secrets: ImportSecrets
+) -> Callable[[asyncpg.Pool, Connection], Awaitable[str]]:
+    async def action(pool: asyncpg.Pool, conn: Connection) -> str:
+        # With any key handed over by a rotation: secrets go under the active one.
+        box = await current_keyring(pool, secret_key)
         summary = await import_config(conn, box=box, doc=doc, secrets=secrets)
         parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.model_dump().items())
         return f"imported: {parts}"
@@ -145,9 +149,9 @@ def main(argv: list[str]) -> int:
         except ValidationError as exc:
             raise _problems(str(args.file), exc) from None
         secrets = _ask_secrets(doc, given)
-        box = SecretBox(settings.resolved_secret_key())
+        key = settings.resolved_secret_key()
         with _database(settings) as url:
-            message = run(_on_database(url, _import(box, doc, secrets)))
+            message = run(_on_database(url, _import(key, doc, secrets)))
     except ImportProblems as exc:
         print("comradarr config: nothing was imported; fix these first:", file=sys.stderr)
         for problem in exc.problems:
