@@ -96,7 +96,8 @@ def _ask_secrets(doc: ConfigDocument, given: ImportSecrets) -> ImportSecrets:
 async def _on_database(
     url: str, action: Callable[[asyncpg.Pool, Connection], Awaitable[str]]
 ) -> str:
-    async with tool_pool(url) as pool, pool.acquire() as conn:
+    # Two connections: the action's own, and one for reading the key handoffs.
+    async with tool_pool(url, size=2) as pool, pool.acquire() as conn:
         return await action(pool, conn)
 
 
