@@ -8,7 +8,6 @@ import asyncpg
 from comradarr_connectors import create_connector
 from comradarr_crypto import SecretBox
 
-
 # A connector deleted long ago: its runs (no foreign key) are orphans.
 ORPHAN = 999
 
