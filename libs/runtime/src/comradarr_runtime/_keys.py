@@ -3,6 +3,8 @@ secret_key_handoffs join the process's keyring, and the active one encrypts from
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import structlog
 from comradarr_crypto import CryptoError, Keyring, aad_for
@@ -54,3 +56,23 @@ async def on_rotated(pool: asyncpg.Pool, keyring: Keyring, msg: SecretKeyRotated
         await apply_handoffs(pool, keyring)
     except (asyncpg.PostgresError, OSError) as exc:
         log.warning("could not read the handed-over key", error=repr(exc))
+
+
+# How often a process looks for a handed-over key it missed the announcement of.
+WATCH_SECONDS = 30.0
+
+
+async def watch_handoffs(
+    pool: asyncpg.Pool, keyring: Keyring, stopping: asyncio.Event, seconds: float = WATCH_SECONDS
+) -> None:
+    """Apply handoffs every `seconds` until stopping is set."""
+    while True:
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=seconds)
+            return
+        except TimeoutError:
+            pass
+        try:
+            await apply_handoffs(pool, keyring)
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.debug("handoff check failed", error=repr(exc))

@@ -21,7 +21,7 @@ from comradarr_settings import CoreSettings
 from fastapi import FastAPI
 
 from ._heap import freeze_heap, thaw_heap
-from ._keys import apply_handoffs, on_rotated
+from ._keys import apply_handoffs, on_rotated, watch_handoffs
 from ._service import ServiceContext, ServiceDefinition
 from .maintenance import maintenance_subscription
 
@@ -118,6 +118,10 @@ class Runner:
             await on_rotated(pool, keyring, msg)
 
         await self.bus.listen(SecretKeyRotated, on_key)
+        # And a look now and then: a rotation announced while the bus was away still lands.
+        self._loops.append(
+            asyncio.create_task(self._guard("keys", watch_handoffs(pool, keyring, self.stopping)))
+        )
         for definition in self.definitions:
             ctx = ServiceContext(
                 name=definition.name,

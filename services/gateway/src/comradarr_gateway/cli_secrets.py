@@ -94,7 +94,10 @@ async def _bus(settings: CoreSettings) -> AsyncIterator[Bus | None]:
     try:
         await bus.connect(retry_for=5.0)
     except Exception as exc:
-        print(f"note: the message bus is unreachable ({exc}); services switch when they start")
+        print(
+            f"note: the message bus is unreachable ({exc}); running services pick the new key"
+            " up within 30 s, others when they start"
+        )
         yield None
         return
     try:
