@@ -252,9 +252,19 @@ async def test_import_needs_the_owner_and_refuses_oversized_or_malformed_bodies(
         {"format_version": 3},
         {"connectors": "all"},
         {"connectors": [{}] * 201},
+        {"notification_channels": [{"name": "x", "fields": [1, 2]}]},
+        {"notification_channels": [{"name": {"$gt": ""}, "kind": "apprise"}]},
+        {"connectors": [{"name": ["TV"], "type": "sonarr", "url": "http://a"}]},
         {"schedules": [{"connector": "TV", "cron": "0 0 * * *", "timezone": "UTC", "x": 1}]},
     ):
-        r = await admin.post("/api/v1/config/import", json={**body, "config": config})
+        # Secrets for every name tried, so each item reaches its own checks.
+        secrets = {
+            "connectors": {"TV": SONARR_KEY, "['TV']": SONARR_KEY},
+            "channels": {"x": {"url": HOOK}, "{'$gt': ''}": {"url": HOOK}},
+        }
+        r = await admin.post(
+            "/api/v1/config/import", json={**body, "config": config, "secrets": secrets}
+        )
         assert r.status_code == 422, (config, r.text)
     assert (await admin.get("/api/v1/config/export")).json()["connectors"] == []
 

@@ -312,7 +312,11 @@ def plan_import(
         if secret is None:
             problems.append(f"channel '{name}': its URL or secret fields are needed")
             continue
-        fields = {**(item.get("fields") or {}), **secret.fields}
+        exported = item.get("fields") or {}
+        if not isinstance(exported, dict):
+            problems.append(f"channel '{name}': fields must be an object")
+            continue
+        fields = {**exported, **secret.fields}
         try:
             channel = ChannelIn.model_validate({**item, "url": secret.url, "fields": fields})
             kind = channel.kind or "apprise"
