@@ -5,6 +5,7 @@ takes part in, its duration and what it removed shown when it ends."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -97,3 +98,30 @@ def test_configuration_is_downloaded_and_imported_with_its_secrets(page, system:
     page.screenshot(path=str(ARTIFACTS / "maintenance-config-import.png"), full_page=True)
     page.goto(system.ui_url + "/connectors")
     page.get_by_text("Imported TV").first.wait_for()
+
+
+def test_a_new_encryption_key_and_the_connector_still_works(page, system: System) -> None:
+    """Runs after the import above: its connector's key is tested by the gateway after the
+    rotation, decrypted under the new key by the running services."""
+    page.set_default_timeout(SLOW)
+    _open(page, system)
+    old_key = (system.data_dir / "secret_key").read_text().strip()
+    page.click("#rotate-key")
+    page.fill("#key-password", "not the password")
+    page.click("#confirm-rotate")
+    page.locator("#rotate-error", has_text="password is wrong").wait_for()
+    page.fill("#key-password", ADMIN[1])
+    page.click("#confirm-rotate")
+    page.locator("#rotate-done", has_text="without a restart").wait_for()
+    assert (system.data_dir / "secret_key").read_text().strip() != old_key
+    page.goto(system.ui_url + "/connectors")
+    page.locator("#connector-table").get_by_text("Imported TV").first.click()
+    page.wait_for_url(re.compile(r"/connector/?\?id=\d+"))
+    page.locator("#page-title", has_text="Imported TV").wait_for()
+    page.get_by_role("button", name="Edit").click()
+    page.wait_for_url(re.compile(r"/connectors/new/?\?id=[1-9]\d*"))
+    page.get_by_text("leave empty to keep it").wait_for()
+    page.click("#test-connection")  # the stored key, decrypted under the new one
+    result = page.locator("#test-result")
+    result.filter(has_not_text="Testing").wait_for()
+    assert "succeeded" in result.inner_text().lower(), result.inner_text()

@@ -226,3 +226,117 @@ def config_card() -> rx.Component:
         ),
         width="100%",
     )
+
+
+class KeyState(AuthState):
+    key_password: str = ""
+    key_asking: bool = False
+    key_error: str = ""
+    key_done: str = ""
+    rotating: bool = False
+
+    @rx.event
+    def set_key_password(self, value: str) -> None:
+        self.key_password = value
+
+    @rx.event
+    def ask(self, asking: bool) -> None:
+        self.key_asking = asking
+        self.key_error = self.key_done = ""
+
+    @rx.event
+    async def rotate(self):
+        self.key_error = self.key_done = ""
+        if not self.key_password:
+            self.key_error = "Enter your current password."
+            return
+        self.rotating = True
+        yield
+        try:
+            body: Any = await self._guarded(
+                "POST",
+                "/security/rotate-secret-key",
+                json={"current_password": self.key_password},
+                timeout=120,
+            )
+        except api.Unauthorized:
+            self.rotating = False
+            yield self._login_redirect()
+            return
+        except api.GatewayError as exc:
+            self.rotating = False
+            self.key_error = "The current password is wrong." if exc.status == 403 else exc.message
+            return
+        self.rotating = False
+        self.key_asking = False
+        self.key_password = ""
+        count = int(body.get("rotated", 0)) if isinstance(body, dict) else 0
+        self.key_done = (
+            f"{count} secret(s) re-encrypted under a new key; every service switched to it"
+            " without a restart."
+        )
+        yield rx.toast.success("Encryption key changed")
+
+
+def key_card() -> rx.Component:
+    s = KeyState
+    return rx.card(
+        rx.vstack(
+            rx.heading("Encryption key", size="4"),
+            rx.text(
+                "Connector API keys, channel URLs and webhook tokens are stored encrypted under"
+                " SECRET_KEY. A new key re-encrypts all of them in one transaction; running"
+                " services switch to it without a restart. Where SECRET_KEY is set in the"
+                " environment, use `comradarr secrets rotate --new-key-file FILE` on the host.",
+                size="2",
+                color=rx.color("gray", 11),
+            ),
+            rx.cond(
+                s.key_asking,
+                rx.vstack(
+                    rx.text(
+                        "Your current password", size="2", as_="label", html_for="key-password"
+                    ),
+                    rx.input(
+                        type="password",
+                        value=s.key_password,
+                        on_change=s.set_key_password,
+                        id="key-password",
+                        auto_complete="current-password",
+                        max_width="360px",
+                        width="100%",
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Re-encrypt with a new key",
+                            color_scheme="red",
+                            on_click=s.rotate,
+                            loading=s.rotating,
+                            id="confirm-rotate",
+                        ),
+                        rx.button("Cancel", variant="soft", on_click=s.ask(False)),
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                rx.button(
+                    rx.icon("key-round", size=16),
+                    "Change the key",
+                    variant="soft",
+                    on_click=s.ask(True),
+                    id="rotate-key",
+                ),
+            ),
+            rx.cond(
+                s.key_error != "",
+                rx.callout(s.key_error, color_scheme="red", id="rotate-error", width="100%"),
+            ),
+            rx.cond(
+                s.key_done != "",
+                rx.callout(s.key_done, color_scheme="green", id="rotate-done", width="100%"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import reflex as rx
 
 from . import api, live
-from .configuration import config_card
+from .configuration import config_card, key_card
 from .layout import empty, page
 from .state import AuthState, fmt_time
 
@@ -489,6 +489,7 @@ def maintenance() -> rx.Component:
         runs_card(),
         tables_card(),
         config_card(),
+        key_card(),
         actions=rx.button(
             rx.icon("play", size=16),
             "Run now",

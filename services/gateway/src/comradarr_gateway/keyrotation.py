@@ -115,7 +115,7 @@ async def rotate_key(
         # is active on the new key by now: read through it under the old key's id).
         reader = cast(SecretBox, _OldKey(old, bytes.fromhex(previous)))
         count += await rotate_secrets(cast(Any, conn), old=reader, new=new, columns=SECRET_COLUMNS)
-    log.info("secret key rotated", secrets=count, key_id=key_id.hex())
+    log.info("secret key rotated", re_encrypted=count, key_id=key_id.hex())
     return Rotation(
         rotated=count,
         key_id=key_id.hex(),
