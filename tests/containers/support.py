@@ -150,27 +150,22 @@ class Api:
         return resp.json()
 
     def sweep(self, *, arr_url: str, name: str = "sonarr") -> int:
-        """Add a Sonarr connector and run a sweep of it now; return the connector id."""
+        """Add a Sonarr connector (saving it starts its first full sweep and creates its
+        schedules), or sync an existing one now; return the connector id."""
         existing = [c for c in self.get("/connectors") if c["name"] == name]
-        connector = (
-            existing[0]
-            if existing
-            else self.post(
+        if not existing:
+            connector = self.post(
                 "/connectors",
                 {"type": "sonarr", "name": name, "url": arr_url, "api_key": ARR_KEY},
             )
+            return int(connector["id"])
+        cid = int(existing[0]["id"])
+        resp = self.client.post(
+            f"/connectors/{cid}/sync", json={"mode": "full"}, headers={"X-CSRF-Token": self.csrf}
         )
-        schedules = self.get(f"/schedules?connector_id={connector['id']}")
-        schedule = (
-            schedules[0]
-            if schedules
-            else self.post(
-                "/schedules",
-                {"connector_id": connector["id"], "name": "nightly", "cron": "0 3 * * *"},
-            )
-        )
-        self.post(f"/schedules/{schedule['id']}/run-now")
-        return int(connector["id"])
+        # 409: a sweep of it is already running, which is what was asked for.
+        assert resp.status_code in (202, 409), f"sync now: {resp.status_code} {resp.text}"
+        return cid
 
     def completed_syncs(self, connector_id: int) -> list[dict[str, Any]]:
         runs = self.get(f"/connectors/{connector_id}/sync-runs")["items"]

@@ -6,6 +6,7 @@ import reflex as rx
 
 from . import (
     analytics,
+    backups,
     content,
     dashboard,
     downloads,
@@ -122,4 +123,10 @@ app.add_page(
     route="/maintenance",
     title="Maintenance · Comradarr",
     on_load=maintenance.MaintenanceState.load,
+)
+app.add_page(
+    backups.backups,
+    route="/backups",
+    title="Backups · Comradarr",
+    on_load=backups.BackupsState.load,
 )

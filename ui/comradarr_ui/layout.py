@@ -19,6 +19,7 @@ NAV = [
     ("API keys", "/api-keys", "key-round"),
     ("Security", "/security", "shield"),
     ("Maintenance", "/maintenance", "wrench"),
+    ("Backups", "/backups", "archive"),
 ]
 
 

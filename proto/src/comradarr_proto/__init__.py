@@ -5,6 +5,7 @@ from .commands import (
     MAINTENANCE_SERVICES,
     ControlQueue,
     MaintenanceService,
+    RequestBackup,
     RequestMaintenance,
     RequestSweep,
     RunMaintenance,
@@ -15,6 +16,10 @@ from .events import (
     ArrRequestsMeasured,
     ArrWebhookEvent,
     ArrWebhookReceived,
+    BackupCompleted,
+    BackupFailed,
+    BackupRestored,
+    BackupTrigger,
     CommandName,
     ConnectorHealthChanged,
     DailyBudgetSpent,
@@ -48,6 +53,7 @@ from .streams import COMMANDS_STREAM, EVENTS_STREAM, StreamSpec, stream_name
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
     RequestSweep,
+    RequestBackup,
     ControlQueue,
     SyncProgressed,
     SyncCompleted,
@@ -75,6 +81,9 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     MaintenanceStepCompleted,
     MaintenanceCompleted,
     SecretKeyRotated,
+    BackupCompleted,
+    BackupFailed,
+    BackupRestored,
 )
 
 __all__ = [
@@ -85,6 +94,10 @@ __all__ = [
     "ArrRequestsMeasured",
     "ArrWebhookEvent",
     "ArrWebhookReceived",
+    "BackupCompleted",
+    "BackupFailed",
+    "BackupRestored",
+    "BackupTrigger",
     "Command",
     "CommandName",
     "ConnectorHealthChanged",
@@ -107,6 +120,7 @@ __all__ = [
     "Message",
     "MessageDeadLettered",
     "RateLimited",
+    "RequestBackup",
     "RequestMaintenance",
     "RequestStats",
     "RequestSweep",

@@ -94,3 +94,16 @@ class RunMaintenance(Command):
 
     run_id: int = Field(ge=1)
     service: MaintenanceService
+
+
+class RequestBackup(Command):
+    """Write a backup with the backup schedule's settings (folder, what to keep, mirror)."""
+
+    subject_template = "cmd.backup.create"
+
+    fire_time: datetime = Field(description="When the backup schedule fired.")
+
+    @classmethod
+    def scheduled(cls, *, fire_time: datetime) -> RequestBackup:
+        """A scheduled backup whose id two scheduler replicas compute identically."""
+        return cls(message_id=f"backup:{fire_time.isoformat()}", fire_time=fire_time)

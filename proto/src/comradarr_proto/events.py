@@ -355,3 +355,42 @@ class SecretKeyRotated(Event):
 
     key_id: str = Field(pattern=r"^[0-9a-f]{16}$", description="The new key's fingerprint.")
     state: Literal["prepared", "active", "aborted"]
+
+
+BackupTrigger = Literal["manual", "scheduled", "api", "cli"]
+
+
+class BackupCompleted(Event):
+    """A backup file was written (by hand, by the API, or by the backup schedule)."""
+
+    subject_template = "evt.backup.completed"
+
+    backup_id: str = Field(max_length=80)
+    trigger: BackupTrigger
+    size_bytes: int = Field(ge=0)
+    rows: int = Field(ge=0)
+    includes_mirror: bool
+    seconds: float = Field(ge=0)
+    pruned: list[str] = Field(
+        default_factory=list, max_length=1000, description="Older backups removed to keep N."
+    )
+
+
+class BackupFailed(Event):
+    """A backup could not be made; the error says why."""
+
+    subject_template = "evt.backup.failed"
+
+    trigger: BackupTrigger
+    error: str = Field(max_length=2000)
+
+
+class BackupRestored(Event):
+    """The database was replaced by a backup's rows; running services drop what they cache."""
+
+    subject_template = "evt.backup.restored"
+
+    backup_created_at: datetime
+    rows: int = Field(ge=0)
+    migrations_applied: list[str] = Field(default_factory=list, max_length=10_000)
+    safety_backup_id: str | None = Field(default=None, max_length=80)

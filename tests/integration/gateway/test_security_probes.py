@@ -175,12 +175,17 @@ BACKUP_PATHS = [
     "/api/v1/backup/restore",
     "/api/v1/backups/restore",
     "/api/v1/backups",
+    "/api/v1/backups/uploads",
 ]
 
 
-async def test_p06_zip_slip_upload_has_no_route_and_writes_nothing(
+async def test_p06_zip_slip_upload_is_refused_and_writes_nothing(
     harness: Harness, admin: httpx.AsyncClient
 ) -> None:
+    """The backup upload exists now (POST /backups/uploads, the file as the body): anonymous
+    callers are refused, and so is a LAN caller let in by local-bypass mode (uploads need a
+    signed-in session); the admin's evil archive is refused whole (415 as multipart, 400 as
+    the body); nothing lands anywhere."""
     nonce = f"{time.time_ns()}"
     for caller in ("anon", "admin", "anon-bypass"):
         if caller == "anon-bypass":
@@ -190,7 +195,15 @@ async def test_p06_zip_slip_upload_has_no_route_and_writes_nothing(
         for path in BACKUP_PATHS:
             files = {"file": ("probe.zip", _evil_zip(nonce), "application/zip")}
             r = await client.post(path, files=files)
-            assert r.status_code in (401, 403, 404, 405), r.text
+            assert r.status_code in (401, 403, 404, 405, 415, 422), r.text
+            r = await client.post(
+                path, content=_evil_zip(nonce), headers={"Content-Type": "application/zip"}
+            )
+            assert r.status_code in (400, 401, 403, 404, 405, 422), r.text
+            if caller == "admin" and path.endswith("/uploads"):
+                assert r.status_code == 400 and "not a name" in r.json()["detail"]
+    backups = harness.data_dir / "backups"
+    assert not backups.exists() or not list(backups.iterdir())
     for root in (Path("/tmp"), harness.data_dir, Path.cwd()):
         assert (
             not list(root.glob(f"**/zs-*{nonce}*"))
@@ -425,6 +438,9 @@ ID_ROUTES = [
     ("GET", "/api/v1/connectors/{}/sync-runs"),
     ("POST", "/api/v1/connectors/{}/test"),
     ("DELETE", "/api/v1/api-keys/{}"),
+    ("DELETE", "/api/v1/backups/{}"),
+    ("GET", "/api/v1/backups/{}/download"),
+    ("POST", "/api/v1/backups/{}/restore"),
 ]
 
 

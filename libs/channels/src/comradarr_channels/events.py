@@ -82,6 +82,8 @@ EVENT_KINDS: tuple[EventKind, ...] = (
         False,
         "A message failed on every attempt and was set aside.",
     ),
+    EventKind("backup_done", "Backup done", False, "A backup file was written."),
+    EventKind("backup_failed", "Backup failed", True, "A backup could not be made."),
 )
 
 BY_KEY: dict[str, EventKind] = {k.key: k for k in EVENT_KINDS}

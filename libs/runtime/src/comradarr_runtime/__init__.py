@@ -20,6 +20,7 @@ from ._service import (
     available_services,
     load_service,
 )
+from ._tooldb import tool_database
 from .maintenance import (
     Prune,
     cutoff,
@@ -57,4 +58,5 @@ __all__ = [
     "start_database",
     "start_missing",
     "thaw_heap",
+    "tool_database",
 ]

@@ -16,7 +16,7 @@ from comradarr_crypto import Keyring
 from comradarr_db import PoolConfig, apply_migrations, create_pool, discover, ping
 from comradarr_logging import set_level
 from comradarr_observability import Check, health_app
-from comradarr_proto import LogLevelChanged, SecretKeyRotated
+from comradarr_proto import BackupRestored, LogLevelChanged, SecretKeyRotated
 from comradarr_settings import CoreSettings
 from fastapi import FastAPI
 
@@ -122,6 +122,17 @@ class Runner:
         self._loops.append(
             asyncio.create_task(self._guard("keys", watch_handoffs(pool, keyring, self.stopping)))
         )
+
+        async def on_restored(msg: BackupRestored) -> None:
+            # Services read the database afresh each cycle (caches live a few seconds), so
+            # the restored rows are in use without a restart; the log says when it happened.
+            log.warning(
+                "database restored from a backup; services continue on the restored rows",
+                backup_created_at=msg.backup_created_at.isoformat(),
+                rows=msg.rows,
+            )
+
+        await self.bus.listen(BackupRestored, on_restored)
         for definition in self.definitions:
             ctx = ServiceContext(
                 name=definition.name,

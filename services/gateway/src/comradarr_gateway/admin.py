@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from comradarr_crypto import PasswordHasher
 from comradarr_logging import configure_logging
-from comradarr_runtime import attach_to_running, has_embedded_database, run, start_database
+from comradarr_runtime import run, tool_database
 from comradarr_settings import CoreSettings, SettingsError, load_settings
 from pydantic import TypeAdapter, ValidationError
 
@@ -85,22 +85,12 @@ def _reset(password: str) -> Callable[[asyncpg.Connection], Coroutine[Any, Any, 
 
 @contextmanager
 def _database(settings: CoreSettings) -> Iterator[str]:
-    """DATABASE_URL; else the embedded PostgreSQL of a running `comradarr up`; else that
-    embedded server started for the moment (never created: no data, nothing to unlock)."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    running, _ = attach_to_running(settings.data_dir)
-    if running is not None:
-        yield running
-        return
-    if not has_embedded_database(settings.data_dir):
-        raise LookupError(f"{_NOT_SET_UP} (no database under {settings.data_dir})")
-    servers = start_database(data_dir=settings.data_dir, database_url=None)
+    """The database to work on; never created (no data, nothing to unlock)."""
     try:
-        yield servers.database_url
-    finally:
-        servers.stop()
+        with tool_database(settings) as url:
+            yield url
+    except LookupError as exc:
+        raise LookupError(f"{_NOT_SET_UP} ({exc})") from None
 
 
 async def _with_connection(

@@ -37,6 +37,8 @@ class GatewaySettings(BaseSettings):
     login_delay_max_seconds: int = Field(default=60, ge=1, le=3600)
     api_key_rate_per_minute: int = Field(default=300, ge=1, le=100000)
     max_body_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    # The one route that takes a large body: a backup file uploaded for restore.
+    backup_upload_max_bytes: int = Field(default=2 << 30, ge=1 << 20, le=1 << 40)
     connector_test_max_timeout: float = Field(default=30.0, gt=0, le=300)
 
     @field_validator("trusted_proxies", mode="before")

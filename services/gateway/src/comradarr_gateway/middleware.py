@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -53,9 +54,18 @@ class BodyTooLargeError(HTTPException):
 class GatewayMiddleware:
     """Pure ASGI (so streaming responses pass through untouched)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, base_url: str = "/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        base_url: str = "/",
+        large_bodies: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Exact route paths allowed a larger body (a backup upload), and their limit.
+        self.large_bodies = dict(large_bodies or {})
         self.base = "" if base_url == "/" else base_url.rstrip("/")
 
     def _route_path(self, scope: Scope) -> str:
@@ -88,6 +98,7 @@ class GatewayMiddleware:
                     length = -1
         cid_in = supplied if _CORRELATION_ID.fullmatch(supplied) else None
         route = self._route_path(scope)
+        limit = self.large_bodies.get(route, self.max_body_bytes)
         own = _DOCS_HEADERS if route == DOCS_PATH or route.startswith(DOCS_PATH + "/") else None
         with correlation_scope(cid_in) as cid:
             started = False
@@ -109,7 +120,7 @@ class GatewayMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    if received > limit:
                         raise BodyTooLargeError
                 return message
 
@@ -120,7 +131,7 @@ class GatewayMiddleware:
             if _NUL_QUERY.search(query):
                 await _send(send_wrapped, 422, {"detail": _nul_parameters(query)})
                 return
-            if length is not None and (length < 0 or length > self.max_body_bytes):
+            if length is not None and (length < 0 or length > limit):
                 status = 400 if length < 0 else 413
                 detail = "invalid Content-Length" if length < 0 else "request body too large"
                 await _plain(send_wrapped, status, detail)

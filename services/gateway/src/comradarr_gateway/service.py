@@ -6,9 +6,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from comradarr_bus import Delivery, Subscription
 from comradarr_crypto import PasswordHasher
 from comradarr_logging import get_logger
 from comradarr_observability import Check, health_router
+from comradarr_proto import RequestBackup
 from comradarr_runtime import ServiceContext, ServiceDefinition
 from comradarr_settings import load_settings
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -16,12 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import upkeep
+from . import backups, upkeep
 from .config import GatewaySettings
 from .docs import declare_security, docs_router
 from .middleware import GatewayMiddleware
 from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
+from .routes_backups import UPLOAD_PATH, backups_router
 from .routes_config import config_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
@@ -129,12 +132,18 @@ def create_app(
     protected.include_router(analytics_router())
     protected.include_router(maintenance_router())
     protected.include_router(config_router())
+    protected.include_router(backups_router())
     app.include_router(protected)
     _assert_default_deny(app)
     base_url = ctx.settings.base_url
     declare_security(app, is_public=_is_public, servers=[base_url] if base_url != "/" else [])
 
-    app.add_middleware(GatewayMiddleware, max_body_bytes=cfg.max_body_bytes, base_url=base_url)
+    app.add_middleware(
+        GatewayMiddleware,
+        max_body_bytes=cfg.max_body_bytes,
+        base_url=base_url,
+        large_bodies={API_PREFIX + UPLOAD_PATH: cfg.backup_upload_max_bytes},
+    )
     return app
 
 
@@ -150,9 +159,27 @@ def _assert_default_deny(app: FastAPI) -> None:
             raise RuntimeError(f"route {path} is not protected")
 
 
+def _subscriptions(ctx: ServiceContext) -> list[Subscription[RequestBackup]]:
+    async def on_backup(msg: RequestBackup, delivery: Delivery) -> None:
+        await backups.on_request_backup(ctx, msg, delivery)
+
+    # A large backup takes minutes: the ack may wait that long; a failure is reported
+    # (BackupFailed) and not retried blindly.
+    return [
+        Subscription(
+            RequestBackup,
+            durable="gateway-backup",
+            handler=on_backup,
+            ack_wait=1800.0,
+            max_attempts=2,
+        )
+    ]
+
+
 definition = ServiceDefinition(
     name="gateway",
-    description="REST API, authentication and aggregated health",
+    description="REST API, authentication, backups and aggregated health",
+    subscriptions=_subscriptions,
     http_app=create_app,
     maintenance=upkeep.prune,
 )

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from comradarr_db import Connection
 from comradarr_proto import (
+    BackupCompleted,
+    BackupFailed,
     ConnectorHealthChanged,
     DailyBudgetSpent,
     Event,
@@ -55,6 +57,8 @@ KIND_TEXT: dict[str, KindText] = {
     "indexer_failing": KindText("indexers failing", "warning"),
     "indexer_recovered": KindText("indexers recovered", "success"),
     "dead_lettered": KindText("messages dead-lettered", "failure"),
+    "backup_done": KindText("backups done", "success"),
+    "backup_failed": KindText("backups failed", "failure"),
 }
 
 
@@ -255,6 +259,37 @@ async def _dead_letter(e: MessageDeadLettered, _conn: Connection) -> list[Notice
     ]
 
 
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB" if n >= 1 << 20 else f"{n / 1024:,.0f} KiB"
+
+
+async def _backup_done(e: BackupCompleted, _conn: Connection) -> list[Notice]:
+    what = "scheduled backup" if e.trigger == "scheduled" else "backup"
+    mirror = "" if e.includes_mirror else " (without the library mirror)"
+    pruned = f" {len(e.pruned)} older backup(s) removed." if e.pruned else ""
+    return [
+        Notice(
+            "backup_done",
+            f"Backup done · {e.backup_id}",
+            f"The {what} holds {e.rows:,} rows{mirror}: {_size(e.size_bytes)} in "
+            f"{e.seconds:.1f} s.{pruned}",
+            path="/backups",
+        )
+    ]
+
+
+async def _backup_failed(e: BackupFailed, _conn: Connection) -> list[Notice]:
+    what = "The scheduled backup" if e.trigger == "scheduled" else "A backup"
+    return [
+        Notice(
+            "backup_failed",
+            "Backup failed",
+            f"{what} could not be made: {e.error[:500]}",
+            path="/backups",
+        )
+    ]
+
+
 # Event type → the notices it makes. The notifier has one durable consumer per type here.
 RENDERERS: dict[type[Event], Renderer] = {
     ConnectorHealthChanged: _health,
@@ -267,6 +302,8 @@ RENDERERS: dict[type[Event], Renderer] = {
     IndexerFailing: _indexer_failing,
     IndexerRecovered: _indexer_recovered,
     MessageDeadLettered: _dead_letter,
+    BackupCompleted: _backup_done,
+    BackupFailed: _backup_failed,
 }
 
 

@@ -38,6 +38,7 @@ from comradarr_proto import (
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
 from ._cron import next_fire
+from .backups import fire_backup_if_due
 from .indexers import IndexerPoller, interval_from_env
 from .upkeep import Upkeep, prune
 
@@ -173,6 +174,7 @@ class Scheduler:
         while True:
             try:
                 await self.fire_due()
+                await fire_backup_if_due(self.ctx, now=self.clock())
             except Exception:
                 # Database or NATS briefly away: log and try again next tick.
                 log.warning("schedule tick failed", exc_info=True)
