@@ -165,6 +165,7 @@ async def test_rotation_from_the_environment_switches_running_services(
     assert done.returncode == 0, done.stderr
     assert "3 secret(s) re-encrypted" in done.stdout
     assert "set SECRET_KEY to the new key" in done.stdout and NEW not in done.stdout
+    assert "comradarr backup create" in done.stdout  # older backups need the previous key
     assert await _key_ids(pool) == {new_id}
     # The running services hold the new key and use it, without a restart.
     for ctx in runner.contexts:

@@ -155,6 +155,10 @@ def _next_steps(settings: CoreSettings, done: Rotation, key_path: str, source: s
     lines += [
         "If the old key may have leaked: once every service runs with the new key, run",
         "  comradarr secrets forget-old",
+        "",
+        "Backups made before now are sealed with the previous key: restoring one needs",
+        "SECRET_KEY set to that key, so keep it beside them, or take a new backup now:",
+        "  comradarr backup create",
     ]
     return "\n".join(lines)
 
