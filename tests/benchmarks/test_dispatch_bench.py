@@ -250,7 +250,6 @@ async def test_dispatch_benchmark(
                         replica="rate",
                         tick_seconds=0.5,
                         poll_interval_seconds=0.1,
-                        prune_interval_seconds=3600,
                     ),
                 )
 

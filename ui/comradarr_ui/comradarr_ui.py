@@ -11,6 +11,7 @@ from . import (
     dashboard,
     downloads,
     indexers,
+    maintenance,
     notifications,
     pages,
     queue,
@@ -116,6 +117,12 @@ app.add_page(
     route="/security",
     title="Security · Comradarr",
     on_load=security.SecurityState.load,
+)
+app.add_page(
+    maintenance.maintenance,
+    route="/maintenance",
+    title="Maintenance · Comradarr",
+    on_load=maintenance.MaintenanceState.load,
 )
 app.add_page(
     backups.backups,

@@ -18,6 +18,7 @@ NAV = [
     ("Notifications", "/settings/notifications", "bell"),
     ("API keys", "/api-keys", "key-round"),
     ("Security", "/security", "shield"),
+    ("Maintenance", "/maintenance", "wrench"),
     ("Backups", "/backups", "archive"),
 ]
 

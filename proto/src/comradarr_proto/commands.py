@@ -64,6 +64,38 @@ class ControlQueue(Command):
     requested_by: str = Field(default="gateway", max_length=100)
 
 
+# Services that own tables which grow, each pruning its own on a maintenance run.
+MaintenanceService = Literal[
+    "gateway", "scheduler", "sync", "discovery", "dispatcher", "notifier", "analytics"
+]
+MAINTENANCE_SERVICES: tuple[MaintenanceService, ...] = (
+    "gateway",
+    "scheduler",
+    "sync",
+    "discovery",
+    "dispatcher",
+    "notifier",
+    "analytics",
+)
+
+
+class RequestMaintenance(Command):
+    """Start a maintenance run now (the scheduler records it and fans it out)."""
+
+    subject_template = "cmd.maintenance.run"
+
+    requested_by: str = Field(default="gateway", max_length=100)
+
+
+class RunMaintenance(Command):
+    """One service prunes its own tables by the retention settings, then reports."""
+
+    subject_template = "cmd.maintenance.step.{service}"
+
+    run_id: int = Field(ge=1)
+    service: MaintenanceService
+
+
 class RequestBackup(Command):
     """Write a backup with the backup schedule's settings (folder, what to keep, mirror)."""
 

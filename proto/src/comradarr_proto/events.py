@@ -323,6 +323,40 @@ class ArrWebhookReceived(Event):
     health_type: str | None = Field(default=None, max_length=200)
 
 
+class MaintenanceStepCompleted(Event):
+    """A service finished its part of a maintenance run: rows removed per table."""
+
+    subject_template = "evt.maintenance.step"
+
+    run_id: int = Field(ge=1)
+    service: str = Field(max_length=32)
+    removed: dict[str, int] = Field(default_factory=dict)
+    seconds: float = Field(ge=0)
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class MaintenanceCompleted(Event):
+    """A maintenance run ended (every service reported, or the wait ran out)."""
+
+    subject_template = "evt.maintenance.completed"
+
+    run_id: int = Field(ge=1)
+    status: Literal["completed", "partial"]
+    removed: int = Field(ge=0, description="Rows removed by every service together.")
+    seconds: float = Field(ge=0)
+    missing: list[str] = Field(default_factory=list, description="Services that never reported.")
+
+
+class SecretKeyRotated(Event):
+    """SECRET_KEY rotation moved on: running services re-read secret_key_handoffs (the new
+    key travels there, encrypted under the old one; never on the bus)."""
+
+    subject_template = "evt.secrets.rotated"
+
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$", description="The new key's fingerprint.")
+    state: Literal["prepared", "active", "aborted"]
+
+
 BackupTrigger = Literal["manual", "scheduled", "api", "cli"]
 
 

@@ -10,7 +10,7 @@ from ._migrations import (
     load_from_directory,
     migrate,
 )
-from ._pool import PoolConfig, create_pool, ping, skip_next_reset
+from ._pool import PoolConfig, create_pool, ping, skip_next_reset, tool_pool
 from ._types import Connection
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "once",
     "ping",
     "skip_next_reset",
+    "tool_pool",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +110,13 @@ async def ping(pool: asyncpg.Pool, *, timeout: float = 2.0) -> bool:
             return bool(value == 1)
     except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
         return False
+
+
+@asynccontextmanager
+async def tool_pool(dsn: str, *, size: int = 1) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool for a command-line tool (JSON decoded as the services do), closed after."""
+    pool = await create_pool(dsn, config=PoolConfig(min_size=1, max_size=size))
+    try:
+        yield pool
+    finally:
+        await pool.close()

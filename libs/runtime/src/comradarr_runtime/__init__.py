@@ -10,6 +10,7 @@ from ._embedded import (
     start_missing,
 )
 from ._heap import freeze_heap, thaw_heap
+from ._keys import apply_handoffs, handoff_aad
 from ._loop import run
 from ._runner import Runner, run_until_signalled
 from ._service import (
@@ -20,20 +21,38 @@ from ._service import (
     load_service,
 )
 from ._tooldb import tool_database
+from .maintenance import (
+    Prune,
+    cutoff,
+    delete_in_batches,
+    delete_orphans,
+    maintenance_subscription,
+    prune_history_table,
+    read_maintenance_settings,
+)
 
 __all__ = [
     "DataDirInUseError",
+    "Prune",
     "Runner",
     "Servers",
     "ServiceContext",
     "ServiceDefinition",
     "UnknownServiceError",
+    "apply_handoffs",
     "attach_to_running",
     "available_services",
+    "cutoff",
+    "delete_in_batches",
+    "delete_orphans",
     "freeze_heap",
+    "handoff_aad",
     "has_embedded_database",
     "hold_data_dir",
     "load_service",
+    "maintenance_subscription",
+    "prune_history_table",
+    "read_maintenance_settings",
     "run",
     "run_until_signalled",
     "start_database",

@@ -12,15 +12,18 @@ from typing import Any
 import structlog
 import uvicorn
 from comradarr_bus import Bus
+from comradarr_crypto import Keyring
 from comradarr_db import PoolConfig, apply_migrations, create_pool, discover, ping
 from comradarr_logging import set_level
 from comradarr_observability import Check, health_app
-from comradarr_proto import BackupRestored, LogLevelChanged
+from comradarr_proto import BackupRestored, LogLevelChanged, SecretKeyRotated
 from comradarr_settings import CoreSettings
 from fastapi import FastAPI
 
 from ._heap import freeze_heap, thaw_heap
+from ._keys import apply_handoffs, on_rotated, watch_handoffs
 from ._service import ServiceContext, ServiceDefinition
+from .maintenance import maintenance_subscription
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +110,18 @@ class Runner:
                 log.info("log level changed", level=msg.level)
 
         await self.bus.listen(LogLevelChanged, on_level)
+        # One keyring for the process: a rotation switches every service at once.
+        keyring = Keyring(secret_key)
+        await apply_handoffs(pool, keyring)
+
+        async def on_key(msg: SecretKeyRotated) -> None:
+            await on_rotated(pool, keyring, msg)
+
+        await self.bus.listen(SecretKeyRotated, on_key)
+        # And a look now and then: a rotation announced while the bus was away still lands.
+        self._loops.append(
+            asyncio.create_task(self._guard("keys", watch_handoffs(pool, keyring, self.stopping)))
+        )
 
         async def on_restored(msg: BackupRestored) -> None:
             # Services read the database afresh each cycle (caches live a few seconds), so
@@ -126,10 +141,13 @@ class Runner:
                 bus=self.bus,
                 secret_key=secret_key,
                 stopping=self.stopping,
+                keyring=keyring,
             )
             self.contexts.append(ctx)
             for sub in definition.subscriptions(ctx):
                 await self.bus.subscribe(sub)
+            if definition.maintenance is not None:
+                await self.bus.subscribe(maintenance_subscription(ctx, definition.maintenance))
             for coro in definition.loops(ctx):
                 self._loops.append(asyncio.create_task(self._guard(definition.name, coro)))
         # Past this point start() only waits for uvicorn to report itself up; a signal

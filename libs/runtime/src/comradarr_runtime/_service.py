@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from comradarr_bus import Bus, Subscription
+from comradarr_crypto import Keyring
 from comradarr_settings import CoreSettings
 from fastapi import FastAPI
 
@@ -26,6 +27,19 @@ class ServiceContext:
     bus: Bus
     secret_key: str = field(repr=False)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Shared by the services of one process; follows SECRET_KEY rotations (comradarr_runtime
+    # ._keys). Built from secret_key when not given.
+    keyring: Keyring | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.keyring is None:
+            self.keyring = Keyring(self.secret_key)
+
+    @property
+    def box(self) -> Keyring:
+        """What encrypts and decrypts stored secrets (connector keys, channel URLs)."""
+        assert self.keyring is not None  # set in __post_init__
+        return self.keyring
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep unless shutdown starts first; returns False when the service is stopping."""
@@ -45,6 +59,10 @@ class ServiceDefinition:
     subscriptions: Callable[[ServiceContext], Sequence[Subscription[Any]]] = lambda _ctx: ()
     loops: Callable[[ServiceContext], Sequence[Coroutine[Any, Any, None]]] = lambda _ctx: ()
     http_app: Callable[[ServiceContext], FastAPI] | None = None
+    # Prunes the service's own tables on a maintenance run (comradarr_runtime.maintenance).
+    maintenance: (
+        Callable[[ServiceContext, Any, Any], Coroutine[Any, Any, dict[str, int]]] | None
+    ) = None
 
 
 class UnknownServiceError(LookupError):

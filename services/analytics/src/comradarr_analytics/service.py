@@ -37,6 +37,7 @@ from comradarr_timeseries import (
 )
 from comradarr_timeseries import catalogue as m
 
+from . import upkeep
 from .config import AnalyticsConfig
 from .fold import counts_of, request_counts
 
@@ -240,4 +241,5 @@ definition = ServiceDefinition(
     description="folds events into hourly and daily buckets; samples queue and library",
     subscriptions=_subscriptions,
     loops=lambda ctx: _service(ctx).loops(),
+    maintenance=upkeep.prune,
 )

@@ -15,6 +15,7 @@ from comradarr_mirror import SearchSettings, cleanup_orphans, load_search_settin
 from comradarr_proto import DiscoveryCompleted, ItemsQueued, SettingsChanged, SyncCompleted
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
+from . import upkeep
 from .config import DiscoveryConfig
 from .discover import run_discovery
 
@@ -186,4 +187,5 @@ definition = ServiceDefinition(
     description="finds content gaps and upgrade candidates after each sync",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=upkeep.prune,
 )

@@ -34,6 +34,4 @@ class DispatcherConfig:
     buffer_max_age_seconds: float = 1.0
     # After a send failed without an answer (network), the items wait this long.
     send_failure_delay_seconds: float = 300.0
-    history_retention_days: int = 90
-    prune_interval_seconds: float = 3600.0
     replica: str = field(default_factory=_replica_id)

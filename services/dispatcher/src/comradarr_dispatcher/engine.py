@@ -127,6 +127,8 @@ class Dispatcher(Recovery):
     config: DispatcherConfig = field(default_factory=DispatcherConfig)
     client_factory: ClientFactory = default_client_factory
     clock: Clock = _utcnow
+    # The process's keyring (follows SECRET_KEY rotations); else a box of secret_key.
+    box: SecretBox | None = None
     _clients: dict[int, ArrClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -207,7 +209,6 @@ class Dispatcher(Recovery):
 
     async def run(self) -> None:
         """Dispatch until stop(): recover lapsed commands, claim, send and poll."""
-        next_prune = 0.0
         # Leases lapse after lease_seconds: looking for orphans a few times per lease is
         # enough, not on every round (a round runs after every slot and every finish).
         recover_every = self.config.lease_seconds / 4
@@ -223,9 +224,6 @@ class Dispatcher(Recovery):
                     next_recover = time.monotonic() + recover_every
                     await self.recover()
                 wait = min(wait, await self.dispatch_round())
-                if time.monotonic() >= next_prune:
-                    next_prune = time.monotonic() + self.config.prune_interval_seconds
-                    await self._prune()
             except Exception:
                 # Database or NATS briefly away: log and try again next tick.
                 self._finish_wakes = True
@@ -570,7 +568,7 @@ class Dispatcher(Recovery):
             async with self._connection() as conn:
                 connector = await get_connector(conn, connector_id=connector_id)
                 key = await get_api_key(
-                    conn, box=SecretBox(self.secret_key), connector_id=connector_id
+                    conn, box=self.box or SecretBox(self.secret_key), connector_id=connector_id
                 )
             client = self.client_factory(connector, key)
             self._clients[connector_id] = client
@@ -763,18 +761,6 @@ class Dispatcher(Recovery):
                     messages=messages,
                 )
             )
-
-    # --- recovery ---------------------------------------------------------------------------
-
-    async def _prune(self) -> None:
-        from .queue import prune_history
-
-        async with self._connection() as conn:
-            removed = await prune_history(
-                conn, retention_days=self.config.history_retention_days, now=self.clock()
-            )
-        if removed:
-            log.info("search history pruned", rows=removed)
 
     async def _publish(self, msg: Message, *, confirmed: bool = True) -> None:
         # confirmed=False for the two events every search makes (dispatched, completed):

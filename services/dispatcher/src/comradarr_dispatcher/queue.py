@@ -279,27 +279,79 @@ async def queue_estimates(
 # --- retention ------------------------------------------------------------------------------
 
 
+# Deletes a batch of history rows ($1: the ids) and adds them to the daily counts in the
+# same statement: a row is either still in the history or counted in its day, never both.
+_FOLD = """
+WITH gone AS (
+    DELETE FROM search_history WHERE id = ANY ($1::bigint[])
+    RETURNING started_at, connector_id, command_name, search_type, outcome
+), folded AS (
+    INSERT INTO search_history_daily AS d
+        (day, connector_id, command_name, search_type, outcome, count)
+    SELECT (started_at AT TIME ZONE 'UTC')::date, connector_id, coalesce(command_name, ''),
+           search_type, outcome, count(*)
+    FROM gone GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (day, connector_id, command_name, search_type, outcome)
+    DO UPDATE SET count = d.count + EXCLUDED.count
+)
+SELECT count(*) FROM gone
+"""
+PRUNE_BATCH = 5000
+
+
 async def prune_history(
     conn: Connection, *, retention_days: int, now: datetime | None = None
 ) -> int:
     """Fold history older than the retention period into daily counts and delete it (with
-    finished dispatch commands of the same age). Returns the history rows removed."""
+    finished dispatch commands of the same age), a batch per transaction. Returns the
+    history rows removed."""
     cutoff = (now or _now()) - timedelta(days=retention_days)
-    async with conn.transaction():
-        await conn.execute(
-            "INSERT INTO search_history_daily AS d"
-            " (day, connector_id, command_name, search_type, outcome, count)"
-            " SELECT (started_at AT TIME ZONE 'UTC')::date, connector_id,"
-            "   coalesce(command_name, ''), search_type, outcome, count(*)"
-            " FROM search_history WHERE started_at < $1 GROUP BY 1, 2, 3, 4, 5"
-            " ON CONFLICT (day, connector_id, command_name, search_type, outcome)"
-            " DO UPDATE SET count = d.count + EXCLUDED.count",
-            cutoff,
-        )
-        status = await conn.execute("DELETE FROM search_history WHERE started_at < $1", cutoff)
-        await conn.execute(
-            "DELETE FROM dispatch_commands WHERE ended_at < $1"
-            " AND status NOT IN ('sending', 'searching')",
-            cutoff,
-        )
-    return _count(status)
+    removed = 0
+    while True:
+        async with conn.transaction():
+            ids = await conn.fetchval(
+                "SELECT array(SELECT id FROM search_history WHERE started_at < $1"
+                " ORDER BY started_at LIMIT $2)",
+                cutoff,
+                PRUNE_BATCH,
+            )
+            removed += await conn.fetchval(_FOLD, ids) if ids else 0
+        if len(ids) < PRUNE_BATCH:
+            break
+    await conn.execute(
+        "DELETE FROM dispatch_commands WHERE ended_at < $1"
+        " AND status NOT IN ('sending', 'searching')",
+        cutoff,
+    )
+    return removed
+
+
+async def prune_exhausted(conn: Connection, *, retention_days: int, now: datetime) -> int:
+    """Remove exhausted entries unchanged for retention_days, their history folded into the
+    daily counts first; an item still missing is queued afresh by the next discovery.
+    Returns the entries removed (none when retention_days is 0)."""
+    if retention_days <= 0:
+        return 0
+    cutoff = now - timedelta(days=retention_days)
+    removed = 0
+    while True:
+        async with conn.transaction():
+            entries = await conn.fetchval(
+                "SELECT array(SELECT id FROM search_registry WHERE state = 'exhausted'"
+                " AND updated_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                cutoff,
+                PRUNE_BATCH,
+            )
+            if entries:
+                history = await conn.fetchval(
+                    "SELECT array(SELECT id FROM search_history WHERE registry_id = ANY ($1))",
+                    entries,
+                )
+                if history:
+                    await conn.fetchval(_FOLD, history)
+                status = await conn.execute(
+                    "DELETE FROM search_registry WHERE id = ANY ($1::bigint[])", entries
+                )
+                removed += _count(status)
+        if len(entries) < PRUNE_BATCH:
+            return removed

@@ -22,6 +22,7 @@ from comradarr_runtime import ServiceContext, ServiceDefinition
 from .config import DispatcherConfig
 from .engine import Dispatcher
 from .queue import ALL_CONNECTORS, clear_queue, set_paused
+from .upkeep import prune
 from .webhooks import found_before, record_found
 
 log = structlog.get_logger(__name__)
@@ -35,7 +36,11 @@ class DispatcherService:
     def __init__(self, ctx: ServiceContext, *, engine: Dispatcher | None = None) -> None:
         self.ctx = ctx
         self.engine = engine or Dispatcher(
-            pool=ctx.pool, bus=ctx.bus, secret_key=ctx.secret_key, config=DispatcherConfig()
+            pool=ctx.pool,
+            bus=ctx.bus,
+            secret_key=ctx.secret_key,
+            box=ctx.box,
+            config=DispatcherConfig(),
         )
 
     async def handle_items_queued(self, msg: ItemsQueued, delivery: Delivery) -> None:
@@ -143,4 +148,5 @@ definition = ServiceDefinition(
     description="dispatches prioritized, throttled searches to the *arr apps",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=prune,
 )

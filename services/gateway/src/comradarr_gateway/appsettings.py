@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from comradarr_mirror import SearchSettings
+from comradarr_schedules import is_valid as is_valid_cron
+from comradarr_settings import MIN_PROCESSED_MESSAGE_DAYS, MaintenanceSettings
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .text import Line
@@ -89,6 +91,8 @@ class AppSettings(_Strict):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    # Upkeep: its schedule and how long each growing table keeps its rows.
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
 
 
 class GeneralPatch(_Strict):
@@ -153,6 +157,28 @@ class NotificationsPatch(_Strict):
         return None if v is None else _check_public_url(v)
 
 
+def _check_cron(v: str | None) -> str | None:
+    if v is not None and not is_valid_cron(v.strip()):
+        raise ValueError("must be a five-field cron expression, e.g. '0 4 * * 0' (Sundays 04:00)")
+    return None if v is None else " ".join(v.split())
+
+
+class MaintenancePatch(_Strict):
+    """Changes to upkeep (bounds as in MaintenanceSettings)."""
+
+    enabled: bool | None = None
+    cron: str | None = Field(default=None, max_length=64)
+    search_history_days: int | None = Field(default=None, ge=7, le=3650)
+    exhausted_entries_days: int | None = Field(default=None, ge=0, le=3650)
+    api_key_usage_days: int | None = Field(default=None, ge=1, le=3650)
+    connector_health_days: int | None = Field(default=None, ge=1, le=3650)
+    run_history_days: int | None = Field(default=None, ge=1, le=3650)
+    processed_messages_days: int | None = Field(default=None, ge=MIN_PROCESSED_MESSAGE_DAYS, le=365)
+    dead_letters_days: int | None = Field(default=None, ge=1, le=3650)
+
+    _cron = field_validator("cron")(_check_cron)
+
+
 class SettingsPatch(_Strict):
     """PATCH /settings body: any subset of sections and fields."""
 
@@ -161,6 +187,7 @@ class SettingsPatch(_Strict):
     security: SecurityPatch | None = None
     analytics: AnalyticsPatch | None = None
     notifications: NotificationsPatch | None = None
+    maintenance: MaintenancePatch | None = None
     current_password: str | None = Field(
         default=None,
         max_length=1024,

@@ -421,16 +421,6 @@ class RotateResult(BaseModel):
     message: str
 
 
-class ConfigExport(BaseModel):
-    """Configuration without a single secret."""
-
-    format_version: int
-    exported_at: datetime
-    settings: dict[str, Any]
-    connectors: list[dict[str, Any]]
-    api_keys: list[dict[str, Any]]
-
-
 class HealthReport(BaseModel):
     """Public health: no secrets, nothing a stranger could use."""
 

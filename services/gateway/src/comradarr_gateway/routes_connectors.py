@@ -22,6 +22,8 @@ from comradarr_connectors import (
     update_connector,
 )
 from comradarr_connectors import HealthStatus as ConnHealth
+from comradarr_crypto import SecretBox
+from comradarr_db import Connection
 from comradarr_logging import get_logger
 from comradarr_proto import ConnectorHealthChanged
 from comradarr_throttle import parse_windows
@@ -123,6 +125,33 @@ def out(c: Connector) -> ConnectorOut:
 def _windows(windows: list[SearchWindowIn]) -> list[dict[str, Any]]:
     """The windows as stored, in the rule's own form (comradarr_throttle reads them)."""
     return [w.to_json() for w in parse_windows([w.model_dump() for w in windows])]
+
+
+async def insert_connector(
+    conn: Connection,
+    *,
+    box: SecretBox,
+    body: ConnectorCreate,
+    timezone: str,
+    throttle_profile_id: int | None = None,
+) -> Connector:
+    """Store a connector as a create request describes it (the API's and an import's)."""
+    return await create_connector(
+        conn,
+        box=box,
+        type=body.type,
+        name=body.name,
+        url=body.url,
+        api_key=body.api_key,
+        enabled=body.enabled,
+        verify_ssl=body.verify_ssl,
+        timeout_seconds=body.timeout_seconds,
+        throttle_profile_id=throttle_profile_id,
+        format_upgrades=body.format_upgrades,
+        queue_limit=body.queue_limit,
+        search_windows=_windows(body.search_windows),
+        search_timezone=body.search_timezone or timezone,
+    )
 
 
 def _scrub(text: str | None, secret: str) -> str | None:
@@ -263,20 +292,11 @@ def connectors_router() -> APIRouter:
                 plans = await sweeps.plan_default_schedules(
                     conn, connector_type=body.type, timezone=tz
                 )
-                c = await create_connector(
+                c = await insert_connector(
                     conn,
                     box=gw.box,
-                    type=body.type,
-                    name=body.name,
-                    url=body.url,
-                    api_key=body.api_key,
-                    enabled=body.enabled,
-                    verify_ssl=body.verify_ssl,
-                    timeout_seconds=body.timeout_seconds,
-                    format_upgrades=body.format_upgrades,
-                    queue_limit=body.queue_limit,
-                    search_windows=_windows(body.search_windows),
-                    search_timezone=timezone,
+                    body=body,
+                    timezone=timezone,
                     throttle_profile_id=body.throttle_profile_id,
                 )
                 await record_health(conn, connector_id=c.id, status=status, messages=messages)

@@ -174,18 +174,23 @@ class DeliveryOut(BaseModel):
     sent_at: datetime | None
 
 
+def resolve_secret(kind: str, url: str | None, fields: dict[str, str] | None) -> ChannelSecret:
+    """The URL (validated by Apprise) and form a request describes; ValueError says why not."""
+    if kind == "apprise" and url is not None and not fields:
+        fields = {"url": url}
+    if fields is None:
+        raise ValueError(f"a {kind} channel needs its form fields (or use kind 'apprise')")
+    built = build_url(kind, fields)
+    validate_url(built)
+    return ChannelSecret(url=built, fields=dict(fields))
+
+
 def _resolve(kind: str, url: str | None, fields: dict[str, str] | None) -> ChannelSecret:
-    """The URL (validated by Apprise) and form a request describes, or a 422."""
+    """resolve_secret, or a 422."""
     try:
-        if kind == "apprise" and url is not None and not fields:
-            fields = {"url": url}
-        if fields is None:
-            raise ValueError(f"a {kind} channel needs its form fields (or use kind 'apprise')")
-        built = build_url(kind, fields)
-        validate_url(built)
+        return resolve_secret(kind, url, fields)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return ChannelSecret(url=built, fields=dict(fields))
 
 
 def _events(events: list[str] | None) -> list[str]:

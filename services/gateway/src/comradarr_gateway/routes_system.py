@@ -1,4 +1,4 @@
-"""Config export, secret-key rotation, the live event stream and public health."""
+"""Secret-key rotation, the live event stream and public health."""
 
 from __future__ import annotations
 
@@ -8,20 +8,17 @@ import os
 import resource
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
-from comradarr_channels import SECRET_COLUMN as CHANNEL_SECRETS
-from comradarr_connectors import SECRET_COLUMN, list_connectors
-from comradarr_crypto import SecretBox, rotate_secrets
 from comradarr_logging import get_logger, redact
 from comradarr_observability import run_checks
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from . import repo
-from .models import ConfigExport, ErrorBody, HealthReport, RotateResult, RotateSecretKey
+from .keyrotation import KeyFile, rotate_key
+from .models import ErrorBody, HealthReport, RotateResult, RotateSecretKey
 from .routes_auth import verify_current_password
-from .routes_webhooks import SECRET_COLUMN as WEBHOOK_TOKENS
 from .security import Principal, ProtectedRoute, new_token, require_session, require_user
 from .state import gateway_of
 
@@ -42,31 +39,6 @@ def system_router() -> APIRouter:
     """Protected system routes."""
     router = APIRouter(tags=["system"], route_class=ProtectedRoute)
 
-    @router.get("/config/export", response_model=ConfigExport)
-    async def export(request: Request) -> ConfigExport:
-        gw = gateway_of(request)
-        settings = await gw.app_settings()
-        async with gw.ctx.pool.acquire() as conn:
-            connectors = await list_connectors(conn)
-            keys = await repo.list_api_keys(conn)
-        return ConfigExport(
-            format_version=1,
-            exported_at=gw.now(),
-            settings=settings.model_dump(),
-            connectors=[
-                {
-                    "type": c.type,
-                    "name": c.name,
-                    "url": c.url,
-                    "enabled": c.enabled,
-                    "verify_ssl": c.verify_ssl,
-                    "timeout_seconds": c.timeout_seconds,
-                }
-                for c in connectors
-            ],
-            api_keys=[{"description": k.description, "scope": k.scope} for k in keys],
-        )
-
     @router.post(
         "/security/rotate-secret-key",
         response_model=RotateResult,
@@ -86,43 +58,30 @@ def system_router() -> APIRouter:
         if core.secret_key is not None or os.environ.get("SECRET_KEY"):
             raise HTTPException(
                 409,
-                "SECRET_KEY is set in the environment; change the variable there (and restart) "
-                "instead: a rotated key could not be persisted where the runtime reads it",
+                "SECRET_KEY is set in the environment, where only you can change it: run "
+                "`comradarr secrets rotate --new-key-file FILE` on the host (the services "
+                "switch without a restart), then set SECRET_KEY to the new key",
             )
-        key_file = Path(core.data_dir) / "secret_key"
         new_key = new_token() + new_token()
-        old_box, new_box = gw.box, SecretBox(new_key)
-        tmp = key_file.with_name("secret_key.new")
-        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(new_key + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        key_file = KeyFile(Path(core.data_dir), new_key)
         try:
-            async with gw.ctx.pool.acquire() as conn, conn.transaction():
-                count = await rotate_secrets(
-                    cast(Any, conn),
-                    old=old_box,
-                    new=new_box,
-                    columns=[SECRET_COLUMN, CHANNEL_SECRETS, WEBHOOK_TOKENS],
-                )
-                # Swap the file while the transaction is still open: if the swap fails,
-                # the database rolls back and the old key keeps working.
-                if key_file.exists():
-                    os.replace(key_file, key_file.with_name("secret_key.previous"))
-                os.replace(tmp, key_file)
+            done = await rotate_key(
+                gw.ctx.pool,
+                old=gw.box,
+                new_key=new_key,
+                announce=gw.ctx.bus.publish,
+                now=gw.now(),
+                persist=key_file.persist,
+            )
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            key_file.discard()
             raise
-        gw.replace_secret_key(new_key)
-        log.info("secret key rotated", secrets=count)
         return RotateResult(
-            rotated=count,
-            key_file=str(key_file),
-            restart_required=True,
-            message="every stored secret was re-encrypted; restart the other services so they "
-            "read the new key (the previous one is kept as secret_key.previous)",
+            rotated=done.rotated,
+            key_file=str(key_file.path),
+            restart_required=False,
+            message="every stored secret was re-encrypted and the running services switched"
+            " to the new key (the previous one is kept as secret_key.previous)",
         )
 
     @router.get(

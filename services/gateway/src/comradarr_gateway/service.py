@@ -18,18 +18,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import backups
+from . import backups, upkeep
 from .config import GatewaySettings
 from .docs import declare_security, docs_router
 from .middleware import GatewayMiddleware
 from .routes_analytics import analytics_router
 from .routes_auth import PUBLIC_PATHS, auth_router, public_router
 from .routes_backups import UPLOAD_PATH, backups_router
+from .routes_config import config_router
 from .routes_connectors import connectors_router
 from .routes_content import content_router
 from .routes_dashboard import dashboard_router
 from .routes_indexers import indexers_router
 from .routes_keys import keys_router
+from .routes_maintenance import maintenance_router
 from .routes_notifications import notifications_router
 from .routes_queue import queue_router
 from .routes_schedules import schedules_router
@@ -128,6 +130,8 @@ def create_app(
     protected.include_router(webhook_config_router())
     protected.include_router(indexers_router())
     protected.include_router(analytics_router())
+    protected.include_router(maintenance_router())
+    protected.include_router(config_router())
     protected.include_router(backups_router())
     app.include_router(protected)
     _assert_default_deny(app)
@@ -177,4 +181,5 @@ definition = ServiceDefinition(
     description="REST API, authentication, backups and aggregated health",
     subscriptions=_subscriptions,
     http_app=create_app,
+    maintenance=upkeep.prune,
 )

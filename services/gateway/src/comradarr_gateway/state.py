@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from comradarr_crypto import PasswordHasher, SecretBox
+from comradarr_crypto import Keyring, PasswordHasher
 from comradarr_runtime import ServiceContext
 from fastapi import Request
 
@@ -34,7 +34,7 @@ class Gateway:
     settings: GatewaySettings
     hasher: PasswordHasher
     clock: Callable[[], datetime] = utcnow
-    box: SecretBox = field(init=False)
+    box: Keyring = field(init=False)
     dummy_hash: str = field(init=False)
     event_subscribers: int = field(default=0, init=False)
     _cached: AppSettings | None = field(default=None, init=False)
@@ -43,7 +43,7 @@ class Gateway:
     _settings_generation: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        self.box = SecretBox(self.ctx.secret_key)
+        self.box = self.ctx.box
         # Verified when the username is unknown, so both paths cost one Argon2 verify.
         self.dummy_hash = self.hasher.hash("comradarr-dummy-password-for-timing")
 
@@ -88,11 +88,6 @@ class Gateway:
         """The CSRF token of local-bypass requests (no session to hold one)."""
         key = self.ctx.secret_key.encode()
         return hmac.new(key, b"comradarr local-bypass csrf v1", hashlib.sha256).hexdigest()
-
-    def replace_secret_key(self, new_key: str) -> None:
-        """Use a new SECRET_KEY from now on (after rotation)."""
-        self.ctx.secret_key = new_key
-        self.box = SecretBox(new_key)
 
 
 def gateway_of(request: Request) -> Gateway:

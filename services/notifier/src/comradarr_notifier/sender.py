@@ -86,10 +86,12 @@ class Sender:
     config: NotifierConfig
     clock: Callable[[], datetime]
     send_fn: SendFn = send
+    # The process's keyring (follows SECRET_KEY rotations); else a box of secret_key.
+    box: SecretBox | None = None
 
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
-        self._box = SecretBox(self.secret_key)
+        self._box = self.box or SecretBox(self.secret_key)
 
     def wake(self) -> None:
         """Look for due deliveries now (an event was routed)."""

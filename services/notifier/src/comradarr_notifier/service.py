@@ -18,7 +18,7 @@ from comradarr_channels import list_channels
 from comradarr_proto import Event
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
-from . import deliveries
+from . import deliveries, upkeep
 from .config import NotifierConfig
 from .names import PUBLIC_URL_KEY, setting
 from .sender import Sender
@@ -45,6 +45,7 @@ class NotifierService:
         self.sender = Sender(
             pool=self.ctx.pool,
             secret_key=self.ctx.secret_key,
+            box=self.ctx.box,
             config=self.config,
             clock=lambda: self.clock(),
         )
@@ -118,4 +119,5 @@ definition = ServiceDefinition(
     description="sends notifications for noteworthy events through Apprise",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=upkeep.prune,
 )

@@ -24,7 +24,6 @@ from comradarr_arr import (
     IndexerStatus,
 )
 from comradarr_connectors import Connector, get_api_key, get_connector
-from comradarr_crypto import SecretBox
 from comradarr_db import Connection
 from comradarr_proto import (
     Event,
@@ -331,9 +330,7 @@ class IndexerPoller:
         (its last rows stay, marked by the poll row's error)."""
         async with self.ctx.pool.acquire() as conn:
             connector = await get_connector(conn, connector_id=connector_id)
-            key = await get_api_key(
-                conn, box=SecretBox(self.ctx.secret_key), connector_id=connector_id
-            )
+            key = await get_api_key(conn, box=self.ctx.box, connector_id=connector_id)
         client = self.client_factory(connector, key)
         try:
             indexers = [i async for i in client.indexers()]

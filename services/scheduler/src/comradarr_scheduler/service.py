@@ -26,11 +26,12 @@ from comradarr_connectors import (
     record_health,
     running_sweep,
 )
-from comradarr_crypto import SecretBox
 from comradarr_db import AlreadyProcessed, Connection
 from comradarr_proto import (
     ConnectorHealthChanged,
     DiscoveryCompleted,
+    MaintenanceStepCompleted,
+    RequestMaintenance,
     RequestSweep,
     SweepCompleted,
     SyncCompleted,
@@ -40,6 +41,7 @@ from comradarr_runtime import ServiceContext, ServiceDefinition
 from ._cron import next_fire
 from .backups import fire_backup_if_due
 from .indexers import IndexerPoller, interval_from_env
+from .upkeep import Upkeep, prune
 
 log = structlog.get_logger(__name__)
 
@@ -305,9 +307,7 @@ class Scheduler:
         """Ask the app for its health, store it with history, announce a change."""
         async with self.ctx.pool.acquire() as conn:
             connector = await get_connector(conn, connector_id=connector_id)
-            key = await get_api_key(
-                conn, box=SecretBox(self.ctx.secret_key), connector_id=connector_id
-            )
+            key = await get_api_key(conn, box=self.ctx.box, connector_id=connector_id)
         client = self.health_client(connector, key)
         try:
             report: HealthReport = await client.health()
@@ -378,11 +378,33 @@ def _scheduler(ctx: ServiceContext) -> Scheduler:
     return _schedulers[key]
 
 
-def _subscriptions(
-    ctx: ServiceContext,
-) -> list[Subscription[SyncCompleted] | Subscription[DiscoveryCompleted]]:
+_upkeeps: dict[int, Upkeep] = {}
+
+
+def _upkeep(ctx: ServiceContext) -> Upkeep:
+    key = id(ctx)
+    if key not in _upkeeps:
+        _upkeeps[key] = Upkeep(ctx=ctx)
+    return _upkeeps[key]
+
+
+def _subscriptions(ctx: ServiceContext) -> list[Subscription[Any]]:
     s = _scheduler(ctx)
+    u = _upkeep(ctx)
     return [
+        Subscription(
+            RequestMaintenance,
+            durable="scheduler-maintenance-request",
+            handler=u.on_request,
+            subject=RequestMaintenance.subject_filter(ctx.bus.prefix),
+        ),
+        Subscription(
+            MaintenanceStepCompleted,
+            durable="scheduler-maintenance-step",
+            handler=u.on_step,
+            # Closing a run vacuums the busy tables: minutes on a large library.
+            ack_wait=300.0,
+        ),
         Subscription(
             SyncCompleted, durable="scheduler-sync-completed", handler=s.on_sync_completed
         ),
@@ -396,7 +418,13 @@ def _subscriptions(
 
 def _loops(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     s = _scheduler(ctx)
-    return [s.run_loop(), s.health_loop(), s.indexer_loop(), request_stats_loop(ctx)]
+    return [
+        s.run_loop(),
+        s.health_loop(),
+        s.indexer_loop(),
+        request_stats_loop(ctx),
+        _upkeep(ctx).loop(),
+    ]
 
 
 definition = ServiceDefinition(
@@ -405,4 +433,5 @@ definition = ServiceDefinition(
     " and Prowlarr indexer health",
     subscriptions=_subscriptions,
     loops=_loops,
+    maintenance=prune,
 )

@@ -25,11 +25,11 @@ from comradarr_connectors import (
     record_health,
     sweep_refusal,
 )
-from comradarr_crypto import SecretBox
 from comradarr_db import AlreadyProcessed, Connection
 from comradarr_proto import ConnectorHealthChanged, RequestSweep, SyncCompleted, SyncProgressed
 from comradarr_runtime import ServiceContext, ServiceDefinition
 
+from . import upkeep
 from .config import SyncConfig
 from .engine import RequestCounter, SyncResult, run_sync
 from .writer import MirrorWriter
@@ -128,7 +128,7 @@ class SyncService:
 
     async def _sync(self, conn: Connection, msg: RequestSweep, run_id: int) -> SyncResult:
         connector = await get_connector(conn, connector_id=msg.connector_id)
-        box = SecretBox(self.ctx.secret_key)
+        box = self.ctx.box
         api_key = await get_api_key(conn, box=box, connector_id=connector.id)
         counter = self.counter_factory(connector)
         client = self.client_factory(connector, api_key, counter)
@@ -372,6 +372,7 @@ definition = ServiceDefinition(
     description="mirrors *arr libraries into PostgreSQL on sweep commands",
     subscriptions=_subscriptions,
     loops=lambda ctx: [request_stats_loop(ctx)],
+    maintenance=upkeep.prune,
 )
 
 __all__ = ["SyncService", "default_client_factory", "definition", "subscription"]
