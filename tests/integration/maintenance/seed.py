@@ -42,7 +42,7 @@ async def seed(pool: asyncpg.Pool, *, box: SecretBox, now: datetime, movies: int
             "INSERT INTO search_history (registry_id, connector_id, command_name, search_type,"
             " outcome, started_at) VALUES ($1, $2, 'MoviesSearch', 'gap', $3, $4)",
             [
-                (entries[0], cid, "not_found", old),  # goes with its exhausted entry
+                (entries[0], cid, "not_found", old),  # past retention (its entry goes too)
                 (entries[2], cid, "not_found", old),  # past retention
                 (entries[2], cid, "found", old),  # past retention
                 (entries[3], cid, "not_found", recent),  # kept

@@ -327,8 +327,8 @@ async def prune_history(
 
 
 async def prune_exhausted(conn: Connection, *, retention_days: int, now: datetime) -> int:
-    """Remove exhausted entries unchanged for retention_days, their history folded into the
-    daily counts first; an item still missing is queued afresh by the next discovery.
+    """Remove exhausted entries unchanged for retention_days; their search history outlives
+    them until its own retention; an item still missing is queued afresh by the next discovery.
     Returns the entries removed (none when retention_days is 0)."""
     if retention_days <= 0:
         return 0
@@ -343,12 +343,7 @@ async def prune_exhausted(conn: Connection, *, retention_days: int, now: datetim
                 PRUNE_BATCH,
             )
             if entries:
-                history = await conn.fetchval(
-                    "SELECT array(SELECT id FROM search_history WHERE registry_id = ANY ($1))",
-                    entries,
-                )
-                if history:
-                    await conn.fetchval(_FOLD, history)
+                # Their history stays (registry_id set to NULL): it goes by its own retention.
                 status = await conn.execute(
                     "DELETE FROM search_registry WHERE id = ANY ($1::bigint[])", entries
                 )
