@@ -384,6 +384,19 @@ def test_sweep_discovers_gaps_in_the_content_browser(page, system: System) -> No
     page.reload()
     page.locator("#page-title", has_text="Content").wait_for()
     assert page.locator("#content-search").input_value() == series
+    # Episodes' own titles on request ("Search in: Episode titles"), kept in the address too.
+    title = page.locator(".content-title").first.inner_text().strip()
+    pick(page, "#search-match", "Episode titles")
+    page.fill("#content-search", title)
+    page.wait_for_url(re.compile(r"match=episode"))
+    page.wait_for_function(
+        "(w) => { const t = [...document.querySelectorAll('.content-title')];"
+        " return t.length > 0 && t.every(e => e.innerText.toLowerCase().includes(w)); }",
+        arg=title.lower(),
+    )
+    pick(page, "#search-match", "Series titles")
+    page.fill("#content-search", series)
+    rows.first.wait_for()
     # The Title column sorts (A-Z, then Z-A), and the address says so.
     page.click("#sort-title")
     page.wait_for_url(re.compile(r"sort=-title"))

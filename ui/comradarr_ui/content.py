@@ -17,6 +17,8 @@ from .state import AuthState, fmt_time
 
 PAGE_SIZE = 50
 KINDS = {"series": "Series", "movie": "Movies", "episode": "Episodes"}
+# What an episode search looks at: its series' titles (indexed) or the episodes' own (a scan).
+MATCHES = {"series": "Series titles", "episode": "Episode titles"}
 STATUSES = {
     "all": "All",
     "missing": "Missing",
@@ -243,6 +245,7 @@ class ContentState(BulkMixin, AuthState):
     status: str = "all"
     connector: str = "all"
     q: str = ""
+    match: str = "series"
     sort: str = "title"
     page_no: int = 1
     total: int = 0
@@ -286,6 +289,8 @@ class ContentState(BulkMixin, AuthState):
             params["connector_id"] = self.connector
         if self.q.strip():
             params["q"] = self.q.strip()[:100]
+            if self.kind == "episode" and self.match == "episode":
+                params["match"] = "episode"
         cursor = self._cursors[self.page_no - 1] if self.page_no <= len(self._cursors) else ""
         if cursor:
             params["cursor"] = cursor
@@ -340,6 +345,7 @@ class ContentState(BulkMixin, AuthState):
             self.status = qp["status"]
         if "q" in qp:
             self.q = qp["q"]
+        self.match = "episode" if qp.get("match") == "episode" else "series"
         sort = qp.get("sort", "title")
         self.sort = sort if sort in SORTS[self.kind] else "title"
         connector = qp.get("connector", "all")
@@ -372,6 +378,8 @@ class ContentState(BulkMixin, AuthState):
             params["connector"] = self.connector
         if self.q.strip():
             params["q"] = self.q.strip()[:100]
+        if self.kind == "episode" and self.match == "episode":
+            params["match"] = "episode"
         url = "/content?" + urlencode(params)
         return rx.call_script(f"window.history.replaceState(null, '', {json.dumps(url)})")
 
@@ -405,6 +413,11 @@ class ContentState(BulkMixin, AuthState):
     @rx.event
     async def set_connector(self, v: str):
         self.connector = v
+        return await self._refilter()
+
+    @rx.event
+    async def set_match(self, v: str):
+        self.match = v if v in MATCHES else "series"
         return await self._refilter()
 
     @rx.event
@@ -781,6 +794,15 @@ def content() -> rx.Component:
             grid_template_columns=["1fr 1fr", "1fr 1fr 1fr", "2fr 1fr 1fr 1fr 1fr"],
             gap="8px",
             width="100%",
+        ),
+        rx.cond(
+            s.kind == "episode",
+            rx.hstack(
+                rx.text("Search in", size="1", color=rx.color("gray", 10)),
+                select(s.match, s.set_match, MATCHES, "search-match", size="1"),
+                align="center",
+                spacing="2",
+            ),
         ),
         bulk_bar(s),
         rx.cond(

@@ -133,10 +133,16 @@ async def test_title_search_prefix_and_contains(
     assert titles and all("Station" in t for t in titles)
     r = await admin.get("/api/v1/content", params={"type": "episode", "q": "Echo P"})
     assert r.json()["total"] == (SERIES // 5) * SEASONS * PER_SEASON
-    # An episode's own title is searched too: "Episode 1" and "Episode 10" in every season.
-    r = await admin.get("/api/v1/content", params={"type": "episode", "q": "episode 1"})
+    # match=episode searches the episodes' own titles: "Episode 1" and "Episode 10" in every
+    # season; by default the series' titles, which hold no "episode".
+    own = {"type": "episode", "q": "episode 1", "match": "episode"}
+    r = await admin.get("/api/v1/content", params=own)
     assert r.json()["total"] == SERIES * SEASONS * 2
     assert {i["title"] for i in r.json()["items"]} <= {"Episode 1", "Episode 10"}
+    r = await admin.get("/api/v1/content", params={"type": "episode", "q": "episode 1"})
+    assert r.json()["total"] == 0
+    r = await admin.get("/api/v1/content", params={**own, "type": "series"})
+    assert r.status_code == 422 and "type=episode only" in r.text
     r = await admin.get("/api/v1/content", params={"type": "series", "q": "50%_\\"})
     assert r.status_code == 200 and r.json()["total"] == 0
     r = await admin.get("/api/v1/content", params={"type": "series", "q": "Charlie's"})

@@ -271,11 +271,18 @@ def content_router() -> APIRouter:
             str | None,
             Query(
                 max_length=100,
-                description="Title search (episodes: their own or their series' title). Prefix "
-                "match below "
+                description="Title search (episodes: their series' title, or their own with "
+                "match=episode). Prefix match below "
                 "three characters, contains match from three.",
             ),
         ] = None,
+        match: Annotated[
+            Literal["series", "episode"],
+            Query(
+                description="For type=episode: search the series' titles (fast, indexed) or "
+                "the episodes' own titles (a scan of the connector's episodes)."
+            ),
+        ] = "series",
         sort: Annotated[
             str | None,
             Query(
@@ -306,7 +313,9 @@ def content_router() -> APIRouter:
                 after = content_repo.decode_cursor(cursor, type, chosen)
             except CursorError as exc:
                 raise invalid(("query", "cursor"), str(exc)) from None
-        total_key = (type, connector_id, status, (text or "").lower())
+        if match == "episode" and type != "episode":
+            raise invalid(("query", "match"), "match=episode applies to type=episode only")
+        total_key = (type, connector_id, status, (text or "").lower(), match)
         cached = totals.get(total_key) if include_total else None
         query = PageQuery(
             kind=type,
@@ -314,6 +323,7 @@ def content_router() -> APIRouter:
             connector_id=connector_id,
             status=status,
             q=text or None,
+            match=match,
             limit=page_size,
             offset=(page - 1) * page_size,
             after=after,
